@@ -1,0 +1,82 @@
+// The project file model (docs/project-file.md). Plain data: parsing with positions lives in
+// project.ts, checks in validate.ts, edits in edits.ts.
+
+export type DatasetFormat = 'cub' | 'aircraft' | 'cars' | 'nabirds' | 'dogs' | 'imagefolder';
+export const DATASET_FORMATS: readonly DatasetFormat[] = ['cub', 'aircraft', 'cars', 'nabirds', 'dogs', 'imagefolder'];
+
+export type LevelKind = 'nested' | 'facet';
+
+export interface Level {
+  name: string;
+  kind: LevelKind;
+}
+
+export interface TaxonomyClass {
+  /** The dataset's own id, stable across edits. */
+  id: string;
+  /** Display name; the value at the fine (last) level. */
+  name: string;
+  /** Value at every level except the last. */
+  path: Record<string, string>;
+  aliases?: string[];
+  description?: string;
+  /** The dataset's own label (folder name, class line) when it differs from `name`. */
+  source?: string;
+}
+
+export interface Part {
+  name: string;
+  prompts: string[];
+}
+
+export interface Templates {
+  class: string[];
+  part: string[];
+}
+
+export interface DatasetRef {
+  format: DatasetFormat;
+  /** Relative to the project file. */
+  root: string;
+}
+
+export interface Project {
+  version: 1;
+  name: string;
+  dataset: DatasetRef;
+  levels: Level[];
+  classes: TaxonomyClass[];
+  /** Part vocabulary per coarse category value. */
+  parts: Record<string, Part[]>;
+  templates: Templates;
+}
+
+export type Split = 'train' | 'test' | 'val';
+
+/** One image of a dataset as its importer reads it. */
+export interface ImageEntry {
+  /** Stable key (the dataset's image id where it has one). */
+  key: string;
+  /** Relative to the dataset root, '/'-separated. */
+  path: string;
+  classId: string;
+  split: Split;
+}
+
+export const DEFAULT_TEMPLATES: Templates = {
+  class: ['a photo of a {name}, a type of {coarse}.'],
+  part: ['a photo of the {part} of a {coarse}.'],
+};
+
+export function coarseLevel(project: Project): Level {
+  return project.levels[0];
+}
+
+export function fineLevel(project: Project): Level {
+  return project.levels[project.levels.length - 1];
+}
+
+/** The class's value at a level: `path[level]`, or the name for the fine level. */
+export function valueAt(project: Project, cls: TaxonomyClass, level: string): string | undefined {
+  return level === fineLevel(project).name ? cls.name : cls.path[level];
+}
