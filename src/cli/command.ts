@@ -1,0 +1,35 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export interface Command {
+  /** Shown for `pscl <name> --help`. */
+  help: string;
+  /** Returns the process exit code. */
+  run(argv: string[]): Promise<number>;
+}
+
+/** An expected failure: printed as `pscl: message` without a stack trace. */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode = 2) {
+    super(message);
+  }
+}
+
+/** node:util parseArgs with errors turned into CliErrors that name the command. */
+export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(
+  command: string,
+  argv: string[],
+  options: T,
+  allowPositionals = false,
+) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+  } catch (err) {
+    throw new CliError(`${command}: ${(err as Error).message}\nrun 'pscl ${command} --help' for its options`);
+  }
+}
+
+/** Fails with a clear message when a required option is missing. */
+export function required<T>(command: string, name: string, value: T | undefined): T {
+  if (value === undefined || value === '') throw new CliError(`${command}: --${name} is required\nrun 'pscl ${command} --help' for its options`);
+  return value;
+}
