@@ -1,0 +1,125 @@
+// Morphological closing (dilate, then erode) with a k x k square kernel, as PSCL's PLM refines
+// its one-hot part masks. Closing treats the outside of the image as empty: it is computed on a
+// canvas padded by the kernel radius and cropped, so it never grows a part along the border
+// (clipped windows would). The trainer does the same with zero padding and max-pooling.
+import type { LabelMap } from './labels';
+
+function checkKernel(kernel: number): number {
+  if (!Number.isInteger(kernel) || kernel < 1 || kernel % 2 === 0) {
+    throw new Error(`kernel size must be a positive odd integer, got ${kernel}`);
+  }
+  return (kernel - 1) / 2;
+}
+
+/** Max (dilate) or min (erode) over a square window, separable: rows then columns. */
+function windowFilter(src: Uint8Array, height: number, width: number, kernel: number, max: boolean): Uint8Array {
+  const r = checkKernel(kernel);
+  if (r === 0) return src.slice();
+  const tmp = new Uint8Array(src.length);
+  const out = new Uint8Array(src.length);
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    for (let x = 0; x < width; x++) {
+      const x0 = Math.max(0, x - r);
+      const x1 = Math.min(width - 1, x + r);
+      let v = max ? 0 : 1;
+      for (let i = x0; i <= x1; i++) {
+        const s = src[row + i];
+        if (max ? s > v : s < v) v = s;
+      }
+      tmp[row + x] = v;
+    }
+  }
+  for (let y = 0; y < height; y++) {
+    const y0 = Math.max(0, y - r);
+    const y1 = Math.min(height - 1, y + r);
+    for (let x = 0; x < width; x++) {
+      let v = max ? 0 : 1;
+      for (let j = y0; j <= y1; j++) {
+        const s = tmp[j * width + x];
+        if (max ? s > v : s < v) v = s;
+      }
+      out[y * width + x] = v;
+    }
+  }
+  return out;
+}
+
+/** Binary dilation of a 0/1 mask (pixels outside the image are empty). */
+export function dilate(mask: Uint8Array, height: number, width: number, kernel: number): Uint8Array {
+  return windowFilter(mask, height, width, kernel, true);
+}
+
+/** Binary erosion of a 0/1 mask (windows clipped at the border: outside pixels are ignored). */
+export function erode(mask: Uint8Array, height: number, width: number, kernel: number): Uint8Array {
+  return windowFilter(mask, height, width, kernel, false);
+}
+
+/** Binary closing: dilate, then erode, with empty space around the image. */
+export function close(mask: Uint8Array, height: number, width: number, kernel: number): Uint8Array {
+  const r = checkKernel(kernel);
+  if (r === 0) return mask.slice();
+  const ph = height + 2 * r;
+  const pw = width + 2 * r;
+  const padded = new Uint8Array(ph * pw);
+  for (let y = 0; y < height; y++) padded.set(mask.subarray(y * width, (y + 1) * width), (y + r) * pw + r);
+  const closed = windowFilter(windowFilter(padded, ph, pw, kernel, true), ph, pw, kernel, false);
+  const out = new Uint8Array(height * width);
+  for (let y = 0; y < height; y++) out.set(closed.subarray((y + r) * pw + r, (y + r) * pw + r + width), y * width);
+  return out;
+}
+
+/** The 0/1 mask of one label. */
+export function labelMask(labels: LabelMap, label: number): Uint8Array {
+  const out = new Uint8Array(labels.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = labels.data[i] === label ? 1 : 0;
+  return out;
+}
+
+/**
+ * The per-part masks PSCL trains with: each part's one-hot mask closed on its own. They may
+ * overlap along borders and over specks of another part; that is the paper's M = (S+K)-K.
+ */
+export function closedPartMasks(labels: LabelMap, kernel: number): Uint8Array[] {
+  const masks: Uint8Array[] = [];
+  for (let k = 1; k <= labels.numParts; k++) masks.push(close(labelMask(labels, k), labels.height, labels.width, kernel));
+  return masks;
+}
+
+/**
+ * Closing applied to a label map: background pixels that a part's closed mask covers join that
+ * part (holes and gaps in a part are filled). Where several parts cover a background pixel, the
+ * one with most pixels in the pixel's window wins (then the lower index). Labelled pixels keep
+ * their label: closing is extensive, so every part's closed mask still contains its pixels.
+ */
+export function closeLabelMap(labels: LabelMap, kernel: number): LabelMap {
+  const r = checkKernel(kernel);
+  const { height, width, numParts } = labels;
+  const src = labels.data;
+  const out = src.slice();
+  if (r === 0) return { ...labels, data: out };
+  let hasBackground = false;
+  for (let i = 0; i < src.length; i++) if (src[i] === 0) { hasBackground = true; break; }
+  if (!hasBackground) return { ...labels, data: out };
+  const masks = closedPartMasks(labels, kernel);
+  const counts = new Int32Array(numParts + 1);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      if (src[i] !== 0) continue;
+      let covering = 0;
+      let only = 0;
+      for (let k = 0; k < numParts; k++) if (masks[k][i]) { covering++; only = k + 1; }
+      if (covering === 0) continue;
+      if (covering === 1) { out[i] = only; continue; }
+      counts.fill(0);
+      for (let j = Math.max(0, y - r); j <= Math.min(height - 1, y + r); j++) {
+        for (let c = Math.max(0, x - r); c <= Math.min(width - 1, x + r); c++) counts[src[j * width + c]]++;
+      }
+      let best = 0;
+      for (let k = 1; k <= numParts; k++) if (masks[k - 1][i] && (best === 0 || counts[k] > counts[best])) best = k;
+      out[i] = best;
+    }
+  }
+  return { data: out, height, width, numParts };
+}
