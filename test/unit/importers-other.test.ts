@@ -137,3 +137,18 @@ describe('default parts', () => {
     assert.deepEqual(builtInParts('car').map((p) => p.name), ['headlight', 'grille', 'wheel', 'side mirror', 'windshield', 'bumper', 'taillight', 'door']);
   });
 });
+
+describe('import progress and cancellation', () => {
+  it('reports progress and stops when cancelled', async () => {
+    const root = path.join(tmp.dir, 'dogs-cancel');
+    writeDogsFixture(root);
+    const seen: string[] = [];
+    await importDogs(root, { onProgress: (m) => seen.push(m) });
+    assert.deepEqual(seen, ['reading n02085620-Chihuahua', 'reading n02085782-Japanese_spaniel', 'reading n02113799-standard_poodle']);
+    const controller = new AbortController();
+    await assert.rejects(
+      importDogs(root, { signal: controller.signal, onProgress: () => controller.abort() }),
+      (err: Error) => err instanceof ImportError && err.message === 'import cancelled',
+    );
+  });
+});
