@@ -2,6 +2,7 @@
 // with structural mistakes still yields a Project (bad entries skipped) plus diagnostics, so the
 // editor can show every problem at once.
 import { findNodeAtLocation, parseTree, printParseErrorCode, type JSONPath, type Node, type ParseError } from 'jsonc-parser';
+import { block, inline } from './jsonText';
 import { LineIndex, type Diagnostic, type Range, type Severity } from './diagnostics';
 import {
   DATASET_FORMATS,
@@ -336,19 +337,4 @@ export function serializeProject(project: Project, schemaRef?: string): string {
   lines.push(`  "templates": ${block([`"class": ${inline(project.templates.class)}`, `"part": ${inline(project.templates.part)}`], '    ', '  ', '{', '}')}`);
   lines.push('}');
   return lines.join('\n') + '\n';
-}
-
-/** One-line JSON with spaces after separators: `{ "a": 1, "b": [1, 2] }`. */
-function inline(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(inline).join(', ')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
-    return entries.length === 0 ? '{}' : `{ ${entries.map(([k, v]) => `${JSON.stringify(k)}: ${inline(v)}`).join(', ')} }`;
-  }
-  return JSON.stringify(value);
-}
-
-function block(items: string[], indent: string, closeIndent: string, open: string, close: string): string {
-  if (items.length === 0) return open + close;
-  return `${open}\n${items.map((i) => indent + i).join(',\n')}\n${closeIndent}${close}`;
 }
