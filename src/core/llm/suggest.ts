@@ -75,8 +75,7 @@ interface Job {
   validate: (reply: unknown) => ValidatedReply;
 }
 
-function jobsFor(kind: SuggestionKind, project: Project, options: SuggestOptions): Job[] {
-  const classes = selectClasses(project, options.classes);
+function jobsFor(kind: SuggestionKind, project: Project, options: SuggestOptions, classes: TaxonomyClass[]): Job[] {
   if (classes.length === 0) throw new LlmError('input', 'the project has no classes to ask about');
   if (kind === 'intermediate') {
     if (classes.length < 2) throw new LlmError('input', 'intermediate categories need at least two classes');
@@ -112,10 +111,11 @@ function jobsFor(kind: SuggestionKind, project: Project, options: SuggestOptions
 export async function suggest(kind: SuggestionKind, project: Project, options: SuggestOptions, control: SuggestControl = {}): Promise<SuggestResult> {
   const { signal, onProgress } = control;
   const settings = resolveSettings(options.client?.settings ?? options.settings);
-  const jobs = jobsFor(kind, project, options);
+  const classes = selectClasses(project, options.classes);
+  const jobs = jobsFor(kind, project, options, classes);
   const client = options.client ?? createLlmClient(settings, options.apiKey, { log: options.log });
   const format = SCHEMAS[kind];
-  const result: SuggestResult = { kind, suggestions: [], rejected: [], cached: true, requests: 0 };
+  const result: SuggestResult = { kind, classIds: classes.map((c) => c.id), suggestions: [], rejected: [], cached: true, requests: 0 };
   for (const [i, job] of jobs.entries()) {
     if (signal?.aborted) throw new LlmError('cancelled', 'cancelled');
     const step = jobs.length > 1 ? ` (${i + 1} of ${jobs.length})` : '';

@@ -67,6 +67,8 @@ export interface ValidatedReply {
 
 export interface SuggestResult extends ValidatedReply {
   kind: SuggestionKind;
+  /** The fine classes the request was about (review re-checks suggestions against them). */
+  classIds: string[];
   /** True when every reply came from the cache (no request was made). */
   cached: boolean;
   /** Requests the server actually answered (0 when cached). */
