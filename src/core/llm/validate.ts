@@ -36,7 +36,7 @@ export function parseReplyJson(content: string, kind: SuggestionKind): unknown {
     value = JSON.parse(text);
   } catch (err) {
     const message = (err as Error).message;
-    const cutOff = /end of (JSON )?input|Unterminated string/i.test(message) || !/[}\]]$/.test(text);
+    const cutOff = /^[[{]/.test(text) && (/end of (JSON )?input|Unterminated string/i.test(message) || !/[}\]]$/.test(text));
     if (cutOff) throw new LlmError('truncated', `the reply is cut off (incomplete JSON, ${text.length} characters); ask about fewer classes at a time`);
     throw new LlmError('malformed', `the reply is not valid JSON (${message.slice(0, 120)}); nothing was changed`);
   }
