@@ -69,12 +69,12 @@ export function normalizeName(name: string): string {
 
 function textProblem(text: string, max: number, what: string): string | undefined {
   if (text.trim() === '') return `empty ${what}`;
-  if (text.length > max) return `${what} is ${text.length} characters long (at most ${max})`;
   if (CONTROL.test(text)) return `${what} contains a newline, control or invisible character`;
   if (/[{}]/.test(text)) return `${what} contains template braces { }`;
   if (URL_LIKE.test(text)) return `${what} contains a URL or domain name`;
   if (MARKUP.test(text)) return `${what} contains markup`;
   if (INSTRUCTION.some((re) => re.test(text))) return `${what} reads like an instruction to a model, not a name`;
+  if (text.length > max) return `${what} is ${text.length} characters long (at most ${max})`;
   return undefined;
 }
 
@@ -88,7 +88,12 @@ export function descriptionProblem(text: string): string | undefined {
   return textProblem(text, DESCRIPTION_MAX, 'description') ?? (/`|=>|<script|\$\{|\bfunction\s*\(/.test(text) ? 'description looks like code' : undefined);
 }
 
-const q = (s: string) => `'${s.length > 70 ? s.slice(0, 67) + '...' : s}'`;
+/** Quotes model text for a message: control characters escaped, long text shortened. */
+const q = (s: string) => {
+  const shown = s.length > 70 ? s.slice(0, 67) + '...' : s;
+  const escape = (c: string) => (c === '\n' ? '\\n' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `'${shown.replace(new RegExp(CONTROL.source, 'g'), escape)}'`;
+};
 
 // ---------------------------------------------------------------------------------------------
 // (a) intermediate levels
