@@ -9,7 +9,7 @@ export interface ScriptedReply {
   /** Raw body (string) or JSON body; overrides the chat completion built from `content`. */
   body?: string | object;
   /** Message content of a normal chat completion. */
-  content?: string;
+  content?: string | null;
   refusal?: string;
   finishReason?: 'stop' | 'length' | 'content_filter';
   /** Never answer (the client must time out). */
