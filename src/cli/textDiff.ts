@@ -36,10 +36,10 @@ function lineOps(a: string[], b: string[]): Op[] {
     while (i < ma.length || j < mb.length) {
       if (i < ma.length && j < mb.length && ma[i] === mb[j]) {
         ops.push({ kind: ' ', line: ma[i], a: start + i++, b: start + j++ });
-      } else if (j < mb.length && (i === ma.length || lcs[i * w + j + 1] >= lcs[(i + 1) * w + j])) {
-        ops.push({ kind: '+', line: mb[j], a: start + i, b: start + j++ });
-      } else {
+      } else if (i < ma.length && (j === mb.length || lcs[(i + 1) * w + j] >= lcs[i * w + j + 1])) {
         ops.push({ kind: '-', line: ma[i], a: start + i++, b: start + j });
+      } else {
+        ops.push({ kind: '+', line: mb[j], a: start + i, b: start + j++ });
       }
     }
   }
