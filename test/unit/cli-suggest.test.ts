@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { parseProject } from '../../src/core/taxonomy/project';
-import { aircraftProjectText } from './helpers/aircraftFixture';
+import { aircraftProjectText, bodyLevel } from './helpers/aircraftFixture';
 import { startFakeLlm, type FakeLlmServer } from './helpers/fakeLlmServer';
 
 const repo = path.resolve(__dirname, '..', '..');
@@ -15,16 +15,7 @@ const original = aircraftProjectText();
 
 const REPLY = JSON.stringify({
   levels: [
-    {
-      name: 'body',
-      kind: 'facet',
-      after: 'family',
-      values: [
-        { name: 'narrow-body airliner', parent: '', members: ['737-300', '737-800', 'A320', 'A321'] },
-        { name: 'wide-body airliner', parent: '', members: ['747-400', '767-300', '777-300', 'A330-300', 'A380'] },
-        { name: 'regional airliner', parent: '', members: ['ATR-72', 'E-190', 'ERJ 145', 'Fokker 100'] },
-      ],
-    },
+    bodyLevel(),
     {
       name: 'engines',
       kind: 'facet',

@@ -10,7 +10,7 @@ import { suggest, type SuggestOptions } from '../../src/core/llm/suggest';
 import { applyEdits } from '../../src/core/taxonomy/edits';
 import { parseProject } from '../../src/core/taxonomy/project';
 import { validateProject } from '../../src/core/taxonomy/validate';
-import { aircraftProject, aircraftProjectText } from './helpers/aircraftFixture';
+import { aircraftProject, aircraftProjectText, bodyLevel } from './helpers/aircraftFixture';
 import { startFakeLlm, type FakeLlmServer } from './helpers/fakeLlmServer';
 
 const KEY = 'sk-test-5f2b9c1d8e7a6b4c3d2e1f0a9b8c7d6e';
@@ -19,16 +19,7 @@ const project = aircraftProject();
 
 const BODY_REPLY = JSON.stringify({
   levels: [
-    {
-      name: 'body',
-      kind: 'facet',
-      after: 'family',
-      values: [
-        { name: 'narrow-body airliner', parent: '', members: ['737-300', '737-800', 'A320', 'A321'] },
-        { name: 'wide-body airliner', parent: '', members: ['747-400', '767-300', '777-300', 'A330-300', 'A380'] },
-        { name: 'regional airliner', parent: '', members: ['ATR-72', 'E-190', 'ERJ 145', 'Fokker 100'] },
-      ],
-    },
+    bodyLevel(),
     {
       name: 'engines',
       kind: 'facet',

@@ -12,7 +12,7 @@ import {
   validateParts,
 } from '../../src/core/llm/validate';
 import type { IntermediateReply } from '../../src/core/llm/schemas';
-import { aircraftProject } from './helpers/aircraftFixture';
+import { aircraftProject, bodyLevel } from './helpers/aircraftFixture';
 
 const project = aircraftProject();
 const all = project.classes;
@@ -20,11 +20,7 @@ const ctx = { project, requested: all };
 const level = (values: IntermediateReply['levels'][0]['values'], extra: Partial<IntermediateReply['levels'][0]> = {}) => ({
   levels: [{ name: 'body', kind: 'facet' as const, after: 'family', values, ...extra }],
 });
-const BODY = [
-  { name: 'narrow-body airliner', parent: '', members: ['737-300', '737-800', 'A320', 'A321'] },
-  { name: 'wide-body airliner', parent: '', members: ['747-400', '767-300', '777-300', 'A330-300', 'A380'] },
-  { name: 'regional airliner', parent: '', members: ['ATR-72', 'E-190', 'ERJ 145', 'Fokker 100'] },
-];
+const BODY = bodyLevel().values;
 
 describe('reply parsing', () => {
   it('parses JSON (also inside a markdown fence) and checks the schema', () => {

@@ -69,3 +69,17 @@ export function aircraftProject(rows = realAircraftSubset()): Project {
 export function aircraftProjectText(rows?: Array<[string, string, string]>): string {
   return serializeProject(aircraftProject(rows)).replace('{\n', '{\n  // curated by hand; keep this comment\n');
 }
+
+/** A suggested facet level the LLM tests reply with: body type over the subset. */
+export function bodyLevel() {
+  return {
+    name: 'body',
+    kind: 'facet' as const,
+    after: 'family',
+    values: [
+      { name: 'narrow-body airliner', parent: '', members: ['737-300', '737-800', 'A320', 'A321'] },
+      { name: 'wide-body airliner', parent: '', members: ['747-400', '767-300', '777-300', 'A330-300', 'A380'] },
+      { name: 'regional airliner', parent: '', members: ['ATR-72', 'E-190', 'ERJ 145', 'Fokker 100'] },
+    ],
+  };
+}
