@@ -62,6 +62,7 @@ export function parseTemplate(template: string, where?: string): Piece[] {
   }
   pieces.push(literal);
   const result = pieces.filter((p) => p !== '');
+  if (parsed.size > 500) parsed.clear(); // templates are few; edits while typing must not pile up
   parsed.set(template, result);
   return result;
 }
