@@ -170,7 +170,8 @@ describe('pscl suggest', () => {
 
   it('the key never reaches the output, even when the server echoes it', async () => {
     server.script({ status: 401, body: { error: { message: `Incorrect API key provided: ${KEY}` } } });
-    const r = await run(['descriptions', ...llm(), '--classes', 'A380']);
+    const r = await run(['descriptions', ...llm(), '--classes', 'A380', '--verbose']);
+    assert.match(r.stderr, /sending request/);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /refused the request/);
     assert.ok(!(r.stdout + r.stderr).includes(KEY.slice(4, 16)), r.stderr);

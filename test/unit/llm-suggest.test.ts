@@ -170,12 +170,14 @@ describe('robustness', () => {
       { content: BODY_REPLY },
     );
     const retries: string[] = [];
-    const result = await suggest('intermediate', project, options({ log: (l) => logs.push(l) }), { onProgress: (p) => retries.push(p.message) });
+    const result = await suggest('intermediate', project, options({ log: (l) => logs.push(l), logLevel: 'debug' }), { onProgress: (p) => retries.push(p.message) });
     assert.equal(server.requests.length, 3);
     assert.equal(result.requests, 1);
     assert.equal(result.suggestions.length, 3);
     assert.ok(retries.some((m) => /retrying \(attempt 3\)/.test(m)), retries.join('\n'));
-    assert.ok(!logs.join('\n').includes(KEY));
+    assert.ok(logs.some((l) => /429/.test(l) && /retrying/.test(l)), 'debug logs show the retries');
+    assert.ok(logs.some((l) => /sending request/.test(l)), 'and the requests');
+    assert.ok(!logs.join('\n').includes(KEY.slice(5, 17)), 'but never the key');
   });
 
   it('gives up after the retries with a message naming the server', async () => {
@@ -252,7 +254,8 @@ describe('robustness', () => {
   it('the key never appears in errors or logs, even when the server echoes it', async () => {
     const logs: string[] = [];
     server.script({ status: 401, body: { error: { message: `Incorrect API key provided: ${KEY}. Also ${KEY.slice(0, 12)}...${KEY.slice(-6)}`, type: 'invalid_request_error' } } });
-    const err = await rejects(suggest('descriptions', project, options({ log: (l) => logs.push(l) })), 'auth', /refused the request.*check the API key/);
+    const err = await rejects(suggest('descriptions', project, options({ log: (l) => logs.push(l), logLevel: 'debug' })), 'auth', /refused the request.*check the API key/);
+    assert.ok(logs.length > 0);
     assert.ok(!err.message.includes(KEY.slice(0, 12)), err.message);
     assert.ok(!logs.join('\n').includes(KEY.slice(8, 20)));
     assert.equal(redact(`key=${KEY} short=${KEY.slice(3, 15)}`, KEY), 'key=[redacted] short=[redacted]');

@@ -32,6 +32,7 @@ options:
   --max-retries N       retries on 429/5xx/timeouts (default 2)
   --cache-dir DIR       reply cache (default $XDG_CACHE_HOME/pscl/llm or ~/.cache/pscl/llm)
   --no-cache            always ask the server
+  --verbose             log each HTTP request and response (the key is never shown)
   --accept ID,ID,...    the suggestions to apply (default: all of them)
   --apply               write the accepted suggestions to the file (atomically); refused, leaving
                         the file as it was, unless every accepted suggestion validated
@@ -72,6 +73,7 @@ export const command: Command = {
         'max-retries': { type: 'string' },
         'cache-dir': { type: 'string' },
         'no-cache': { type: 'boolean', default: false },
+        verbose: { type: 'boolean', default: false },
         accept: { type: 'string' },
         apply: { type: 'boolean', default: false },
       },
@@ -112,6 +114,7 @@ export const command: Command = {
           coarse: values.coarse,
           cacheDir: values['no-cache'] ? undefined : values['cache-dir'] ?? defaultCacheDir(),
           log: (line) => process.stderr.write(`pscl: ${line}\n`),
+          logLevel: values.verbose ? 'debug' : 'warn',
         },
         { signal: controller.signal, onProgress: (p) => p.message !== 'done' && process.stderr.write(`pscl: ${p.message}\n`) },
       );

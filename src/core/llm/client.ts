@@ -115,9 +115,13 @@ export interface LlmClient {
   complete(messages: ChatMessage[], format: JsonSchemaFormat, options?: CompleteOptions): Promise<ChatReply>;
 }
 
+export type LlmLogLevel = 'off' | 'error' | 'warn' | 'info' | 'debug';
+
 export interface CreateClientOptions {
-  /** Receives the openai package's warnings, already redacted. */
+  /** Receives the openai package's log lines, already redacted. */
   log?: (line: string) => void;
+  /** How much the openai package logs (default 'warn'; 'debug' shows each request). */
+  logLevel?: LlmLogLevel;
 }
 
 export function createLlmClient(settings: LlmSettings, apiKey: string | undefined, options: CreateClientOptions = {}): LlmClient {
@@ -126,27 +130,26 @@ export function createLlmClient(settings: LlmSettings, apiKey: string | undefine
   const clean = (s: string) => redact(s, apiKey);
   const log = options.log ?? (() => {});
   const line = (level: string) => (message: string, ...rest: unknown[]) => log(clean(`[${level}] ${[message, ...rest.map(describe)].join(' ')}`));
-  let attempts = 0;
-  let onRetry: ((attempt: number) => void) | undefined;
-  const openai = new OpenAI({
-    baseURL: settings.baseUrl,
-    // Local servers take no key; the package insists on one, and sends it as a bearer token.
-    apiKey: apiKey || 'no-key',
-    timeout: settings.timeoutMs,
-    maxRetries: settings.maxRetries,
-    logLevel: 'warn',
-    logger: { error: line('error'), warn: line('warn'), info: line('info'), debug: line('debug') },
-    fetch: (url, init) => {
-      attempts++;
-      if (attempts > 1) onRetry?.(attempts);
-      return fetch(url, init);
-    },
-  });
+  const logger = { error: line('error'), warn: line('warn'), info: line('info'), debug: line('debug') };
 
   async function complete(messages: ChatMessage[], format: JsonSchemaFormat, opts: CompleteOptions = {}): Promise<ChatReply> {
-    attempts = 0;
-    onRetry = opts.onRetry;
     if (opts.signal?.aborted) throw new LlmError('cancelled', 'cancelled');
+    // One client per call: the attempt count is this call's, whatever else runs at the same time.
+    let attempts = 0;
+    const openai = new OpenAI({
+      baseURL: settings.baseUrl,
+      // Local servers take no key; the package insists on one, and sends it as a bearer token.
+      apiKey: apiKey || 'no-key',
+      timeout: settings.timeoutMs,
+      maxRetries: settings.maxRetries,
+      logLevel: options.logLevel ?? 'warn',
+      logger,
+      fetch: (url, init) => {
+        attempts++;
+        if (attempts > 1) opts.onRetry?.(attempts);
+        return fetch(url, init);
+      },
+    });
     let completion: OpenAI.Chat.Completions.ChatCompletion;
     try {
       completion = await openai.chat.completions.create(

@@ -2,7 +2,7 @@
 // validate the reply. Returns suggestions for review; writes nothing but the cache.
 import type { Project, TaxonomyClass } from '../taxonomy/model';
 import { readCachedReply, requestKey, writeCachedReply } from './cache';
-import { createLlmClient, DEFAULT_LLM_SETTINGS, LlmError, type ChatMessage, type LlmClient, type LlmSettings } from './client';
+import { createLlmClient, DEFAULT_LLM_SETTINGS, LlmError, type ChatMessage, type LlmClient, type LlmLogLevel, type LlmSettings } from './client';
 import { descriptionsMessages, intermediateMessages, partsMessages } from './prompts';
 import { SCHEMAS, type DescriptionsReply, type IntermediateReply, type PartsReply, type SuggestionKind } from './schemas';
 import type { SuggestResult, ValidatedReply } from './types';
@@ -21,8 +21,10 @@ export interface SuggestOptions {
   cacheDir?: string;
   /** Descriptions asked per request (default 40). */
   batchSize?: number;
-  /** Receives redacted warnings of the HTTP client (retries and the like). */
+  /** Receives the HTTP client's log lines, redacted. */
   log?: (line: string) => void;
+  /** Default 'warn'; 'debug' logs every request and response. */
+  logLevel?: LlmLogLevel;
   /** A client to reuse instead of creating one from settings/apiKey. */
   client?: LlmClient;
 }
@@ -113,7 +115,7 @@ export async function suggest(kind: SuggestionKind, project: Project, options: S
   const settings = resolveSettings(options.client?.settings ?? options.settings);
   const classes = selectClasses(project, options.classes);
   const jobs = jobsFor(kind, project, options, classes);
-  const client = options.client ?? createLlmClient(settings, options.apiKey, { log: options.log });
+  const client = options.client ?? createLlmClient(settings, options.apiKey, { log: options.log, logLevel: options.logLevel });
   const format = SCHEMAS[kind];
   const result: SuggestResult = { kind, classIds: classes.map((c) => c.id), suggestions: [], rejected: [], cached: true, requests: 0 };
   for (const [i, job] of jobs.entries()) {
