@@ -142,3 +142,23 @@ describe('taxonomyTree', () => {
     assert.deepEqual(tree.facets.map((f) => [f.level, f.groups.map((g) => [g.value, g.classIds, g.imageCount])]), [['size', [['medium', ['1', '2'], 15], ['large', ['3'], 7]]]]);
   });
 });
+
+describe('field writers', () => {
+  it('sets descriptions, aliases, parts and templates without touching the rest', async () => {
+    const { setClassField, setParts, setTemplates } = await import('../../src/core/taxonomy/edits');
+    const described = apply(setClassField(TEXT, '3', 'description', 'grey back, pink legs'));
+    assert.equal(project(described).classes[2].description, 'grey back, pink legs');
+    assert.ok(described.includes('// first'));
+    const aliased = applyEdits(described, setClassField(described, '3', 'aliases', ['Larus argentatus']));
+    assert.deepEqual(project(aliased).classes[2].aliases, ['Larus argentatus']);
+    const undescribed = applyEdits(aliased, setClassField(aliased, '3', 'description', undefined));
+    assert.equal(project(undescribed).classes[2].description, undefined);
+    const partsEdits = setParts(TEXT, 'bird', [{ name: 'head', prompts: ['head'] }, { name: 'wing', prompts: ['wing', 'flight feathers'] }]);
+    const withParts = apply(partsEdits);
+    assertOnlyTouched(partsEdits, withParts);
+    assert.deepEqual(project(withParts).parts.bird.map((p) => p.name), ['head', 'wing']);
+    const templ = apply(setTemplates(TEXT, 'part', ['a close-up of the {part} of a {coarse}.']));
+    assert.deepEqual(project(templ).templates.part, ['a close-up of the {part} of a {coarse}.']);
+    assert.ok(templ.startsWith('{\n  // The taxonomy of a few seabirds.'));
+  });
+});

@@ -90,3 +90,14 @@ describe('parseProject', () => {
     assert.deepEqual(rangeOf(parsed, ['classes', 1, 'nope']), rangeOf(parsed, ['classes', 1]));
   });
 });
+
+describe('duplicate keys', () => {
+  it('warns at the repeated key and keeps the last value like JSON.parse', () => {
+    const text = '{ "version": 1, "name": "x", "dataset": { "format": "cub", "root": "." },\n  "levels": ["coarse", "species"],\n  "classes": [ { "id": "1", "name": "A", "path": { "coarse": "bird", "coarse": "fish" } } ] }';
+    const parsed = parseProject(text);
+    const dup = parsed.diagnostics.filter((d) => d.code === 'duplicate-key');
+    assert.equal(dup.length, 1);
+    assert.deepEqual(dup[0].range.start, { line: 2, character: 69 });
+    assert.equal(parsed.project!.classes[0].path.coarse, 'fish');
+  });
+});

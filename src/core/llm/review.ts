@@ -2,10 +2,9 @@
 // suggestion is pending, accepted or rejected, and may be renamed; toEdits() turns the accepted
 // ones into ONE text edit of the project file, or refuses (with reasons) when the result would
 // not validate. The extension shows this as a list and applies the edit as one WorkspaceEdit.
-import { findNodeAtLocation, type Edit } from 'jsonc-parser';
+import type { Edit } from 'jsonc-parser';
 import { addPhrasing, addPart } from '../parts/edits';
-import { addLevel, applyOperations, EditError } from '../taxonomy/edits';
-import { insertProperty, replaceNode } from '../taxonomy/jsonText';
+import { addLevel, applyOperations, EditError, setClassField } from '../taxonomy/edits';
 import type { Project } from '../taxonomy/model';
 import { parseProject } from '../taxonomy/project';
 import { validateProject } from '../taxonomy/validate';
@@ -202,19 +201,7 @@ function operationsFor(s: Suggestion): Array<(t: string) => Edit[]> {
     if (s.existing) return s.prompts.map((p) => (t: string) => addPhrasing(t, s.coarse, s.existing!, p));
     return [(t) => addPart(t, s.coarse, { name: s.name, prompts: s.prompts })];
   }
-  return [(t) => setDescription(t, s.classId, s.description)];
-}
-
-/** Sets (or adds) a class's description. */
-export function setDescription(text: string, classId: string, description: string): Edit[] {
-  const parsed = parseProject(text);
-  const cls = parsed.project?.classes.find((c) => c.id === classId);
-  const path = cls && parsed.paths.get(cls);
-  const node = path && parsed.root && findNodeAtLocation(parsed.root, path);
-  if (!node || !path) throw new EditError(`no class with id '${classId}' in the project file`);
-  const existing = findNodeAtLocation(parsed.root!, [...path, 'description']);
-  if (existing) return [replaceNode(existing, JSON.stringify(description))];
-  return [insertProperty(text, node, 'description', JSON.stringify(description))];
+  return [(t) => setClassField(t, s.classId, 'description', s.description)];
 }
 
 /** The smallest single replacement turning `before` into `after`. */

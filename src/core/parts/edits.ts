@@ -2,7 +2,7 @@
 // only what changes (comments and formatting elsewhere survive), for one undoable WorkspaceEdit.
 // Impossible requests throw EditError with a message for the user.
 import { findNodeAtLocation, type Edit, type JSONPath, type Node } from 'jsonc-parser';
-import { EditError } from '../taxonomy/edits';
+import { EditError, setTemplates as setTemplateList } from '../taxonomy/edits';
 import { inline, insertElement, insertProperty, lineIndent, removeMember, replaceNode, valueText } from '../taxonomy/jsonText';
 import type { Part, Project } from '../taxonomy/model';
 import { parseProject } from '../taxonomy/project';
@@ -144,16 +144,11 @@ function checkTemplate(kind: TemplateKind, template: string) {
   if (kind === 'class' && template.includes('{part}')) throw new EditError('a class template has no part: {part} only works in part templates');
 }
 
-/** Replaces the whole template list of a kind (creating "templates" as needed). */
+/** Replaces the whole template list of a kind, after checking every template. */
 export function setTemplates(text: string, kind: TemplateKind, templates: readonly string[]): Edit[] {
-  const doc = open(text);
+  open(text);
   templates.forEach((t) => checkTemplate(kind, t));
-  const list = findNodeAtLocation(doc.root, ['templates', kind]);
-  if (list) return [replaceNode(list, inline(templates))];
-  const obj = findNodeAtLocation(doc.root, ['templates']);
-  if (obj?.type === 'object') return [insertProperty(text, obj, kind, inline(templates))];
-  if (obj) throw new EditError('"templates" must be an object');
-  return [insertProperty(text, doc.root, 'templates', `{ ${JSON.stringify(kind)}: ${inline(templates)} }`)];
+  return setTemplateList(text, kind, [...templates]);
 }
 
 export function addTemplate(text: string, kind: TemplateKind, template: string): Edit[] {
