@@ -1,20 +1,10 @@
 // Small project files for the LLM and part tests, built from real FGVC-Aircraft names
 // (../shared/data/aircraft, or $PSCL_SHARED_DATA/aircraft).
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Project } from '../../../src/core/taxonomy/model';
 import { serializeProject } from '../../../src/core/taxonomy/project';
-
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
-
-/** $PSCL_SHARED_DATA, else ../shared/data from the repo root (or from a folder above it, for worktrees). */
-export function sharedData(): string {
-  if (process.env.PSCL_SHARED_DATA) return process.env.PSCL_SHARED_DATA;
-  for (let dir = repoRoot; ; dir = path.dirname(dir)) {
-    const candidate = path.resolve(dir, '..', 'shared', 'data');
-    if (existsSync(candidate) || path.dirname(dir) === dir) return candidate;
-  }
-}
+import { sharedData } from '../../helpers/paths';
 
 function names(file: string): Set<string> {
   return new Set(readFileSync(path.join(sharedData(), 'aircraft', file), 'utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean));
