@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { parseProject } from '../../src/core/taxonomy/project';
 import { aircraftProjectText, bodyLevel } from './helpers/aircraftFixture';
-import { startFakeLlm, type FakeLlmServer } from './helpers/fakeLlmServer';
+import { startFakeLlm, type FakeLlmServer } from '../helpers/fakeLlmServer';
 
 const repo = path.resolve(__dirname, '..', '..');
 const KEY = 'sk-cli-0a1b2c3d4e5f60718293a4b5c6d7e8f9';

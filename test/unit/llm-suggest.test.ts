@@ -11,7 +11,7 @@ import { applyEdits } from '../../src/core/taxonomy/edits';
 import { parseProject } from '../../src/core/taxonomy/project';
 import { validateProject } from '../../src/core/taxonomy/validate';
 import { aircraftProject, aircraftProjectText, bodyLevel } from './helpers/aircraftFixture';
-import { startFakeLlm, type FakeLlmServer } from './helpers/fakeLlmServer';
+import { startFakeLlm, type FakeLlmServer } from '../helpers/fakeLlmServer';
 
 const KEY = 'sk-test-5f2b9c1d8e7a6b4c3d2e1f0a9b8c7d6e';
 const text = aircraftProjectText();

@@ -1,5 +1,8 @@
 // A local OpenAI-compatible server for tests: POST /v1/chat/completions answers from a script of
 // replies, one per request, and records every request. Loopback only, port chosen by the OS.
+// Also runnable for end-to-end tests (prints its base URL, answers every request with the reply):
+//   node --import tsx test/helpers/fakeLlmServer.ts REPLY.json [PORT]
+// where REPLY.json holds the message content (the suggestion JSON) the "model" returns.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -47,7 +50,8 @@ export function completion(content: string | null, extra: { refusal?: string; fi
   };
 }
 
-export async function startFakeLlm(): Promise<FakeLlmServer> {
+/** `repeat`: once the script is used up, keep answering with this reply (end-to-end runs). */
+export async function startFakeLlm(options: { port?: number; repeat?: ScriptedReply } = {}): Promise<FakeLlmServer> {
   const queue: ScriptedReply[] = [];
   const requests: RecordedRequest[] = [];
   const hanging = new Set<http.ServerResponse>();
@@ -66,7 +70,7 @@ export async function startFakeLlm(): Promise<FakeLlmServer> {
         res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no route ${req.method} ${req.url}` } }));
         return;
       }
-      const reply = queue.shift();
+      const reply = queue.shift() ?? options.repeat;
       if (!reply) {
         res.writeHead(500, { 'content-type': 'application/json', 'x-should-retry': 'false' }).end(JSON.stringify({ error: { message: 'no scripted reply left' } }));
         return;
@@ -85,7 +89,7 @@ export async function startFakeLlm(): Promise<FakeLlmServer> {
       res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...reply.headers }).end(payload);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/v1`,
@@ -101,4 +105,19 @@ export async function startFakeLlm(): Promise<FakeLlmServer> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+if (require.main === module) {
+  const [replyFile, port] = process.argv.slice(2);
+  if (!replyFile) {
+    process.stderr.write('usage: node --import tsx test/helpers/fakeLlmServer.ts REPLY.json [PORT]\n');
+    process.exit(2);
+  }
+  const content = require('node:fs').readFileSync(replyFile, 'utf8') as string;
+  startFakeLlm({ port: port ? Number(port) : 0, repeat: { content } }).then((s) => {
+    process.stdout.write(`${s.url}\n`);
+    const stop = () => s.close().then(() => process.exit(0));
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
 }
