@@ -87,7 +87,7 @@ describe('pscl suggest', () => {
     assert.match(r.stdout, /differs from manufacturer: 'narrow-body airliner' splits manufacturer 'Boeing' \(2 of its 5 classes\)/);
     assert.match(r.stdout, /rejected:\n  level 'maker<script>': level name contains markup/);
     assert.match(r.stdout, /^-  "levels": \["coarse", "manufacturer", "family", "variant"\],$/m);
-    assert.match(r.stdout, /^\+  "levels": \["coarse", "manufacturer", "family", \{ "name": "engines", "kind": "facet" \}, \{ "name": "body", "kind": "facet" \}, "variant"\],$/m);
+    assert.match(r.stdout, /^\+  "levels": \["coarse", "manufacturer", "family", \{ "name": "body", "kind": "facet" \}, \{ "name": "engines", "kind": "facet" \}, "variant"\],$/m);
     assert.match(r.stdout, /^\+.*"id": "A380".*"body": "wide-body airliner", "engines": "quadjet" \} \},$/m);
     assert.match(r.stdout, /not written: run again with --apply/);
     assertUntouched();

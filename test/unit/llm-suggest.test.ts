@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { HOW_TO_CONFIGURE, LlmError, redact } from '../../src/core/llm/client';
+import { createLlmClient, HOW_TO_CONFIGURE, LlmError, redact } from '../../src/core/llm/client';
 import { SuggestionReview } from '../../src/core/llm/review';
 import { suggest, type SuggestOptions } from '../../src/core/llm/suggest';
 import { applyEdits } from '../../src/core/taxonomy/edits';
@@ -123,7 +123,7 @@ describe('intermediate suggestions through review', () => {
 
     // The expected file, built from the original text line by line.
     const expected = text
-      .replace('"levels": ["coarse", "manufacturer", "family", "variant"]', '"levels": ["coarse", "manufacturer", "family", { "name": "engine layout", "kind": "facet" }, { "name": "body", "kind": "facet" }, "variant"]')
+      .replace('"levels": ["coarse", "manufacturer", "family", "variant"]', '"levels": ["coarse", "manufacturer", "family", { "name": "body", "kind": "facet" }, { "name": "engine layout", "kind": "facet" }, "variant"]')
       .replace(/"id": "([^"]+)", "name": "[^"]+", "path": \{ "coarse": "aircraft", "manufacturer": "([^"]+)", "family": "([^"]+)" \}/g, (line, id: string, manufacturer: string, family: string) => {
         const body = BODY_OF[id] ?? 'regional airliner';
         const engines = ENGINES_OF[id] === 'quadjet' ? 'quad' : ENGINES_OF[id] ?? 'twinjet';
@@ -178,6 +178,19 @@ describe('robustness', () => {
     assert.ok(logs.some((l) => /429/.test(l) && /retrying/.test(l)), 'debug logs show the retries');
     assert.ok(logs.some((l) => /sending request/.test(l)), 'and the requests');
     assert.ok(!logs.join('\n').includes(KEY.slice(5, 17)), 'but never the key');
+  });
+
+  it('falls back to JSON mode with the schema in the prompt when the server refuses json_schema', async () => {
+    server.script({ status: 400, body: { error: { message: "response_format type 'json_schema' is not supported" } } }, { content: BODY_REPLY });
+    const client = createLlmClient({ baseUrl: server.url, model: 'fake-model', temperature: 0, timeoutMs: 5000, maxRetries: 0 }, KEY);
+    const result = await suggest('intermediate', project, { settings: {}, client });
+    assert.equal(result.suggestions.length, 3);
+    assert.deepEqual(server.requests.map((r) => r.body.response_format.type), ['json_schema', 'json_object']);
+    assert.match(server.requests[1].body.messages[0].content, /matches this JSON schema exactly:\n\{"type":"object"/);
+    // The client remembers: the next request goes straight to JSON mode.
+    server.script({ content: JSON.stringify({ parts: [] }) });
+    await suggest('parts', project, { settings: {}, client });
+    assert.deepEqual(server.requests.map((r) => r.body.response_format.type), ['json_object']);
   });
 
   it('gives up after the retries with a message naming the server', async () => {

@@ -131,6 +131,7 @@ export function createLlmClient(settings: LlmSettings, apiKey: string | undefine
   const log = options.log ?? (() => {});
   const line = (level: string) => (message: string, ...rest: unknown[]) => log(clean(`[${level}] ${[message, ...rest.map(describe)].join(' ')}`));
   const logger = { error: line('error'), warn: line('warn'), info: line('info'), debug: line('debug') };
+  let mode: 'json_schema' | 'json_object' = 'json_schema';
 
   async function complete(messages: ChatMessage[], format: JsonSchemaFormat, opts: CompleteOptions = {}): Promise<ChatReply> {
     if (opts.signal?.aborted) throw new LlmError('cancelled', 'cancelled');
@@ -150,17 +151,28 @@ export function createLlmClient(settings: LlmSettings, apiKey: string | undefine
         return fetch(url, init);
       },
     });
-    let completion: OpenAI.Chat.Completions.ChatCompletion;
-    try {
-      completion = await openai.chat.completions.create(
+    const ask = (mode: 'json_schema' | 'json_object') =>
+      openai.chat.completions.create(
         {
           model: settings.model,
           temperature: settings.temperature,
-          messages,
-          response_format: { type: 'json_schema', json_schema: { name: format.name, strict: true, schema: format.schema } },
+          messages: mode === 'json_schema' ? messages : withSchemaInstruction(messages, format),
+          response_format:
+            mode === 'json_schema' ? { type: 'json_schema', json_schema: { name: format.name, strict: true, schema: format.schema } } : { type: 'json_object' },
         },
         { signal: opts.signal },
       );
+    let completion: OpenAI.Chat.Completions.ChatCompletion;
+    try {
+      try {
+        completion = await ask(mode);
+      } catch (err) {
+        // Servers without structured output refuse json_schema; JSON mode plus the schema in the
+        // prompt still gets JSON, and validation is as strict either way.
+        if (mode !== 'json_schema' || !rejectsJsonSchema(err)) throw err;
+        mode = 'json_object';
+        completion = await ask(mode);
+      }
     } catch (err) {
       throw translateError(err, settings, attempts, opts.signal, clean);
     }
@@ -168,6 +180,15 @@ export function createLlmClient(settings: LlmSettings, apiKey: string | undefine
   }
 
   return { settings, complete };
+}
+
+function rejectsJsonSchema(err: unknown): boolean {
+  return err instanceof APIError && (err.status === 400 || err.status === 422) && /response_format|json_schema|structured output/i.test(err.message);
+}
+
+function withSchemaInstruction(messages: ChatMessage[], format: JsonSchemaFormat): ChatMessage[] {
+  const instruction = `Reply with one JSON object that matches this JSON schema exactly:\n${JSON.stringify(format.schema)}`;
+  return [{ role: 'system', content: instruction }, ...messages];
 }
 
 function describe(value: unknown): string {

@@ -139,10 +139,11 @@ export class SuggestionReview {
     const project = before.project;
     const reasons: string[] = [];
     const ops: Array<(t: string) => Edit[]> = [];
+    const below = new Map<string, number>();
     for (const e of accepted) {
       const problems = this.recheck(project, e.suggestion);
       if (problems.length > 0) reasons.push(...problems.map((p) => `${e.id}: ${p}`));
-      else ops.push(...operationsFor(e.suggestion));
+      else ops.push(...operationsFor(e.suggestion, below));
     }
     if (reasons.length > 0) return { ok: false, reasons };
     let newText: string;
@@ -180,15 +181,22 @@ export class SuggestionReview {
   }
 }
 
-/** Text operations for one suggestion, each run on the text the previous one produced. */
-function operationsFor(s: Suggestion): Array<(t: string) => Edit[]> {
+/**
+ * Text operations for one suggestion, each run on the text the previous one produced. `below`
+ * counts the levels already inserted under each level, so that several new levels under the same
+ * one keep the order of the suggestions.
+ */
+function operationsFor(s: Suggestion, below: Map<string, number>): Array<(t: string) => Edit[]> {
   if (s.kind === 'intermediate') {
     const valueOf = new Map(s.values.flatMap((v) => v.members.map((id) => [id, v.name] as const)));
+    const offset = below.get(s.level.after) ?? 0;
+    below.set(s.level.after, offset + 1);
     return [
       (t) => {
         const project = parseProject(t).project!;
-        const index = project.levels.findIndex((l) => l.name === s.level.after) + 1;
-        if (index === 0) throw new EditError(`level '${s.level.after}' is gone`);
+        const at = project.levels.findIndex((l) => l.name === s.level.after);
+        if (at < 0) throw new EditError(`level '${s.level.after}' is gone`);
+        const index = at + 1 + offset;
         return addLevel(t, s.level.name, {
           index,
           kind: s.level.kind,
