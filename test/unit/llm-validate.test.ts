@@ -12,6 +12,9 @@ import {
   validateParts,
 } from '../../src/core/llm/validate';
 import type { IntermediateReply } from '../../src/core/llm/schemas';
+import path from 'node:path';
+import { importNabirds } from '../../src/core/taxonomy/importers';
+import { sharedData } from '../helpers/paths';
 import { aircraftProject, bodyLevel } from './helpers/aircraftFixture';
 
 const project = aircraftProject();
@@ -188,6 +191,40 @@ describe('diff against the dataset\'s own hierarchy (real FGVC-Aircraft names)',
     const cmp = compareWithHierarchy(project, boeing, [{ name: 'narrow', parent: '', members: ['737-300', '737-800'] }]);
     assert.deepEqual(cmp.map((c) => c.level), ['family'], 'one manufacturer among the classes: nothing to compare');
     assert.deepEqual(cmp[0].agreements, ["'narrow' = family 'Boeing 737'"]);
+  });
+});
+
+describe('diff against NABirds\' own hierarchy (real metadata)', () => {
+  it('tells a plumage facet that splits species from a grouping that matches them', async () => {
+    const { project: nabirds } = await importNabirds(path.join(sharedData(), 'nabirds'));
+    const pick = (ids: string[]) => nabirds.classes.filter((c) => ids.includes(c.id));
+    // Laughing Gull (Breeding / Nonbreeding), Heermann's Gull (Adult / Immature), Ring-billed, Western.
+    const six = ['395', '602', '396', '603', '397', '398'];
+    assert.deepEqual(pick(six).map((c) => c.path.species).sort(), ["Heermann's Gull", "Heermann's Gull", 'Laughing Gull', 'Laughing Gull', 'Ring-billed Gull', 'Western Gull']);
+    const plumage = { name: 'plumage', kind: 'facet' as const, after: 'species', values: [{ name: 'adult', parent: '', members: ['395', '396', '397', '398'] }, { name: 'immature', parent: '', members: ['602', '603'] }] };
+    const hood = (white: string[]) => ({ name: 'hood', kind: 'nested' as const, after: 'family', values: [{ name: 'hooded gulls', parent: '', members: ['395', '602'] }, { name: 'white-headed gulls', parent: '', members: white }] });
+
+    const v = validateIntermediate({ project: nabirds, requested: pick(six) }, { levels: [plumage, hood(['396', '603', '397', '398'])] });
+    const [plumageCmp] = v.suggestions.map((s) => (s.kind === 'intermediate' ? s.comparison : []));
+    assert.deepEqual(plumageCmp.map((c) => c.level), ['species'], 'group and family hold one value here: nothing to compare');
+    assert.deepEqual(plumageCmp[0].disagreements, [
+      "'adult' splits species 'Laughing Gull' (1 of its 2 classes)",
+      "'adult' splits species 'Heermann's Gull' (1 of its 2 classes)",
+      "'immature' splits species 'Laughing Gull' (1 of its 2 classes)",
+      "'immature' splits species 'Heermann's Gull' (1 of its 2 classes)",
+    ]);
+    // The other Ring-billed and Western Gull plumages (not asked about) would fall outside 'white-headed gulls'.
+    assert.equal(v.rejected.length, 1);
+    assert.match(v.rejected[0].reason, /species 'Ring-billed Gull' would sit under both 'white-headed gulls' \(class 397\) and 'Gulls, Terns, and Allies' \(class \d+\)/);
+
+    const otherPlumages = nabirds.classes.filter((c) => ['Ring-billed Gull', 'Western Gull'].includes(c.path.species) && !six.includes(c.id)).map((c) => c.id);
+    assert.ok(otherPlumages.length >= 2);
+    const all = [...six, ...otherPlumages];
+    const ok = validateIntermediate({ project: nabirds, requested: pick(all) }, { levels: [hood(['396', '603', '397', '398', ...otherPlumages])] });
+    assert.deepEqual(ok.rejected, []);
+    const cmp = ok.suggestions[0].kind === 'intermediate' ? ok.suggestions[0].comparison : [];
+    assert.deepEqual(cmp[0].agreements, ["'hooded gulls' = species 'Laughing Gull'", "'white-headed gulls' groups species 'Heermann's Gull', 'Ring-billed Gull', 'Western Gull'"]);
+    assert.deepEqual(cmp[0].disagreements, []);
   });
 });
 
