@@ -111,6 +111,15 @@ describe('validateProject', () => {
     assert.equal((diags.find((d) => d.code === 'unknown-coarse-in-parts')!.data as { suggestedCoarse: string }).suggestedCoarse, 'bird');
   });
 
+  it('treats {{ and }} in templates as literal braces, not placeholders', () => {
+    const { diags } = run(`  "levels": ["coarse", "species"],
+  "classes": [ { "id": "1", "name": "A", "path": { "coarse": "bird" } } ],
+  ${PARTS},
+  "templates": { "class": ["a {{literal}} {name}", "{{{name}}}"], "part": ["{{x}} the {part}", "{{ {nope} }}"] }`);
+    const unknown = diags.filter((d) => d.code === 'unknown-template-placeholder').map((d) => (d.data as { placeholder: string }).placeholder);
+    assert.deepEqual(unknown, ['nope']);
+  });
+
   it('cross-checks the dataset class list', () => {
     const { diags } = run(`  "levels": ["coarse", "species"],
   "classes": [ { "id": "1", "name": "A", "path": { "coarse": "bird" } }, { "id": "9", "name": "Z", "path": { "coarse": "bird" } } ],

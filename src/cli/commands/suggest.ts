@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from '../../core/llm/atomic';
+import { writeFileAtomic } from '../../core/util/atomicWrite';
 import { LlmError } from '../../core/llm/client';
 import { describeSuggestion } from '../../core/llm/describe';
 import { SuggestionReview } from '../../core/llm/review';

@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { canonicalJson, sha256 } from '../parts/prompts';
-import { writeFileAtomic } from './atomic';
+import { writeFileAtomic } from '../util/atomicWrite';
 import type { ChatMessage, JsonSchemaFormat, LlmSettings } from './client';
 
 export interface CachedReply {

@@ -253,7 +253,8 @@ class Validator {
           this.add('error', 'empty-prompt', path, `empty ${kind} template`, { template: kind, index: i });
           return;
         }
-        for (const m of template.matchAll(PLACEHOLDER)) {
+        // `{{` and `}}` are literal braces (src/core/parts/templates.ts), not placeholders
+        for (const m of template.replace(/\{\{|\}\}/g, '').matchAll(PLACEHOLDER)) {
           const ph = m[1];
           const levelRef = ph.startsWith('level:') ? ph.slice(6) : undefined;
           if (levelRef !== undefined ? this.levelNames.has(levelRef) : known.has(ph)) {
