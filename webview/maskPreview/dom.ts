@@ -24,12 +24,6 @@ export function append(el: Element, ...children: Child[]): void {
   }
 }
 
-export function byId<T extends HTMLElement>(id: string): T {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`missing #${id}`);
-  return el as T;
-}
-
 export const percent = (fraction: number): string => {
   const p = fraction * 100;
   return p > 0 && p < 0.1 ? '<0.1%' : `${p.toFixed(1)}%`;

@@ -17,7 +17,7 @@ export interface OverlayStyle {
 /** Alpha of a part: the opacity, raised for the highlighted part and lowered for the others. */
 export function partAlpha(style: OverlayStyle, label: number): number {
   if (label === 0 || style.hidden.has(label)) return 0;
-  if (style.highlight === 0) return style.opacity;
+  if (style.highlight === 0 || style.hidden.has(style.highlight)) return style.opacity;
   if (label === style.highlight) return Math.max(0.6, Math.min(1, style.opacity + 0.3));
   return style.opacity * 0.5;
 }

@@ -4,6 +4,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import type { Metadata, OutputInfo } from 'sharp';
 import type { LabelMap } from './labels';
 import { partColour, toHexColour } from './palette';
 import type { PartStats } from './stats';
@@ -45,8 +46,8 @@ export async function encodeLabelMapPng(labels: LabelMap): Promise<Buffer> {
  * as the largest value. `source` names the file in errors.
  */
 export async function decodeLabelMapPng(png: Buffer, source: string, numParts?: number): Promise<LabelMap> {
-  let raw: { data: Buffer; info: sharp.OutputInfo };
-  let meta: sharp.Metadata;
+  let raw: { data: Buffer; info: OutputInfo };
+  let meta: Metadata;
   try {
     meta = await sharp(png).metadata();
     // sharp's raw output of a grey PNG is sRGB unless asked for one band
@@ -84,7 +85,7 @@ export async function readLabelMapPng(file: string, numParts?: number): Promise<
  */
 export async function overlayPng(image: string | Buffer, labels: LabelMap, parts: ExportPart[], opacity = 0.5): Promise<Buffer> {
   const name = typeof image === 'string' ? image : 'the image';
-  let img: { data: Buffer; info: sharp.OutputInfo };
+  let img: { data: Buffer; info: OutputInfo };
   try {
     img = await sharp(image).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
