@@ -328,8 +328,10 @@ describe('mask preview webview', { skip: existsSync(chromiumPath) ? false : `no 
     assert.ok(skyHeat[2] > skyHeat[1] && skyHeat[0] < 90, `sky heat rgb(${skyHeat.slice(0, 3)}) should be dark blue-purple`);
     assert.ok(wingHeat[1] > skyHeat[1] + 60, `wing heat rgb(${wingHeat.slice(0, 3)}) should be brighter than the sky's`);
     near(await cellPixel(page, ...SKY), skyHeat, 0, 'heatmap is stable');
+    await page.locator('#opacity').fill('70');
+    await page.screenshot({ path: path.join(shotDir, 'mask-preview-heatmap.png') });
     await page.locator('#mode-overlay').check();
-    near(await cellPixel(page, ...WING), defaultPartColour(3), 1, 'back to the overlay');
+    near(await cellPixel(page, ...WING), blend(photo(...WING), defaultPartColour(3), 0.7), 3, 'back to the overlay');
     await done(page);
   });
 
@@ -378,6 +380,15 @@ describe('mask preview webview', { skip: existsSync(chromiumPath) ? false : `no 
     assert.equal(await page.locator('#error').textContent(), 'model file tiny.onnx is not a CLIP image encoder');
     await render(page);
     assert.equal(await page.locator('#error').isHidden(), true);
+    // the CSP is enforced: an inline style attribute is refused (and reported)
+    await page.evaluate(() => {
+      const d = document.createElement('div');
+      d.setAttribute('style', 'color: red');
+      document.body.append(d);
+    });
+    await page.waitForFunction(() => (window as unknown as { __csp: string[] }).__csp.length > 0);
+    assert.match((await cspViolations(page))[0], /^style-src/);
+    await page.evaluate(() => ((window as unknown as { __csp: string[] }).__csp = []));
     await done(page);
   });
 
