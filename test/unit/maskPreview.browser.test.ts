@@ -433,6 +433,8 @@ describe('mask preview webview', { skip: existsSync(chromiumPath) ? false : `no 
     near(await thumbAt(BODY[0] * 3 + 1, BODY[1] * 3 + 1), photo(...BODY), 8, 'thumbnail body hidden');
     await page.locator('#part-4').check();
     await page.locator('#opacity').fill('55');
+    await page.locator('#part-4').blur();
+    await page.mouse.move(1, 1);
     await page.screenshot({ path: path.join(shotDir, 'mask-preview-grid.png') });
     await page.locator('.thumb').nth(2).focus();
     await page.keyboard.press('Enter');
