@@ -4,6 +4,7 @@ import { CliError, type Command } from './command';
 
 const commands: Record<string, () => Promise<Command>> = {
   // name: () => import('./commands/name').then((m) => m.command),
+  clip: () => import('./commands/clip').then((m) => m.command),
 };
 
 function usage(): string {
