@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../util/atomic';
 import { hashFiles } from './checkpoint';
 
 /** Bump when a graph builder changes what it emits: old cache entries are then ignored. */
-export const GRAPH_BUILDER_VERSION = 1;
+export const GRAPH_BUILDER_VERSION = 2;
 
 export function defaultCacheDir(): string {
   if (process.env.PSCL_CACHE_DIR) return path.join(process.env.PSCL_CACHE_DIR, 'clip');

@@ -7,6 +7,7 @@ import type { ClipConfig } from './config';
 import { defaultCacheDir, GraphCache } from './graphcache';
 import { buildImageHeadGraph, buildImageTrunkGraph } from './graph/image';
 import { buildTextGraph } from './graph/text';
+import { resizePositionEmbedding } from './graph/posembed';
 import { parseVariant, variantKey, type LastBlockVariant } from './graph/variants';
 import type { PixelImage } from './preprocess';
 import { OrtRuntime, type ProviderChoice, type ProviderReport } from './runtime';
@@ -69,6 +70,8 @@ function checkCancelled(signal?: AbortSignal): void {
 export class ClipModel {
   private tokenizer: Promise<ClipTokenizer> | undefined;
   private readonly sessions = new Map<string, Promise<InferenceSession>>();
+  /** Positional embeddings per patch grid ('GHxGW'), resized from the trained table. */
+  private readonly positions = new Map<string, Float32Array>();
 
   private constructor(
     readonly dir: string,
@@ -158,11 +161,28 @@ export class ClipModel {
     return { data: out, rows: texts.length, dim };
   }
 
+  private positionEmbedding(gh: number, gw: number): Float32Array {
+    const key = `${gh}x${gw}`;
+    let pos = this.positions.get(key);
+    if (!pos) {
+      const v = this.config.vision;
+      const grid = v.imageSize / v.patchSize;
+      pos = resizePositionEmbedding(this.checkpoint.tensor('vision_model.embeddings.position_embedding.weight'), grid, gh, gw, v.hiddenSize);
+      this.positions.set(key, pos);
+    }
+    return pos;
+  }
+
   /** Patch tokens of a batch of same-size images through trunk + head: [B, gh*gw*D] concatenated. */
   private async runDense(pixels: Float32Array, count: number, height: number, width: number, variant: LastBlockVariant): Promise<Float32Array> {
-    const trunk = await this.session({ kind: 'image-trunk', height, width }, () => buildImageTrunkGraph(this.checkpoint, height, width));
+    const trunk = await this.session({ kind: 'image-trunk' }, () => buildImageTrunkGraph(this.checkpoint));
     const head = await this.session({ kind: 'image-head', variant: variantKey(variant) }, () => buildImageHeadGraph(this.checkpoint, variant));
-    const tokens = (await trunk.run({ pixels: this.runtime.floatTensor(pixels, [count, 3, height, width]) })).tokens!;
+    const pos = this.positionEmbedding(height / this.patchSize, width / this.patchSize);
+    const feeds = {
+      pixels: this.runtime.floatTensor(pixels, [count, 3, height, width]),
+      position_embedding: this.runtime.floatTensor(pos, [1, pos.length / this.config.vision.hiddenSize, this.config.vision.hiddenSize]),
+    };
+    const tokens = (await trunk.run(feeds)).tokens!;
     const result = await head.run({ tokens });
     return result.patch_embeds!.data as Float32Array;
   }
