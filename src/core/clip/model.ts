@@ -2,7 +2,7 @@
 // patch features of images in any last-block variant. Graphs are built from the weights on first
 // use and cached on disk (graphcache.ts); sessions are kept for the life of the model.
 import type { InferenceSession } from 'onnxruntime-node';
-import { ClipCheckpoint, TOKENIZER_CONFIG_FILE, TOKENIZER_FILE } from './checkpoint';
+import { ClipCheckpoint, TOKENIZER_FILE } from './checkpoint';
 import type { ClipConfig } from './config';
 import { defaultCacheDir, GraphCache } from './graphcache';
 import { buildImageHeadGraph, buildImageTrunkGraph } from './graph/image';
@@ -12,8 +12,7 @@ import { parseVariant, variantKey, type LastBlockVariant } from './graph/variant
 import type { PixelImage } from './preprocess';
 import { OrtRuntime, type ProviderChoice, type ProviderReport } from './runtime';
 import { cropPixels, FeatureGrid, slidingWindows } from './slidingwindow';
-import { ClipTokenizer, TokenizerError } from './tokenizer';
-import { existsSync } from 'node:fs';
+import { checkTokenizerFiles, ClipTokenizer, TokenizerError } from './tokenizer';
 import path from 'node:path';
 
 export interface ClipModelOptions {
@@ -87,9 +86,7 @@ export class ClipModel {
   static async load(dir: string, options: ClipModelOptions = {}): Promise<ClipModel> {
     const checkpoint = ClipCheckpoint.open(dir);
     try {
-      for (const f of [TOKENIZER_FILE, TOKENIZER_CONFIG_FILE]) {
-        if (!existsSync(path.join(dir, f))) throw new TokenizerError(`${dir}: missing ${f}; a CLIP model folder needs ${TOKENIZER_FILE} and ${TOKENIZER_CONFIG_FILE}`);
-      }
+      checkTokenizerFiles(dir);
       const runtime = await OrtRuntime.create({ provider: options.provider, threads: options.threads });
       const log = options.log ?? (() => {});
       log(runtime.describe());
@@ -153,6 +150,10 @@ export class ClipModel {
     for (let i = 0; i < texts.length; i += batch) {
       checkCancelled(options.signal);
       const tokens = await this.tokenize(texts.slice(i, i + batch));
+      const top = tokens.ids.reduce((a, b) => Math.max(a, b), 0);
+      if (top >= this.config.text.vocabSize) {
+        throw new TokenizerError(`${path.join(this.dir, TOKENIZER_FILE)}: gives token id ${top}, but config.json has text_config.vocab_size ${this.config.text.vocabSize}; the tokenizer does not belong to this model`);
+      }
       const feeds = { input_ids: this.runtime.int64Tensor(tokens.ids, [tokens.count, tokens.contextLength]) };
       const result = await session.run(feeds);
       out.set(result.text_embeds!.data as Float32Array, i * dim);

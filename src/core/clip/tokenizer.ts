@@ -19,6 +19,16 @@ export interface TokenBatch {
   contextLength: number;
 }
 
+/** Fails early, naming the file, when a folder lacks the tokenizer files. */
+export function checkTokenizerFiles(dir: string): void {
+  for (const f of [TOKENIZER_FILE, TOKENIZER_CONFIG_FILE]) {
+    if (!existsSync(path.join(dir, f))) {
+      const hint = f === TOKENIZER_CONFIG_FILE ? ` (a file containing {} is enough)` : '';
+      throw new TokenizerError(`${dir}: missing ${f}${hint}; a CLIP model folder needs ${TOKENIZER_FILE} and ${TOKENIZER_CONFIG_FILE}`);
+    }
+  }
+}
+
 export class ClipTokenizer {
   private constructor(
     private readonly tokenizer: HfTokenizer,
@@ -28,12 +38,7 @@ export class ClipTokenizer {
   ) {}
 
   static async load(dir: string, contextLength: number): Promise<ClipTokenizer> {
-    for (const f of [TOKENIZER_FILE, TOKENIZER_CONFIG_FILE]) {
-      if (!existsSync(path.join(dir, f))) {
-        const hint = f === TOKENIZER_CONFIG_FILE ? ` (a file containing {} is enough)` : '';
-        throw new TokenizerError(`${dir}: missing ${f}${hint}; a CLIP model folder needs ${TOKENIZER_FILE} and ${TOKENIZER_CONFIG_FILE}`);
-      }
-    }
+    checkTokenizerFiles(dir);
     const { AutoTokenizer, env } = await import('@huggingface/transformers');
     env.allowRemoteModels = false;
     env.allowLocalModels = true;
