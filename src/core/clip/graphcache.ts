@@ -25,11 +25,20 @@ export class GraphCache {
     return path.join(this.dir, `${String(key.kind)}-${digest}.onnx`);
   }
 
-  /** The cached graph's path, building and storing it first when missing. */
-  getOrBuild(key: Record<string, unknown>, build: () => Uint8Array): { file: string; built: boolean } {
+  /**
+   * The cached graph (its path), building and storing it first when missing. When the cache
+   * folder cannot be written the built bytes come back instead, with the reason: the model still
+   * works, only the next start is slower.
+   */
+  getOrBuild(key: Record<string, unknown>, build: () => Uint8Array): { file: string; built: boolean; bytes?: Uint8Array; unwritable?: string } {
     const file = this.file(key);
     if (existsSync(file)) return { file, built: false };
-    writeFileAtomic(file, build());
+    const bytes = build();
+    try {
+      writeFileAtomic(file, bytes);
+    } catch (err) {
+      return { file, built: true, bytes, unwritable: (err as Error).message };
+    }
     return { file, built: true };
   }
 
@@ -53,7 +62,11 @@ export class GraphCache {
     if (hit) return hit;
     const hash = hashFiles(files);
     known[id] = hash;
-    writeFileAtomic(index, JSON.stringify(known, null, 1));
+    try {
+      writeFileAtomic(index, JSON.stringify(known, null, 1));
+    } catch {
+      // an unwritable cache only means hashing again next time
+    }
     return hash;
   }
 }

@@ -123,12 +123,16 @@ export class ClipModel {
     let s = this.sessions.get(id);
     if (!s) {
       s = (async () => {
-        const { file, built } = this.cache.getOrBuild({ ...key, weights: this.hash }, () => {
+        const got = this.cache.getOrBuild({ ...key, weights: this.hash }, () => {
           this.log(`building the ${key.kind} graph (${JSON.stringify(key)})`);
           return build();
         });
-        if (!built) this.log(`using the cached ${key.kind} graph ${file}`);
-        return this.runtime.session(file);
+        if (!got.built) this.log(`using the cached ${key.kind} graph ${got.file}`);
+        if (got.bytes) {
+          this.log(`cannot cache the ${key.kind} graph (${got.unwritable}); it will be rebuilt next time`);
+          return this.runtime.session(got.bytes);
+        }
+        return this.runtime.session(got.file);
       })();
       s.catch(() => this.sessions.delete(id));
       this.sessions.set(id, s);

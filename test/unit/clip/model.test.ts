@@ -117,3 +117,16 @@ test('a tokenizer from another model is caught before the graph sees its ids', a
   await assert.rejects(model.embedTexts(['a']), /gives token id 9999, but config\.json has text_config\.vocab_size 514/);
   await model.dispose();
 });
+
+test('an unwritable cache folder costs speed, not function', async () => {
+  const blocked = path.join(root, 'not-a-folder');
+  writeFileSync(blocked, 'a file where the cache folder should be');
+  const logs: string[] = [];
+  // the weights hash index cannot be written either: load must still succeed
+  const model = await ClipModel.load(modelDir, { provider: 'cpu', cacheDir: path.join(blocked, 'cache'), log: (m) => logs.push(m) }).catch((e: Error) => e);
+  assert.ok(model instanceof ClipModel, String(model));
+  const [m] = await model.denseFeatures([image(32, 32, 0)]);
+  assert.equal(m!.dim, 16);
+  assert.ok(logs.some((l) => /cannot cache the image-trunk graph/.test(l)), logs.join('\n'));
+  await model.dispose();
+});
