@@ -1,6 +1,7 @@
 // The CLIP model as the rest of the project uses it: load a folder, embed texts, compute dense
 // patch features of images in any last-block variant. Graphs are built from the weights on first
 // use and cached on disk (graphcache.ts); sessions are kept for the life of the model.
+import path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import { ClipCheckpoint, TOKENIZER_FILE } from './checkpoint';
 import type { ClipConfig } from './config';
@@ -13,7 +14,6 @@ import type { PixelImage } from './preprocess';
 import { OrtRuntime, type ProviderChoice, type ProviderReport } from './runtime';
 import { cropPixels, FeatureGrid, slidingWindows } from './slidingwindow';
 import { checkTokenizerFiles, ClipTokenizer, TokenizerError } from './tokenizer';
-import path from 'node:path';
 
 export interface ClipModelOptions {
   /** 'auto' (CUDA when it works, else CPU), 'cpu' or 'cuda'. */
