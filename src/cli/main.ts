@@ -8,6 +8,7 @@ const commands: Record<string, () => Promise<Command>> = {
   info: () => import('./commands/info').then((m) => m.command),
   suggest: () => import('./commands/suggest').then((m) => m.command),
   validate: () => import('./commands/validate').then((m) => m.command),
+  clip: () => import('./commands/clip').then((m) => m.command),
 };
 
 function usage(): string {
