@@ -33,8 +33,8 @@ test('variant names for the graph: presets by name, combinations of switches joi
   const s = DEFAULT_PREVIEW_SETTINGS;
   assert.equal(graphVariantName(s), 'clearclip');
   assert.equal(graphVariantName({ variant: 'sclip', switches: s.switches }), 'sclip');
-  assert.equal(graphVariantName({ variant: 'custom', switches: { noResidual: true, noFfn: false, qqAttention: true } }), 'noresidual+qq');
-  assert.equal(graphVariantName({ variant: 'custom', switches: { noResidual: false, noFfn: true, qqAttention: false } }), 'noffn');
+  assert.equal(graphVariantName({ variant: 'custom', switches: { noResidual: true, noFfn: false, qqAttention: true } }), 'attn=qq,residual=off,ffn=on');
+  assert.equal(graphVariantName({ variant: 'custom', switches: { noResidual: false, noFfn: true, qqAttention: false } }), 'attn=qk,residual=on,ffn=off');
   assert.equal(graphVariantName({ variant: 'custom', switches: { noResidual: false, noFfn: false, qqAttention: false } }), 'vanilla');
   assert.equal(graphVariantName({ variant: 'custom', switches: { noResidual: true, noFfn: true, qqAttention: true } }), 'clearclip');
 });
@@ -73,4 +73,16 @@ test('the HTML has a strict CSP with the nonce, escapes its inputs and has no in
   assert.doesNotMatch(html, /\son[a-z]+=/i, 'no inline handlers');
   assert.doesNotMatch(html, /\sstyle=/i, 'no inline styles');
   assert.throws(() => previewHtml({ cspSource: 'x', nonce: "a' 'unsafe-inline", scriptUri: '', styleUri: '' }), /nonce/);
+});
+
+test('every preview variant setting names a variant the CLIP core builds', async () => {
+  const { parseVariant } = await import('../../src/core/clip/graph/variants');
+  for (const variant of ['vanilla', 'maskclip', 'sclip', 'clearclip'] as const) {
+    assert.doesNotThrow(() => parseVariant(graphVariantName({ variant, switches: { noResidual: false, noFfn: false, qqAttention: false } })));
+  }
+  for (let bits = 0; bits < 8; bits++) {
+    const switches = { noResidual: !!(bits & 1), noFfn: !!(bits & 2), qqAttention: !!(bits & 4) };
+    const v = parseVariant(graphVariantName({ variant: 'custom', switches }));
+    assert.deepEqual(v, { attention: switches.qqAttention ? 'qq' : 'qk', residual: !switches.noResidual, ffn: !switches.noFfn });
+  }
 });
