@@ -9,6 +9,7 @@ const commands: Record<string, () => Promise<Command>> = {
   suggest: () => import('./commands/suggest').then((m) => m.command),
   validate: () => import('./commands/validate').then((m) => m.command),
   clip: () => import('./commands/clip').then((m) => m.command),
+  masks: () => import('./commands/masks').then((m) => m.command),
 };
 
 function usage(): string {
