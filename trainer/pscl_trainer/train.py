@@ -1,5 +1,6 @@
 """The training loop: AdamW, warm-up + cosine per step, AMP, gradient accumulation, DDP,
 checkpoints every epoch and on SIGTERM/SIGINT, exact resume."""
+import hashlib
 import math
 import os
 import signal
@@ -85,9 +86,16 @@ def _stage_keys(cfg):
 
 
 def param_checksum(model):
-    """Sum of every parameter in float64: equal on all ranks when DDP kept them in sync."""
+    """(sum of every parameter in float64, SHA-256 of their bytes): equal on all ranks when DDP kept
+    them in sync."""
+    digest = hashlib.sha256()
+    total = 0.0
     with torch.no_grad():
-        return float(sum(p.detach().double().sum() for p in model.parameters()))
+        for p in model.parameters():
+            t = p.detach().float().cpu().contiguous()
+            total += float(t.double().sum())
+            digest.update(t.numpy().tobytes())
+    return total, digest.hexdigest()
 
 
 def train(args):
@@ -265,10 +273,11 @@ def _train(args, cfg, run_dir, resume_record, d):
             run_eval(epoch - 1)
         save(f"epoch-{epoch:04d}", epoch - 1)
 
-    checksum = param_checksum(model)
-    log(f"param checksum {checksum:.10e} at step {state['step']}", d.rank)
+    checksum, digest = param_checksum(model)
+    log(f"param checksum {checksum!r} sha256 {digest} at step {state['step']}", d.rank)
     status = "stopped" if stopped else "finished"
-    events.emit("end", status=status, best_top1=state["best_top1"], step=state["step"], param_checksum=checksum)
+    events.emit("end", status=status, best_top1=state["best_top1"], step=state["step"], param_checksum=checksum,
+                param_sha256=digest)
     return 130 if stopped else 0
 
 

@@ -29,7 +29,7 @@ def test_a_few_hundred_steps_learn_the_part_colour(trained_run):
     assert sorted(f for f in os.listdir(os.path.join(run, "checkpoints")) if f.startswith("epoch-")) == \
         ["epoch-0040.json", "epoch-0040.safetensors", "epoch-0040.state.safetensors"]  # keep_checkpoints=1
     with open(os.path.join(run, "events.jsonl")) as f:
-        assert [json.loads(line) for line in f] == events
+        assert [json.loads(line) for line in f][: len(events)] == events  # later eval/export runs append
     assert events[-1]["status"] == "finished" and events[-1]["best_top1"] == max(e["top1"] for e in evals)
 
 
