@@ -7,7 +7,6 @@ import signal
 import time
 
 import torch
-import torch.distributed as dist
 
 from . import checkpoint as ckpt
 from .config import load_config
@@ -74,11 +73,10 @@ class EpochSums:
         """Sums over all ranks."""
         if not d.active:
             return self.v
-        flat = torch.tensor([self.v["n"], self.v["loss"], *self.v["stage_loss"], *self.v["stage_correct"]], dtype=torch.float64)
-        dist.all_reduce(flat)
+        vals = d.sum([self.v["n"], self.v["loss"], *self.v["stage_loss"], *self.v["stage_correct"]])
         k = len(self.v["stage_loss"])
-        vals = flat.tolist()
-        return {"n": vals[0], "loss": vals[1], "stage_loss": vals[2:2 + k], "stage_correct": vals[2 + k:]}
+        return {"n": vals[0], "loss": vals[1], "stage_loss": vals[2:2 + k], "stage_correct": vals[2 + k:],
+                "correct": vals[-1]}
 
 
 def _stage_keys(cfg):
@@ -110,6 +108,9 @@ def train(args):
             for item in args.set:
                 merge(cfg, dict([parse_set(item)]), f"--set {item}")
     else:
+        if ckpt.last_checkpoint(run_dir) is not None:
+            raise ConfigError(f"{run_dir} already holds a trained run; continue it with --resume, "
+                              f"or give a new --run folder (nothing was overwritten)")
         cfg = load_config(args.config, args.set)
     if args.deterministic:
         cfg["deterministic"] = True
@@ -162,6 +163,8 @@ def _train(args, cfg, run_dir, resume_record, d):
         ckpt.restore_checkpoint(resume_record, model, optimizer, scaler)
         for key in state:
             state[key] = resume_record.get(key, state[key])
+        if d.rank != 0:
+            state["sums"] = None  # the saved sums cover every rank and are carried by rank 0
         log(f"resumed from step {state['step']} (epoch {state['epoch']}, batch {state['batch_in_epoch']})", d.rank)
     elif d.main:
         write_run_config(run_dir, cfg, cache_dir, manifest, prototypes)
@@ -258,6 +261,7 @@ def _train(args, cfg, run_dir, resume_record, d):
                 break
         if stopped:
             log(f"stop requested ({stop.signal or 'another rank'}): saving a checkpoint at step {state['step']}", d.rank)
+            state["sums"] = sums.reduced(d)  # all ranks' sums; on resume rank 0 carries them
             save(f"epoch-{epoch:04d}-step-{state['step']:07d}", epoch)
             break
         s = sums.reduced(d)

@@ -58,11 +58,29 @@ def test_ablation_switches_train(tiny_cache, sets):
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
 
 
-def test_cli_ablation_run(tiny_cache, tmp_path):
-    code, events, _ = run_cli("train", "--cache", tiny_cache, "--run", str(tmp_path / "abl"), "--config", "tiny",
+def test_cli_ablation_run_with_gradient_accumulation(tiny_cache, tmp_path):
+    run = str(tmp_path / "abl")
+    code, events, _ = run_cli("train", "--cache", tiny_cache, "--run", run, "--config", "tiny",
                               "--set", "use_plm=false", "--set", "use_mmbpr=false", "--set", "use_vlcl=false",
-                              "--set", "epochs=1", "--set", "max_steps=2")
-    assert code == 0 and events[-1]["status"] == "finished" and events[-1]["step"] == 2
+                              "--set", "epochs=1", "--set", "grad_accum=2")
+    assert code == 0 and events[-1]["status"] == "finished"
+    assert events[0]["steps_per_epoch"] == 3 and events[-1]["step"] == 3  # 6 batches, 2 per step
+    # a finished run is never overwritten by a fresh start
+    code, events, _ = run_cli("train", "--cache", tiny_cache, "--run", run, "--config", "tiny", check=False)
+    assert code == 2 and "--resume" in events[0]["message"]
+
+
+def test_out_of_memory_becomes_an_actionable_error(monkeypatch, capsys, tmp_path):
+    import pscl_trainer.train
+    from pscl_trainer.__main__ import main
+
+    def boom(args):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    monkeypatch.setattr(pscl_trainer.train, "train", boom)
+    assert main(["train", "--run", str(tmp_path / "oom"), "--cache", "x"]) == 4
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert events[0]["kind"] == "oom" and "batch_size" in events[0]["message"] and "resolution" in events[0]["message"]
+    assert events[1]["type"] == "end" and events[1]["status"] == "failed"
 
 
 def test_unknown_config_key_is_named(tiny_cache, tmp_path):
