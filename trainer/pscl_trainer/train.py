@@ -9,7 +9,7 @@ import time
 import torch
 
 from . import checkpoint as ckpt
-from .config import load_config
+from .config import load_config, merge, parse_set
 from .data import CacheDataset, Manifest, build_loader, load_prototypes
 from .distributed import init_distributed
 from .errors import ConfigError, DataError
@@ -18,6 +18,7 @@ from .events import Events, log
 from .losses import PSCLLoss
 from .runs import build_model, read_run_config, write_run_config
 from .runtime import autocast, grad_scaler, resolve_device, seed_everything, set_threads
+from .safetensors_io import save_file
 
 
 def lr_at(step, cfg, warmup_steps, total_steps):
@@ -104,7 +105,6 @@ def train(args):
             raise DataError(f"--resume: {run_dir} has no checkpoint (checkpoints/last.json); start without --resume")
         cfg = read_run_config(run_dir)["config"]
         if args.set:
-            from .config import merge, parse_set
             for item in args.set:
                 merge(cfg, dict([parse_set(item)]), f"--set {item}")
     else:
@@ -200,7 +200,6 @@ def _train(args, cfg, run_dir, resume_record, d):
                         per_level=result["per_level"], path="eval.json")
             if state["best_top1"] is None or result["top1"] > state["best_top1"]:
                 state["best_top1"] = result["top1"]
-                from .safetensors_io import save_file
                 os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
                 save_file(model.state_dict(), os.path.join(run_dir, "checkpoints", "best.safetensors"),
                           {"format": "pscl-weights", "epoch": epoch, "top1": result["top1"]})
@@ -257,8 +256,8 @@ def _train(args, cfg, run_dir, resume_record, d):
             if d.any_flag(stop.flag):
                 stopped = True
                 break
-            if state["step"] >= total_steps:
-                break
+            if state["step"] >= total_steps or state["batch_in_epoch"] >= steps_per_epoch * accum:
+                break  # (micro-batches beyond the last whole step of an epoch are left out)
         if stopped:
             log(f"stop requested ({stop.signal or 'another rank'}): saving a checkpoint at step {state['step']}", d.rank)
             state["sums"] = sums.reduced(d)  # all ranks' sums; on resume rank 0 carries them

@@ -104,6 +104,11 @@ def test_torchvision_backbones(name, res, channels):
         out = build_backbone(cfg)(torch.randn(1, 3, res, res))
     assert [m.shape[1] for m in out] == channels
     assert out[-1].shape[-1] == (res // 16 if name == "vit_b_16" else res // 32)
+    if name == "resnet50":  # the whole model on the real backbone, paper widths
+        model = PSCLModel(cfg, C, K, torch.nn.functional.normalize(torch.randn(C, 16), dim=-1)).eval()
+        with torch.no_grad():
+            stage_logits = model(torch.randn(1, 3, res, res), torch.randint(0, K + 1, (1, res, res)))
+        assert [tuple(o.shape) for o in stage_logits] == [(1, 1 + K, C)] * 4
 
 
 def test_backbone_weights_from_a_local_file(tmp_path):
