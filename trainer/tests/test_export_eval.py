@@ -10,17 +10,26 @@ from pscl_trainer.data import CacheDataset, Manifest
 from pscl_trainer.export import best_opset
 from pscl_trainer.model import GlobalBranch
 from pscl_trainer.runs import model_from_run
+from pscl_trainer.safetensors_io import save_file
 
 
-def test_eval_json_rolls_fine_predictions_up_the_levels(trained_run, tiny_cache):
+def test_eval_json_rolls_fine_predictions_up_the_levels(trained_run, tiny_cache, tmp_path):
     run, _ = trained_run
-    code, events, _ = run_cli("eval", "--run", run, "--split", "train", "--out", "eval-train.json")
+    # perturbed weights, so that there are mistakes to roll up and rank
+    model, run_cfg, _ = model_from_run(run)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.3)
+    weights = str(tmp_path / "perturbed.safetensors")
+    save_file(model.state_dict(), weights)
+    code, events, _ = run_cli("eval", "--run", run, "--split", "train", "--out", "eval-train.json",
+                              "--checkpoint", weights)
     assert code == 0 and events[-1]["type"] == "eval" and events[-1]["path"] == "eval-train.json"
     with open(os.path.join(run, "eval-train.json")) as f:
         ev = json.load(f)
     manifest = Manifest(tiny_cache)
-    # recompute from the model independently of evaluate.py
-    model, run_cfg, _ = model_from_run(run)
+    # recompute from the same weights independently of evaluate.py
     ds = CacheDataset(manifest, "train", run_cfg["config"], train=False)
     with torch.no_grad():
         logits = GlobalBranch(model)(torch.stack([ds[i][0] for i in range(len(ds))]))
@@ -35,7 +44,8 @@ def test_eval_json_rolls_fine_predictions_up_the_levels(trained_run, tiny_cache)
     assert conf.shape == (4, 4) and conf.sum() == 96 and conf.diag().sum() == (pred == labels).sum()
     assert [c["count"] for c in ev["per_class"]] == conf.sum(1).tolist()
     wrong = ev["most_confident_wrong"]
-    assert len(wrong) == min(20, int((pred != labels).sum()))
+    assert 0 < len(wrong) == min(20, int((pred != labels).sum()))
+    assert 0 < ev["top1"] < ev["per_level"]["tone"] < 1  # some mistakes stay within the right tone
     assert all(a["confidence"] >= b["confidence"] for a, b in zip(wrong, wrong[1:]))
     assert all(w["true"] != w["predicted"] and w["path"].startswith("images/") for w in wrong)
     assert ev["top5"] == 1.0  # 4 classes
