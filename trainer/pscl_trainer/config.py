@@ -35,6 +35,7 @@ DEFAULTS = {
     "cls_reduce": "mean",            # mean | concat | logit_mean (how the 3 class tokens give one P)
     "fusion": "resaf",               # resaf | cross | mlp | none (between scales, in PLM)
     "use_plm": True,                 # ablation: False = global branch only
+    "mask_closing": 3,               # closing kernel of each part mask (1 = off), as in the preview
     "use_mmbpr": True,               # ablation: False = masked average pooling, no encoders
     "use_vlcl": True,                # ablation: False = linear head instead of text prototypes
     "normalize_visual": True,        # L2-normalise W I before comparing with T
@@ -177,6 +178,8 @@ def validate(cfg):
         raise ConfigError(f"config key 'd_model' ({cfg['d_model']}) must be divisible by 'heads' ({cfg['heads']})")
     if cfg["batch_size"] < 1 or cfg["grad_accum"] < 1 or cfg["epochs"] < 1:
         raise ConfigError("config keys 'batch_size', 'grad_accum' and 'epochs' must be >= 1")
+    if cfg["mask_closing"] < 1 or cfg["mask_closing"] % 2 == 0:
+        raise ConfigError(f"config key 'mask_closing' must be an odd kernel size >= 1 (1 = off), got {cfg['mask_closing']}")
     if cfg["backbone"] in ("vit_b_16", "tiny_vit") and len(cfg["vit_blocks"]) != 4:
         raise ConfigError("config key 'vit_blocks' needs 4 block numbers (stages 1..4)")
     return cfg

@@ -8,10 +8,26 @@ import torch
 import torch.nn.functional as F
 
 
-def part_onehot(label_map, num_slots):
-    """Label maps [B, H, W] (0 = background, k = part slot k) -> one-hot [B, K, H, W] float."""
+def part_onehot(label_map, num_slots, closing=1):
+    """Label maps [B, H, W] (0 = background, k = part slot k) -> one-hot [B, K, H, W] float, each
+    part's mask closed with a `closing` x `closing` kernel (the paper's M = (S + K) - K)."""
     slots = torch.arange(1, num_slots + 1, device=label_map.device).view(1, -1, 1, 1)
-    return (label_map.unsqueeze(1).long() == slots).float()
+    return close_masks((label_map.unsqueeze(1).long() == slots).float(), closing)
+
+
+def close_masks(masks, kernel):
+    """Binary closing (dilate, then erode) of masks [B, K, H, W] with empty space around the image:
+    zero-pad by the radius, max-pool (padding is ignored by the pooling), crop. The same
+    definition as src/core/masks/morphology.ts `close`, so the preview shows what is trained."""
+    if kernel <= 1:
+        return masks
+    if kernel % 2 == 0:
+        raise ValueError(f"mask_closing must be odd, got {kernel}")
+    r = kernel // 2
+    x = F.pad(masks, (r, r, r, r))
+    x = F.max_pool2d(x, kernel, stride=1, padding=r)
+    x = -F.max_pool2d(-x, kernel, stride=1, padding=r)
+    return x[..., r:-r, r:-r]
 
 
 def branch_masks(onehot, grid, batch, device, dtype):

@@ -63,7 +63,7 @@ class PSCLModel(nn.Module):
         """images [B,3,H,W], part_labels [B,H,W] (label maps) or None for the global branch only.
         Returns per-stage logits, a list of [B, nb, C] (branch 0 = global)."""
         b = images.shape[0]
-        onehot = part_onehot(part_labels, self.num_part_slots) \
+        onehot = part_onehot(part_labels, self.num_part_slots, self.cfg["mask_closing"]) \
             if part_labels is not None and self.num_part_slots > 0 else None
         maps = self.backbone(images)
         prev = prev_grid = carried = None
