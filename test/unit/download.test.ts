@@ -10,7 +10,7 @@ import { addRepo, clipRepoFiles, FakeHub, type FakeFile } from './fixtures/fake-
 
 const REPO = 'acme/tiny-clip';
 
-describe('model download from a loopback Hub', () => {
+describe('model download from a loopback Hub', { timeout: 30_000 }, () => {
   let hub: FakeHub;
   let cache: string;
   let files: Record<string, FakeFile>;

@@ -421,3 +421,17 @@ class RepoDownload {
     this.options.onProgress({ phase, file, fileIndex, fileCount, fileDone, fileTotal, done: Math.min(done, total ?? done), total, bytesPerSecond });
   }
 }
+
+function formatMB(bytes: number): string {
+  return (bytes / 1e6).toFixed(bytes < 1e7 ? 2 : 1);
+}
+
+/** One status line: "model.safetensors (4/4): 120.3 of 598.6 MB, 25.1 MB/s". */
+export function describeDownloadProgress(p: DownloadProgress): string {
+  const which = `${p.file} (${p.fileIndex + 1}/${p.fileCount})`;
+  if (p.phase === 'checking') return `checking ${which}`;
+  if (p.phase === 'verifying') return `verifying ${which}`;
+  const amount = p.total !== null ? `${formatMB(p.done)} of ${formatMB(p.total)} MB` : `${formatMB(p.done)} MB`;
+  if (p.phase === 'done') return `downloaded ${amount}`;
+  return `${which}: ${amount}, ${formatMB(p.bytesPerSecond)} MB/s`;
+}

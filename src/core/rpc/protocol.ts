@@ -50,8 +50,11 @@ export interface OnnxRuntimeInfo {
   /** Whether `onnxruntime-node` could be loaded in the backend. */
   available: boolean;
   version?: string;
-  /** Execution providers the runtime reports, e.g. ["cpu", "cuda"]. */
-  executionProviders: string[];
+  /**
+   * Execution providers the runtime reports. `bundled: false` (CUDA on linux-x64) means the
+   * provider's libraries are installed separately and may be missing: sessions then fall back to CPU.
+   */
+  executionProviders: Array<{ name: string; bundled: boolean }>;
   /** Why it could not be loaded. */
   error?: string;
 }
