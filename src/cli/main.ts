@@ -4,6 +4,7 @@ import { CliError, type Command } from './command';
 
 const commands: Record<string, () => Promise<Command>> = {
   // name: () => import('./commands/name').then((m) => m.command),
+  model: () => import('./commands/model').then((m) => m.command),
 };
 
 function usage(): string {
