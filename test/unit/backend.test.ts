@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -114,6 +114,26 @@ describe('the built backend (dist/backend.js)', { timeout: 30_000 }, () => {
     assert.equal((done.result as { source: string }).source, 'download');
     const { jobs } = await client.request(Requests.jobsList, null);
     assert.equal(jobs.find((j) => j.jobId === job.jobId)?.state, 'succeeded');
+  });
+
+  test('cancelling model/resolve stops the download and leaves no final file', async () => {
+    const files = clipRepoFiles(400_000, 6);
+    files['model.safetensors'].throttle = { chunk: 8192, delayMs: 10 };
+    addRepo(hub, 'acme/clip-slow', files);
+    const ac = new AbortController();
+    const p = client.request(Requests.modelResolve, { model: 'acme/clip-slow' }, {
+      token: ac.signal,
+      onProgress: (e) => {
+        if (e.message?.startsWith('model.safetensors') && e.done > 0) ac.abort();
+      },
+    });
+    await rejectsWith(p, (e) => {
+      assert.equal(e.kind, 'cancelled');
+      assert.match(e.message, /download of acme\/clip-slow\/model\.safetensors was cancelled/);
+    });
+    const dir = path.join(tmp, 'cache', 'acme--clip-slow', 'main');
+    assert.ok(!existsSync(path.join(dir, 'model.safetensors')));
+    assert.ok(!existsSync(path.join(dir, '.lock')));
   });
 
   test('errors carry a code and a user-actionable message', async () => {
