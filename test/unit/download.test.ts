@@ -68,6 +68,15 @@ describe('model download from a loopback Hub', { timeout: 30_000 }, () => {
     assert.equal(hub.requests.length, seen, 'a cache hit made a request');
   });
 
+  test('two resolves of the same repo in one process download it once', async () => {
+    files['model.safetensors'].throttle = { chunk: 16384, delayMs: 2 };
+    const [a, b] = await Promise.all([resolveModel(REPO, opts()), resolveModel(REPO, opts())]);
+    assert.deepEqual([a.source, b.source].sort(), ['cache', 'download']);
+    assert.equal(a.dir, b.dir);
+    assertIdentical(a.dir);
+    assert.equal(hub.requests.filter((q) => q.server === 'cdn' && q.method === 'GET').length, 1);
+  });
+
   test('a connection dropped midway is resumed with Range and the result is byte-identical', async () => {
     files['model.safetensors'].dropAfter = { bytes: 100_000, times: 1 };
     const r = await resolveModel(REPO, opts());

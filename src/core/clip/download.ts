@@ -92,14 +92,40 @@ export async function resolveModel(spec: string, options: ResolveModelOptions): 
   if (options.offline) {
     throw new PsclError(`${parsed.repo}@${revision} is not in the model cache ${options.cacheDir}: download it first (pscl model fetch ${parsed.repo}) or use a local folder`);
   }
-  await fs.mkdir(dir, { recursive: true });
-  const release = await lockFolder(dir, parsed.repo);
-  try {
-    const bytesDownloaded = await new RepoDownload(parsed.repo, revision, dir, options).run();
-    return { ...base, source: 'download', bytesDownloaded };
-  } finally {
-    await release();
+  const running = downloadsInThisProcess.get(dir);
+  if (running) {
+    // Another caller here is fetching the same model: wait for it, then look again (a cache hit
+    // if it succeeded, our own attempt if it failed or was cancelled).
+    await Promise.race([running.catch(() => undefined), abortPromise(options.signal)]);
+    if (options.signal?.aborted) throw new CancelledError(`resolving ${parsed.repo} was cancelled`);
+    return resolveModel(spec, options);
   }
+  const download = (async () => {
+    await fs.mkdir(dir, { recursive: true });
+    const release = await lockFolder(dir, parsed.repo);
+    try {
+      return await new RepoDownload(parsed.repo, revision, dir, options).run();
+    } finally {
+      await release();
+    }
+  })();
+  downloadsInThisProcess.set(dir, download);
+  try {
+    return { ...base, source: 'download', bytesDownloaded: await download };
+  } finally {
+    downloadsInThisProcess.delete(dir);
+  }
+}
+
+/** Downloads running in this process, by cache folder. */
+const downloadsInThisProcess = new Map<string, Promise<number>>();
+
+function abortPromise(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (!signal) return;
+    if (signal.aborted) return resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
 }
 
 /** One process downloads into a cache folder at a time (the extension and a CLI may race). */
@@ -114,7 +140,7 @@ async function lockFolder(dir: string, repo: string): Promise<() => Promise<void
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number((await fs.readFile(lock, 'utf8').catch(() => '')).trim());
-      if (pid > 0 && isAlive(pid)) {
+      if (pid > 0 && pid !== process.pid && isAlive(pid)) {
         throw new PsclError(`${repo} is already being downloaded into ${dir} by process ${pid}: wait for it to finish or cancel it`);
       }
       await fs.rm(lock, { force: true }); // left by a process that died
