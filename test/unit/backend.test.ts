@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -314,8 +315,21 @@ describe('the backend with a fake CLIP engine', { timeout: 30_000 }, () => {
     const pending = other.request(debug.wait, { steps: 1000, stepMs: 10 });
     await other.dispose();
     assert.equal(isAlive(pid), false);
+    await other.dispose(); // twice is harmless
     await rejectsWith(pending, (e) => assert.match(e.message, /shut down/));
     await rejectsWith(other.request(Requests.info, null), (e) => assert.match(e.message, /disposed/));
+  });
+
+  test('a backend whose parent is killed exits too (no orphans)', async () => {
+    const parent = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures', 'parent-of-backend.ts'), await buildFixtureBackend()], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const pid = await new Promise<number>((resolve, reject) => {
+      parent.stdout.once('data', (d) => resolve(Number(String(d).trim())));
+      parent.once('exit', () => reject(new Error('the parent exited before starting the backend')));
+    });
+    assert.ok(isAlive(pid));
+    parent.kill('SIGKILL');
+    for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(isAlive(pid), false, `backend ${pid} outlived its parent`);
   });
 
   test('a backend that cannot start says why', async () => {

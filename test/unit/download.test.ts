@@ -77,6 +77,14 @@ describe('model download from a loopback Hub', { timeout: 30_000 }, () => {
     assert.equal(hub.requests.filter((q) => q.server === 'cdn' && q.method === 'GET').length, 1);
   });
 
+  test('a download locked by another live process is refused; a stale lock is taken over', async () => {
+    mkdirSync(dirOf(), { recursive: true });
+    writeFileSync(path.join(dirOf(), '.lock'), String(process.ppid));
+    await assert.rejects(resolveModel(REPO, opts()), new RegExp(`already being downloaded into .* by process ${process.ppid}`));
+    writeFileSync(path.join(dirOf(), '.lock'), '2147483646');
+    assertIdentical((await resolveModel(REPO, opts())).dir);
+  });
+
   test('a connection dropped midway is resumed with Range and the result is byte-identical', async () => {
     files['model.safetensors'].dropAfter = { bytes: 100_000, times: 1 };
     const r = await resolveModel(REPO, opts());

@@ -123,7 +123,11 @@ export class BackendClient {
     const session = this.session ?? (await this.starting?.catch(() => undefined));
     if (!session) return;
     const exited = session.exited;
-    session.connection.sendRequest(Requests.shutdown.method, null).catch(() => undefined);
+    try {
+      session.connection.sendRequest(Requests.shutdown.method, null).catch(() => undefined);
+    } catch {
+      // already closed: the exit is on its way
+    }
     const timer = setTimeout(() => session.child.kill('SIGKILL'), graceMs);
     await exited;
     clearTimeout(timer);
