@@ -17,17 +17,24 @@ export interface DenseFeaturesRequest {
 }
 
 export interface DenseFeatures {
-  /** Row-major [height, width, dim]: one projected feature per patch, NOT normalised. */
+  /** Row-major [height, width, dim]: one projected feature per patch (normalised or not, as for texts). */
   data: Float32Array;
   shape: [number, number, number];
+}
+
+/** Same shape as the CLIP runtime's RunControl: cancellation and batch-level progress. */
+export interface EngineControl {
+  signal: AbortSignal;
+  /** Work done of total (e.g. sliding windows) after each batch. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface ClipEngine {
   /** The execution provider in use, e.g. "cpu" or "cuda". */
   readonly device: string;
-  /** One projected text embedding per text (no templates), NOT normalised; the backend normalises. */
-  embedTexts(texts: string[], signal: AbortSignal): Promise<Float32Array[]>;
-  denseFeatures(request: DenseFeaturesRequest, signal: AbortSignal): Promise<DenseFeatures>;
+  /** One projected text embedding per text (no templates). Normalised or not: the backend normalises when asked. */
+  embedTexts(texts: string[], control: EngineControl): Promise<Float32Array[]>;
+  denseFeatures(request: DenseFeaturesRequest, control: EngineControl): Promise<DenseFeatures>;
   /** Releases sessions; called when the engine is evicted or the backend stops. */
   dispose?(): Promise<void> | void;
 }

@@ -191,8 +191,10 @@ describe('the backend with a fake CLIP engine', { timeout: 30_000 }, () => {
   test('clip/denseFeatures takes pixels and returns [h, w, D]', async () => {
     const [H, W] = [8, 12];
     const pixels = Float32Array.from({ length: 3 * H * W }, (_, i) => Math.sin(i));
-    const r = await client.request(Requests.denseFeatures, { model, pixels: encodeFloat32(pixels, [3, H, W]), variant: 'clearclip', normalize: false });
+    const events: ProgressParams[] = [];
+    const r = await client.request(Requests.denseFeatures, { model, pixels: encodeFloat32(pixels, [3, H, W]), variant: 'clearclip', normalize: false }, { onProgress: (p) => events.push(p) });
     assert.deepEqual(r.features.shape, [2, 3, FAKE_DENSE_DIM]);
+    assert.deepEqual(events.map((e) => [e.done, e.total, e.unit]), [[1, 1, 'items']]);
     const expected = fakeDense(pixels, H, W).data;
     decodeFloat32(r.features).forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-6));
     const n = await client.request(Requests.denseFeatures, { model, pixels: encodeFloat32(pixels, [3, H, W]), variant: 'custom', switches: { residual: false, feedForward: true, attention: 'qq' } });

@@ -45,7 +45,7 @@ async function textEmbeddings(params: TextEmbeddingsParams, ctx: HandlerContext)
   for (let start = 0; start < params.texts.length; start += TEXT_BATCH) {
     throwIfCancelled(ctx.signal, 'computing text embeddings');
     const batch = params.texts.slice(start, start + TEXT_BATCH);
-    const out = await engine.embedTexts(batch, ctx.signal);
+    const out = await engine.embedTexts(batch, { signal: ctx.signal });
     if (out.length !== batch.length) throw new Error(`the CLIP engine returned ${out.length} embeddings for ${batch.length} texts`);
     rows.push(...out);
     ctx.progress({ done: rows.length, total: params.texts.length, unit: 'items', message: `text embeddings: ${rows.length} of ${params.texts.length}` });
@@ -106,7 +106,8 @@ function denseInput(params: DenseFeaturesParams): DenseImageInput {
 async function denseFeatures(params: DenseFeaturesParams, ctx: HandlerContext) {
   const input = denseInput(params);
   const engine = await engineFor(params.model, params.cacheDir, params.device, ctx);
-  const out = await engine.denseFeatures({ input, variant: params.variant, switches: params.switches }, ctx.signal);
+  const onProgress = (done: number, total: number) => ctx.progress({ done, total, unit: 'items', message: `dense features: ${done} of ${total}` });
+  const out = await engine.denseFeatures({ input, variant: params.variant, switches: params.switches }, { signal: ctx.signal, onProgress });
   throwIfCancelled(ctx.signal, 'computing dense features');
   const [h, w, d] = out.shape;
   if (out.data.length !== h * w * d) throw new Error(`the CLIP engine returned ${out.data.length} values for shape [${out.shape.join(', ')}]`);
