@@ -10,6 +10,7 @@ const commands: Record<string, () => Promise<Command>> = {
   validate: () => import('./commands/validate').then((m) => m.command),
   clip: () => import('./commands/clip').then((m) => m.command),
   masks: () => import('./commands/masks').then((m) => m.command),
+  model: () => import('./commands/model').then((m) => m.command),
 };
 
 function usage(): string {
