@@ -3,7 +3,7 @@
 import type { ClipBlockSwitches, ExecutionDevice } from '../core/rpc/protocol';
 
 export type DenseImageInput =
-  /** An image file, resized so its short side is `size` (undefined: the model's trained size). */
+  /** An image file, resized (aspect kept) so its long side is `size`, rounded to the patch (undefined: the model's trained size). */
   | { kind: 'image'; path: string; size?: number }
   /** Normalised pixels, row-major [3, height, width]. */
   | { kind: 'pixels'; data: Float32Array; height: number; width: number };

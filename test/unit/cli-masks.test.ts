@@ -11,6 +11,7 @@ import { computePartMasks } from '../../src/core/masks/pipeline';
 import { expandPartPrompts } from '../../src/core/parts/prompts';
 import { parseProject } from '../../src/core/taxonomy/project';
 import { readNpy } from '../../src/core/util/npy';
+import { buildDist } from '../helpers/build';
 import { repoRoot, tempDir } from '../helpers/paths';
 
 const tmp = tempDir('pscl-masks-');
@@ -27,8 +28,7 @@ function pscl(...args: string[]) {
 }
 
 before(() => {
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build.mjs')], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
+  buildDist();
   makeTinyClip(modelDir, { patch: 8, imageSize: 32, width: 32, embedDim: 16, seed: 7 });
 });
 after(() => tmp.cleanup());

@@ -1,9 +1,9 @@
 // The mask-preview page in headless Chromium: the real bundle under the real CSP (previewHtml),
 // a fake acquireVsCodeApi recording posted messages, a synthetic scene with a known label map.
 // Every visual claim is checked by reading canvas pixels back.
+import { buildDist } from '../helpers/build';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -204,8 +204,7 @@ const SKY = [5, 5] as const;
 
 describe('mask preview webview', { skip: existsSync(chromiumPath) ? false : `no Chromium at ${chromiumPath} (set PSCL_CHROMIUM)` }, () => {
   before(async () => {
-    const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, encoding: 'utf8' });
-    assert.equal(build.status, 0, `build failed: ${build.stderr}`);
+    buildDist();
     const png = await scenePng();
     const raw = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     scene = { png, raw: { data: raw.data, width: raw.info.width, channels: raw.info.channels }, labels: sceneLabels() };

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { TOKENIZER_CONFIG_FILE, TOKENIZER_FILE } from './checkpoint';
+import { PsclError } from '../errors';
 
 interface HfTokenizer {
   encode(text: string): number[];
@@ -10,7 +11,10 @@ interface HfTokenizer {
   eos_token_id?: number | null;
 }
 
-export class TokenizerError extends Error {}
+/** Bad input the user can fix (kind 'input' for the backend's error mapping). */
+export class TokenizerError extends PsclError {
+  override name = 'TokenizerError';
+}
 
 /** Token ids of a batch, row-major [count, contextLength], as numbers (transformers.js hands BigInts to ORT). */
 export interface TokenBatch {

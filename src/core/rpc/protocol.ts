@@ -185,7 +185,7 @@ export interface ClipBlockSwitches {
 export interface DenseFeaturesParams extends ProgressScoped {
   model: string;
   cacheDir?: string;
-  /** An image file; resized so that its short side is `size` (default: the model's trained size). */
+  /** An image file, resized (aspect kept) so that its long side is `size`, rounded to the patch (default: the model's trained size). */
   image?: string;
   /** Already normalised pixels [3, H, W] (bypasses image preprocessing). Exactly one of image/pixels. */
   pixels?: EncodedTensor;
