@@ -36,7 +36,7 @@ export function startBackend(options: BackendOptions): MessageConnection {
   const services: BackendServices = {
     jobs: undefined as unknown as JobManager,
     engines,
-    modelCacheDir: process.env.PSCL_MODEL_CACHE || defaultModelCacheDir(),
+    modelCacheDir: defaultModelCacheDir(),
     methods,
     shutdown() {
       if (stopping) return;

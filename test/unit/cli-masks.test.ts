@@ -86,5 +86,5 @@ test('pscl masks names the missing image, the unknown coarse category and a bad 
   assert.match(kernel.stderr, /--kernel 4: give an odd integer/);
   const model = pscl('masks', '--project', projectFile, '--image', image, '--model', path.join(tmp.dir, 'no-model'));
   assert.equal(model.status, 2);
-  assert.match(model.stderr, /model folder .*no-model does not exist/);
+  assert.match(model.stderr, /model folder not found: .*no-model/);
 });

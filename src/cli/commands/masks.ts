@@ -26,7 +26,7 @@ options:
   --threshold P          background below this part probability (default 0 = off)
   --background TEXT      a background prompt (repeatable)
   --sliding-window       tile the image with windows of the model's trained size
-  --model DIR            a Hugging Face CLIP folder (default: $PSCL_CLIP_MODEL, else the demo model)`;
+  --model DIR|REPO       a Hugging Face CLIP folder or Hub repo id (default: $PSCL_CLIP_MODEL, else the demo model)`;
 
 function numberOption(name: string, value: string | undefined, fallback: number, check: (n: number) => boolean, what: string): number {
   if (value === undefined) return fallback;

@@ -1,6 +1,5 @@
+import { psclCacheDir } from '../../core/util/cacheDir';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { writeFileAtomic } from '../../core/util/atomicWrite';
 import { LlmError } from '../../core/llm/client';
 import { describeSuggestion } from '../../core/llm/describe';
@@ -52,8 +51,7 @@ function number(name: string, value: string | undefined): number | undefined {
 }
 
 function defaultCacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'pscl', 'llm');
+  return psclCacheDir('llm');
 }
 
 export const command: Command = {

@@ -1,9 +1,9 @@
 // Built graphs on disk, keyed by what they depend on (weights hash, graph kind, variant, input
 // size, builder version), so a second start loads them instead of rebuilding. Files are written
 // atomically; a cache folder can be deleted at any time.
+import { psclCacheDir } from '../util/cacheDir';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomicSync as writeFileAtomic } from '../util/atomicWrite';
 import { hashFiles } from './checkpoint';
@@ -11,10 +11,9 @@ import { hashFiles } from './checkpoint';
 /** Bump when a graph builder changes what it emits: old cache entries are then ignored. */
 export const GRAPH_BUILDER_VERSION = 2;
 
+/** `graphs/` in the user cache folder (src/core/util/cacheDir.ts). */
 export function defaultCacheDir(): string {
-  if (process.env.PSCL_CACHE_DIR) return path.join(process.env.PSCL_CACHE_DIR, 'clip');
-  const base = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
-  return path.join(base, 'pscl', 'clip');
+  return psclCacheDir('graphs');
 }
 
 export class GraphCache {

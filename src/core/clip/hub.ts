@@ -1,6 +1,7 @@
 // Where CLIP models come from: a local folder or a Hugging Face Hub repo, the Hub's URLs,
 // the cache layout and the user-facing errors for the Hub's answers. The transfer itself is
 // in download.ts.
+import { psclCacheDir } from '../util/cacheDir';
 import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,10 +51,9 @@ export function hubSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): HubSet
   return { endpoint, token };
 }
 
-/** `~/.cache/pscl-studio/models`, or under XDG_CACHE_HOME when set. */
+/** PSCL_MODEL_CACHE, else `models/` in the user cache folder (src/core/util/cacheDir.ts). */
 export function defaultModelCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'pscl-studio', 'models');
+  return psclCacheDir('models', env);
 }
 
 export function resolveUrl(endpoint: string, repo: string, revision: string, file: string): string {

@@ -18,7 +18,7 @@ import { checkTokenizerFiles, ClipTokenizer, TokenizerError } from './tokenizer'
 export interface ClipModelOptions {
   /** 'auto' (CUDA when it works, else CPU), 'cpu' or 'cuda'. */
   provider?: ProviderChoice;
-  /** Where built graphs are kept; default ~/.cache/pscl/clip (or $PSCL_CACHE_DIR/clip). */
+  /** Where built graphs are kept; default `graphs/` in the user cache folder (src/core/util/cacheDir.ts). */
   cacheDir?: string;
   /** CPU threads per operator. */
   threads?: number;
