@@ -32,6 +32,9 @@ const common = {
   sourcemap: production ? false : 'linked',
   minify: production,
   logLevel: 'warning',
+  // jsonc-parser's UMD build requires its modules dynamically, which esbuild cannot follow; its
+  // ESM build bundles cleanly.
+  mainFields: ['module', 'main'],
 };
 
 const builds = [

@@ -1,10 +1,10 @@
 // Edit operations on the project file text. Each returns jsonc-parser Edits (offset/length/
 // content) that touch only what changes, so comments and formatting elsewhere survive; the
 // extension turns them into one undoable WorkspaceEdit. Impossible requests throw EditError.
-import { applyEdits, findNodeAtLocation, type Edit, type JSONPath, type Node } from 'jsonc-parser';
-import type { Level, LevelKind, Project, TaxonomyClass } from './model';
+import { applyEdits, findNodeAtLocation, modify, type Edit, type JSONPath, type Node } from 'jsonc-parser';
+import type { Level, LevelKind, Part, Project, TaxonomyClass } from './model';
 import { classToJson, levelToJson, parseProject, type ParsedProject } from './project';
-import { inline, insertElement, insertProperties, insertProperty, lineIndent, memberOf, removeMember, renameKey, replaceNode, valueText } from './jsonText';
+import { indentUnit, inline, insertElement, insertProperties, insertProperty, lineIndent, memberOf, removeMember, renameKey, replaceNode, valueText } from './jsonText';
 import { parentLevelIndex } from './validate';
 
 export type { Edit } from 'jsonc-parser';
@@ -260,6 +260,38 @@ export function setLevelKind(text: string, name: string, kind: LevelKind): Edit[
   const levelNode = node(doc, ['levels', li])!;
   const json = levelToJson({ name, kind });
   return [replaceNode(levelNode, inline(json))];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Other fields (descriptions, aliases, parts, templates): jsonc-parser's modify, indented like the file
+
+/** Sets (or with `undefined` removes) the value at any JSON path. */
+export function setJsonValue(text: string, path: JSONPath, value: unknown): Edit[] {
+  open(text);
+  const unit = indentUnit(text);
+  return modify(text, path, value, {
+    formattingOptions: { insertSpaces: unit !== '\t', tabSize: unit === '\t' ? 4 : unit.length, eol: text.includes('\r\n') ? '\r\n' : '\n' },
+  });
+}
+
+/** Sets a class's description, aliases or source (`undefined` removes the field). */
+export function setClassField(text: string, classId: string, field: 'description' | 'aliases' | 'source', value: string | string[] | undefined): Edit[] {
+  const doc = open(text);
+  const entry = classEntry(doc, classId);
+  const existing = node(doc, [...entry.path, field]);
+  if (value === undefined) return existing ? [removeMember(text, memberOf(existing))] : [];
+  if (existing) return [replaceNode(existing, inline(value))];
+  return [insertProperty(text, entry.node, field, inline(value))];
+}
+
+/** Replaces the part list of a coarse category (adds the category when new). */
+export function setParts(text: string, coarse: string, parts: Part[]): Edit[] {
+  return setJsonValue(text, ['parts', coarse], parts.map((p) => ({ name: p.name, prompts: p.prompts })));
+}
+
+/** Replaces the class or part templates. */
+export function setTemplates(text: string, kind: 'class' | 'part', templates: string[]): Edit[] {
+  return setJsonValue(text, ['templates', kind], templates);
 }
 
 /** Applies several operations in sequence (each sees the previous one's result). */

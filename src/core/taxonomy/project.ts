@@ -117,12 +117,21 @@ class ProjectReader {
     return node.parent?.type === 'property' ? node.parent.children![0] : node;
   }
 
+  private readonly propsCache = new WeakMap<Node, Map<string, Node>>();
+
+  /** An object's properties; a repeated key is reported once (the last one wins, as in JSON.parse). */
   private props(obj: Node): Map<string, Node> {
-    const m = new Map<string, Node>();
+    let m = this.propsCache.get(obj);
+    if (m) return m;
+    m = new Map<string, Node>();
     for (const p of obj.children ?? []) {
       const [k, v] = p.children ?? [];
-      if (k && v) m.set(String(k.value), v);
+      if (!k || !v) continue;
+      const key = String(k.value);
+      if (m.has(key)) this.report(k, 'warning', 'duplicate-key', `property '${key}' appears twice in this object; the last one is used`, { property: key });
+      m.set(key, v);
     }
+    this.propsCache.set(obj, m);
     return m;
   }
 

@@ -106,3 +106,10 @@ export function levelValues(project: Project): Map<string, string[]> {
   });
   return out;
 }
+
+/** Images per class id, for taxonomyTree's counts. */
+export function imageCountsByClass(images: ReadonlyArray<{ classId: string }>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const img of images) counts.set(img.classId, (counts.get(img.classId) ?? 0) + 1);
+  return counts;
+}

@@ -18,6 +18,8 @@ export interface ImportOptions {
   /** Skip reading the image lists (taxonomy only). */
   skipImages?: boolean;
   signal?: AbortSignal;
+  /** Progress of long imports (folder walks, large lists): what is being read, and a fraction when known. */
+  onProgress?: (message: string, fraction?: number) => void;
 }
 
 export interface ImportResult {

@@ -41,7 +41,7 @@ export async function importCub(root: string, options: ImportOptions = {}): Prom
     parts: { [coarse]: defaultParts('bird', partsText) },
     templates: defaultTemplates(),
   };
-  const images = options.skipImages ? [] : await readImageLists(root, new Set(classes.map((c) => c.id)), warnings, options.signal);
+  const images = options.skipImages ? [] : await readImageLists(root, new Set(classes.map((c) => c.id)), warnings, options.signal, options.onProgress);
   return { project, images, warnings };
 }
 

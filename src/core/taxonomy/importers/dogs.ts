@@ -43,6 +43,7 @@ export async function importDogs(root: string, options: ImportOptions = {}): Pro
     let unlisted = 0;
     for (let i = 0; i < folders.length; i++) {
       checkCancelled(options.signal);
+      options.onProgress?.(`reading ${folders[i]}`, i / folders.length);
       const { files } = await listDir(path.join(dir, folders[i]));
       for (const f of files) {
         if (!isImageFile(f)) continue;

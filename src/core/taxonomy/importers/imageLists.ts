@@ -4,13 +4,14 @@ import path from 'node:path';
 import type { ImageEntry } from '../model';
 import { checkCancelled, eachPair, readOptional, readSplitMap, readText } from './common';
 
-export async function readImageLists(root: string, classIds: ReadonlySet<string>, warnings: string[], signal?: AbortSignal): Promise<ImageEntry[]> {
+export async function readImageLists(root: string, classIds: ReadonlySet<string>, warnings: string[], signal?: AbortSignal, onProgress?: (message: string) => void): Promise<ImageEntry[]> {
   const imagesFile = path.join(root, 'images.txt');
   const imagesText = await readOptional(imagesFile);
   if (imagesText === undefined) {
     warnings.push(`${imagesFile} not found: the project has no image list`);
     return [];
   }
+  onProgress?.(`reading the image lists in ${root}`);
   const labelsFile = path.join(root, 'image_class_labels.txt');
   const splitFile = path.join(root, 'train_test_split.txt');
   const [labelsText, splitText] = await Promise.all([readText(labelsFile, "it gives each image's class"), readOptional(splitFile)]);

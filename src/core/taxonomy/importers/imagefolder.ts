@@ -24,6 +24,7 @@ export async function importImageFolder(root: string, options: ImportOptions = {
     const base = path.join(root, splitDir);
     const walk = async (segments: string[]): Promise<void> => {
       checkCancelled(options.signal);
+      if (segments.length === 1) options.onProgress?.(`reading ${[splitDir, ...segments].filter(Boolean).join('/')}`);
       const { dirs, files } = await listDir(path.join(base, ...segments));
       const pictures = files.filter(isImageFile);
       if (pictures.length > 0 && segments.length > 0) {

@@ -69,7 +69,7 @@ export async function importNabirds(root: string, options: ImportOptions = {}): 
     parts: { [coarse]: defaultParts('bird', partsText) },
     templates: defaultTemplates(),
   };
-  const images = options.skipImages ? [] : await readImageLists(root, new Set(leaves), warnings, options.signal);
+  const images = options.skipImages ? [] : await readImageLists(root, new Set(leaves), warnings, options.signal, options.onProgress);
   return { project, images, warnings };
 }
 
