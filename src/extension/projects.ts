@@ -12,8 +12,10 @@ import type { ProjectSnapshot } from './views/taxonomyModel';
 export const PROJECT_GLOB = '**/*.pscl.json';
 const EXCLUDE_GLOB = '{**/node_modules/**,**/.git/**}';
 
+/** A project file of the workspace's own file system (not a diff side, git version, output). */
 export function isProjectUri(uri: vscode.Uri): boolean {
-  return uri.path.endsWith('.pscl.json') && !uri.path.includes('/node_modules/');
+  const scheme = vscode.workspace.workspaceFolders?.[0]?.uri.scheme ?? 'file';
+  return (uri.scheme === scheme || uri.scheme === 'file') && uri.path.endsWith('.pscl.json') && !uri.path.includes('/node_modules/');
 }
 
 interface Entry {
@@ -110,7 +112,7 @@ export class ProjectStore implements vscode.Disposable {
     if (datasetProblem) diagnostics.push(datasetProblem);
     entry.snapshot = {
       key: entry.uri.toString(),
-      relativePath: vscode.workspace.asRelativePath(entry.uri, true),
+      relativePath: vscode.workspace.asRelativePath(entry.uri, (vscode.workspace.workspaceFolders?.length ?? 0) > 1),
       parsed,
       diagnostics,
       imageCounts: info?.imageCounts,
@@ -124,7 +126,7 @@ export class ProjectStore implements vscode.Disposable {
   }
 
   private fromDocument(doc: vscode.TextDocument, delayMs: number): void {
-    if (!isProjectUri(doc.uri) || doc.uri.scheme === 'git' || doc.uri.scheme === 'output') return;
+    if (!isProjectUri(doc.uri)) return;
     const key = doc.uri.toString();
     const text = doc.getText();
     const entry = this.entries.get(key);

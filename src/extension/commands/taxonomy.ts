@@ -11,7 +11,7 @@ import { pickNode, pickProject, uriOf } from './pick';
 
 const isEditable = (n: TaxonomyNode) => n.kind === 'class' || n.kind === 'value' || n.kind === 'facetValue';
 
-async function target(ctx: Ctx, node: TaxonomyNode | undefined, selected: TaxonomyNode[] | undefined, placeHolder: string, accept: (n: TaxonomyNode) => boolean) {
+async function target(ctx: Ctx, node: TaxonomyNode | 'selection' | undefined, selected: TaxonomyNode[] | undefined, placeHolder: string, accept: (n: TaxonomyNode) => boolean) {
   const chosen = ctx.taxonomy.targets(node, selected).filter(accept);
   if (chosen.length > 0) return chosen;
   const picked = await pickNode(ctx, placeHolder, accept);
@@ -25,10 +25,9 @@ function levelValue(n: TaxonomyNode): { level: string; value: string } | undefin
   return undefined;
 }
 
-export const rename: CommandFactory = (ctx) => async (node?: TaxonomyNode, selected?: TaxonomyNode[]) => {
+export const rename: CommandFactory = (ctx) => async (node?: TaxonomyNode | 'selection', selected?: TaxonomyNode[]) => {
   const [n] = await target(ctx, node, selected, 'Rename which class or value?', isEditable);
   if (!n) return;
-  const project = n.snapshot.parsed.project!;
   const lv = levelValue(n);
   const old = n.kind === 'class' ? n.name : lv!.value;
   const what = n.kind === 'class' ? `class ${n.classId}` : `${lv!.level} '${old}' (in every class that has it)`;
@@ -42,10 +41,9 @@ export const rename: CommandFactory = (ctx) => async (node?: TaxonomyNode, selec
   await editProject(ctx.config, uriOf(n), 'Rename', (text) =>
     n.kind === 'class' ? renameClass(text, n.classId, name) : renameValue(text, lv!.level, old, name),
   );
-  void project;
 };
 
-export const remove: CommandFactory = (ctx) => async (node?: TaxonomyNode, selected?: TaxonomyNode[]) => {
+export const remove: CommandFactory = (ctx) => async (node?: TaxonomyNode | 'selection', selected?: TaxonomyNode[]) => {
   const nodes = await target(ctx, node, selected, 'Delete which class or value?', isEditable);
   if (nodes.length === 0) return;
   const uri = uriOf(nodes[0]);
@@ -79,7 +77,7 @@ export const remove: CommandFactory = (ctx) => async (node?: TaxonomyNode, selec
   });
 };
 
-export const move: CommandFactory = (ctx) => async (node?: TaxonomyNode, selected?: TaxonomyNode[]) => {
+export const move: CommandFactory = (ctx) => async (node?: TaxonomyNode | 'selection', selected?: TaxonomyNode[]) => {
   const nodes = (await target(ctx, node, selected, 'Move which class?', (n) => n.kind === 'class')) as ClassNode[];
   if (nodes.length === 0) return;
   const project = nodes[0].snapshot.parsed.project!;
@@ -98,8 +96,8 @@ export const move: CommandFactory = (ctx) => async (node?: TaxonomyNode, selecte
   );
 };
 
-export const addClass: CommandFactory = (ctx) => async (node?: TaxonomyNode) => {
-  const at = node ?? ctx.taxonomy.tree.selection[0] ?? (await pickProject(ctx));
+export const addClass: CommandFactory = (ctx) => async (node?: TaxonomyNode | 'selection') => {
+  const at = (node && typeof node === 'object' ? node : ctx.taxonomy.tree.selection[0]) ?? (await pickProject(ctx));
   if (!at) return;
   const project = at.snapshot.parsed.project;
   if (!project || project.levels.length === 0) return void vscode.window.showErrorMessage('Fix the project file\'s errors (see Problems) before adding classes.');
@@ -129,8 +127,8 @@ export const addClass: CommandFactory = (ctx) => async (node?: TaxonomyNode) => 
   await editProject(ctx.config, uriOf(at), 'Add Class', (text) => addClassEdit(text, { id, name, path }));
 };
 
-export const revealInFile: CommandFactory = (ctx) => async (node?: TaxonomyNode, options?: { preserveFocus?: boolean }) => {
-  const n = node ?? ctx.taxonomy.tree.selection[0] ?? (await pickNode(ctx, 'Reveal which class or value?', isEditable));
+export const revealInFile: CommandFactory = (ctx) => async (node?: TaxonomyNode | 'selection', options?: { preserveFocus?: boolean }) => {
+  const n = (node && typeof node === 'object' ? node : undefined) ?? (await pickNode(ctx, 'Reveal which class or value?', isEditable));
   if (!n) return;
   const parsed = n.snapshot.parsed;
   let range = parsed.lines.rangeAt(0, 0);

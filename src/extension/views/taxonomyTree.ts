@@ -115,11 +115,14 @@ export class TaxonomyView implements vscode.Disposable {
     this.tree.description = this.model.getRoots().length > 0 ? `${classes} classes` : undefined;
   }
 
-  /** The selected nodes, or the one given (a context-menu invocation passes it). */
-  targets(node?: TaxonomyNode, selected?: readonly TaxonomyNode[]): TaxonomyNode[] {
+  /**
+   * What a command acts on: the node a context menu passes (with the multi-selection), the tree's
+   * selection for a keybinding in the view (it passes 'selection'), nothing from the palette.
+   */
+  targets(node?: TaxonomyNode | 'selection', selected?: readonly TaxonomyNode[]): TaxonomyNode[] {
+    if (node === 'selection') return [...this.tree.selection];
     if (selected && selected.length > 0) return [...selected];
-    if (node) return [node];
-    return [...this.tree.selection];
+    return node && typeof node === 'object' ? [node] : [];
   }
 
   dispose(): void {
