@@ -2,7 +2,9 @@
 // open documents as the user types (debounced), the file system for everything else (external
 // edits, git checkouts, deletions). Snapshots are immutable and cached per text version.
 import * as vscode from 'vscode';
+import { findNodeAtLocation } from 'jsonc-parser';
 import type { Diagnostic } from '../core/taxonomy/diagnostics';
+import { DATASET_FORMATS } from '../core/taxonomy/model';
 import { parseProject, rangeOf, type ParsedProject } from '../core/taxonomy/project';
 import { validateProject } from '../core/taxonomy/validate';
 import type { Config } from './config';
@@ -103,7 +105,7 @@ export class ProjectStore implements vscode.Disposable {
     const parsed = parseProject(entry.text, file);
     let info: DatasetInfo | undefined;
     let datasetProblem: Diagnostic | undefined;
-    if (parsed.project && file) {
+    if (parsed.project && file && declaresDataset(parsed)) {
       const result = this.datasets.get(parsed.project, file);
       if (result?.ok) info = result.info;
       else if (result && !result.ok) datasetProblem = datasetDiagnostic(parsed, result.error);
@@ -193,6 +195,14 @@ export class ProjectStore implements vscode.Disposable {
     for (const t of this.timers.values()) clearTimeout(t);
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/** Only a dataset the file really names is read (a lenient parse fills in defaults otherwise). */
+function declaresDataset(parsed: ParsedProject): boolean {
+  if (!parsed.root) return false;
+  const format = findNodeAtLocation(parsed.root, ['dataset', 'format']);
+  const root = findNodeAtLocation(parsed.root, ['dataset', 'root']);
+  return format?.type === 'string' && (DATASET_FORMATS as readonly string[]).includes(format.value) && root?.type === 'string';
 }
 
 function datasetDiagnostic(parsed: ParsedProject, error: string): Diagnostic {
