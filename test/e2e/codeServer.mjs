@@ -184,8 +184,9 @@ export function foreignExtensionHostChildren(processes, codeServerDir) {
 }
 
 function isCodeServerOwn(cmd, codeServerDir) {
-  // `<node> <code-server dir>/lib/vscode/extensions/<builtin>/...` and similar: every argument
-  // that names a script lies inside code-server's install.
-  const scripts = cmd.split(' ').filter((a) => a.startsWith('/') && /\.(c?js|mjs)$/.test(a));
-  return scripts.length > 0 && scripts.every((s) => s.startsWith(codeServerDir));
+  // `<node> <code-server dir>/lib/vscode/extensions/<builtin>/.../jsonServerMain --node-ipc` and
+  // similar: every path argument after the program (the script, with or without .js) lies inside
+  // code-server's install.
+  const paths = cmd.split(' ').slice(1).filter((a) => a.startsWith('/'));
+  return paths.length > 0 && paths.every((p) => p.startsWith(codeServerDir + '/'));
 }

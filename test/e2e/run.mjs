@@ -184,6 +184,14 @@ async function trustedRun(browser, vsix) {
 
 async function restrictedRun(browser, vsix) {
   const server = await startCodeServer({ vsix, sample: SAMPLE, trusted: false, log });
+  // Sample the session's processes all along the run, not only at the end: a short-lived
+  // process would slip past a single snapshot.
+  const seen = new Map();
+  let samples = 0;
+  const sampler = setInterval(() => {
+    samples++;
+    for (const p of foreignExtensionHostChildren(sessionProcesses(server.pgid), codeServerDir).foreign) seen.set(p.pid, p);
+  }, 100);
   try {
     const page = await openWorkbench(browser, server);
     await check('Restricted Mode: the tree shows the taxonomy', async () => {
@@ -203,13 +211,16 @@ async function restrictedRun(browser, vsix) {
     await check('Restricted Mode: the extension runs no process', async () => {
       const processes = sessionProcesses(server.pgid);
       const { hosts, foreign } = foreignExtensionHostChildren(processes, codeServerDir);
-      log(`${processes.length} processes in the code-server session; below the extension host: ${processes.filter((p) => !/--type=extensionHost/.test(p.cmd)).length - 0} others checked`);
+      log(`${processes.length} processes in the code-server session:\n  ${processes.map((p) => `${p.pid}<${p.ppid} ${p.cmd.slice(0, 160)}`).join('\n  ')}`);
       assert.equal(hosts, 1, `one extension host in the session: ${JSON.stringify(processes, null, 1)}`);
       assert.deepEqual(foreign, [], 'no process below the extension host other than code-server\'s own');
+      assert.deepEqual([...seen.values()], [], `none in any of the ${samples} samples taken during the run either`);
+      log(`${samples} process samples during the Restricted Mode run: nothing foreign`);
       const logText = findExtensionLog(server.userData);
       assert.match(logText, /activated: 1 project file\(s\), workspace in Restricted Mode/, 'the extension did activate in Restricted Mode');
     });
   } finally {
+    clearInterval(sampler);
     await server.stop();
   }
 }

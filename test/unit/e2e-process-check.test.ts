@@ -8,7 +8,7 @@ const CS = '/opt/cs/node_modules/code-server';
 const base = [
   { pid: 10, ppid: 1, cmd: `/usr/bin/node ${CS}/out/node/entry.js --bind-addr 127.0.0.1:1` },
   { pid: 11, ppid: 10, cmd: `/usr/bin/node ${CS}/lib/vscode/out/bootstrap-fork --type=extensionHost --transformURIs` },
-  { pid: 12, ppid: 11, cmd: `/usr/bin/node ${CS}/lib/vscode/extensions/json-language-features/server/dist/node/jsonServerMain.js --node-ipc --clientProcessId=11` },
+  { pid: 12, ppid: 11, cmd: `/usr/bin/node ${CS}/lib/vscode/extensions/json-language-features/server/dist/node/jsonServerMain --node-ipc --clientProcessId=11` },
   { pid: 13, ppid: 10, cmd: `/usr/bin/node ${CS}/lib/vscode/out/bootstrap-fork --type=fileWatcher` },
 ];
 
