@@ -60,11 +60,18 @@ export async function startCodeServer({ vsix, sample, trusted = true, log = () =
         'telemetry.telemetryLevel': 'off',
         'update.mode': 'none',
         'window.restoreWindows': 'none',
+        // Otherwise the extension host itself runs `sh -c ls -l /proc/*/fd/* | grep socket:` every
+        // few seconds to find ports to forward, which the Restricted Mode process check would see.
+        'remote.autoForwardPorts': false,
+        'remote.autoForwardPortsSource': 'output',
       },
       null,
       2,
     ),
   );
+  // The same for the server side (remote settings).
+  mkdirSync(path.join(userData, 'Machine'), { recursive: true });
+  writeFileSync(path.join(userData, 'Machine', 'settings.json'), JSON.stringify({ 'remote.autoForwardPorts': false, 'remote.autoForwardPortsSource': 'output' }));
   const config = path.join(tmp, 'config.yaml');
   writeFileSync(config, 'auth: none\ncert: false\n');
   const common = ['--config', config, '--user-data-dir', userData, '--extensions-dir', extensions];
@@ -159,34 +166,41 @@ export function sessionProcesses(sid) {
 }
 
 /**
- * Processes started below the extension host that VS Code itself does not start: anything
- * whose command line is not a program inside code-server's own install (built-in language
- * servers, file watchers). Pure, so it is unit-tested on synthetic process lists.
+ * Processes started below the extension host that VS Code itself does not start. VS Code's own:
+ * programs and scripts inside code-server's install (built-in language servers, ripgrep for
+ * findFiles), and the shell pipelines its port-forwarding finder runs; a process below one of
+ * those counts as VS Code's too. Pure, so it is unit-tested on synthetic process lists.
  */
 export function foreignExtensionHostChildren(processes, codeServerDir) {
+  const byPid = new Map(processes.map((p) => [p.pid, p]));
   const hosts = processes.filter((p) => /--type=extensionHost/.test(p.cmd));
-  const below = new Set(hosts.map((h) => h.pid));
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const p of processes) {
-      if (!below.has(p.pid) && below.has(p.ppid)) {
-        below.add(p.pid);
-        grew = true;
-      }
-    }
-  }
   const hostPids = new Set(hosts.map((h) => h.pid));
-  return {
-    hosts: hosts.length,
-    foreign: processes.filter((p) => below.has(p.pid) && !hostPids.has(p.pid) && !isCodeServerOwn(p.cmd, codeServerDir)),
-  };
+  const foreign = [];
+  for (const p of processes) {
+    if (hostPids.has(p.pid)) continue;
+    // Walk up to the extension host; remember whether a VS Code process lies on the way.
+    let own = false;
+    let underHost = false;
+    for (let q = p, guard = 0; q && guard < 64; q = byPid.get(q.ppid), guard++) {
+      if (hostPids.has(q.pid)) {
+        underHost = true;
+        break;
+      }
+      if (isVsCodeOwn(q.cmd, codeServerDir)) own = true;
+    }
+    if (underHost && !own) foreign.push(p);
+  }
+  return { hosts: hosts.length, foreign };
 }
 
-function isCodeServerOwn(cmd, codeServerDir) {
-  // `<node> <code-server dir>/lib/vscode/extensions/<builtin>/.../jsonServerMain --node-ipc` and
-  // similar: every path argument after the program (the script, with or without .js) lies inside
-  // code-server's install.
-  const paths = cmd.split(' ').slice(1).filter((a) => a.startsWith('/'));
-  return paths.length > 0 && paths.every((p) => p.startsWith(codeServerDir + '/'));
+const PORT_FINDER = [/^\/bin\/sh -c ls -l \/proc\/\[0-9\]\*\/fd\/\[0-9\]\* \| grep socket:$/, /^\/bin\/sh -c ps -F -A -l \| grep root$/];
+
+function isVsCodeOwn(cmd, codeServerDir) {
+  if (PORT_FINDER.some((re) => re.test(cmd))) return true;
+  const [program, ...args] = cmd.split(' ');
+  if (program.startsWith(codeServerDir + '/')) return true;
+  // `node <code-server>/lib/vscode/extensions/<builtin>/.../jsonServerMain --node-ipc`: every path
+  // argument (the script, with or without .js) lies inside code-server's install.
+  const paths = args.filter((a) => a.startsWith('/'));
+  return /(^|\/)node$/.test(program) && paths.length > 0 && paths.every((a) => a.startsWith(codeServerDir + '/'));
 }
