@@ -1,5 +1,8 @@
-// `npm run demo`: the main job on the bundled sample, through the CLI as a user would run it:
-// import the tiny CUB-format dataset, validate the project file, print its summary.
+// `npm run demo`: the main job on the bundled sample. First through the CLI as a user would run
+// it (import the tiny CUB-format dataset, validate the project file, print its summary), then the
+// extension itself: the packaged VSIX in code-server (a real VS Code) on a copy of the sample
+// workspace; prints the URL and runs until Ctrl-C. `--check` (CI) opens it headless, checks the
+// Taxonomy view shows the sample, saves out/demo/taxonomy.png and exits.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -22,3 +25,57 @@ function pscl(...args) {
 pscl('import', '--format', 'cub', '--root', path.join(sample, 'CUB_tiny'), '--hierarchy', path.join(sample, 'hierarchy', 'cub_tiny.parent-child.txt'), '--name', 'Tiny Birds', '--out', out, '--force');
 pscl('validate', out, path.join(sample, 'tiny-birds.pscl.json'));
 pscl('info', path.join(sample, 'tiny-birds.pscl.json'));
+
+// ---------------------------------------------------------------------------------------------
+// The extension in code-server
+const { buildVsix, chromiumPath, codeServerInstalled, startCodeServer } = await import('../test/e2e/codeServer.mjs');
+const check = process.argv.includes('--check');
+if (!codeServerInstalled()) {
+  console.log('\ndemo: code-server is not installed, so the extension part is skipped.');
+  console.log('      Run `scripts/e2e-setup.sh` once (about 2 minutes: Debian packages + code-server 4.100.3 in .e2e/tools), then `npm run demo` again.');
+  process.exit(check ? 1 : 0);
+}
+console.log('\n$ npm run package   (the VSIX that the demo installs)');
+const { vsix, bytes } = buildVsix();
+console.log(`${path.relative(repo, vsix)}: ${(bytes / 1048576).toFixed(2)} MB`);
+const server = await startCodeServer({ vsix, sample, trusted: true });
+let stopping = false;
+const stop = async (code) => {
+  if (stopping) return;
+  stopping = true;
+  await server.stop();
+  process.exit(code);
+};
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+if (check) {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+  let ok = false;
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(server.url);
+    await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
+    await page.locator('.activitybar').getByRole('tab', { name: /PSCL Studio/ }).first().click();
+    await page.getByRole('treeitem', { name: /Tiny Birds/ }).first().waitFor({ timeout: 30000 });
+    const bird = page.getByRole('treeitem', { name: /^bird/ }).first();
+    await bird.click();
+    await page.getByRole('treeitem', { name: /Passeriformes/ }).first().waitFor({ timeout: 10000 });
+    mkdirSync(path.join(repo, 'out', 'demo'), { recursive: true });
+    await page.screenshot({ path: path.join(repo, 'out', 'demo', 'taxonomy.png') });
+    console.log('demo --check: the Taxonomy view shows Tiny Birds (out/demo/taxonomy.png)');
+    ok = true;
+  } catch (err) {
+    console.error(`demo --check failed: ${err?.message ?? err}`);
+  } finally {
+    await browser.close();
+  }
+  await stop(ok ? 0 : 1);
+} else {
+  console.log(`\nPSCL Studio is running in code-server (VS Code ${'1.100'}) on a copy of samples/tiny-birds:`);
+  console.log(`\n    ${server.url}\n`);
+  console.log(`Open it in a browser (from another machine: ssh -L ${server.port}:127.0.0.1:${server.port} ...), then the PSCL Studio icon in the activity bar.`);
+  console.log(`The workspace copy is ${server.workspace}; it is deleted on exit. Ctrl-C to stop.`);
+  await new Promise(() => {});
+}

@@ -1,5 +1,6 @@
 // `npm test`: TypeScript unit/integration tests (node:test via tsx) and the Python tests
-// (Debian's /usr/bin/python3 with torch). `npm test -- unit` or `-- python` runs one suite.
+// (Debian's /usr/bin/python3 with torch), then the end-to-end suite in code-server when it is
+// installed. `npm test -- unit`, `-- python` or `-- e2e` runs one suite.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -43,6 +44,14 @@ if (runs('python')) {
     failed += run(python, ['-m', 'pytest', '-q', ...dirs], { PYTHONPATH: root }) === 0 ? 0 : 1;
   } else {
     console.log('no Python tests yet');
+  }
+}
+if (runs('e2e')) {
+  // The end-to-end suite needs code-server in .e2e/tools (scripts/e2e-setup.sh; .ci/run does it).
+  if (existsSync(path.join(root, '.e2e', 'tools', '.installed'))) {
+    failed += run(process.execPath, ['test/e2e/run.mjs']) === 0 ? 0 : 1;
+  } else {
+    console.log('\ne2e: SKIPPED (code-server not installed: run scripts/e2e-setup.sh, ~2 min, then npm test again)');
   }
 }
 process.exit(failed === 0 ? 0 : 1);

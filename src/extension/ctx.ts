@@ -1,0 +1,37 @@
+// The one object that owns the extension's long-lived parts; commands receive it.
+import * as vscode from 'vscode';
+import type { Config } from './config';
+import type { ProjectStore } from './projects';
+import type { PersistentState } from './state';
+import type { TaxonomyView } from './views/taxonomyTree';
+
+export class Ctx {
+  taxonomy!: TaxonomyView;
+
+  constructor(
+    readonly extension: vscode.ExtensionContext,
+    readonly config: Config,
+    readonly state: PersistentState,
+    readonly projects: ProjectStore,
+    readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  get subscriptions(): vscode.Disposable[] {
+    return this.extension.subscriptions;
+  }
+
+  /**
+   * Gate for anything that starts a process (backend, trainer): in Restricted Mode it says why
+   * not and returns false. Such commands also carry `when: isWorkspaceTrusted` in the manifest.
+   */
+  requireTrust(what: string): boolean {
+    if (vscode.workspace.isTrusted) return true;
+    void vscode.window.showWarningMessage(`${what} starts a process, which Restricted Mode does not allow. Trust this workspace to use it.`, 'Manage Workspace Trust').then((pick) => {
+      if (pick) void vscode.commands.executeCommand('workbench.trust.manage');
+    });
+    return false;
+  }
+}
+
+/** A command is a factory: given the context, it returns the handler. */
+export type CommandFactory = (ctx: Ctx) => (...args: any[]) => unknown;

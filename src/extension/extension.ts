@@ -1,0 +1,48 @@
+// PSCL Studio: the table of contents. Everything else lives in the modules named here.
+import * as vscode from 'vscode';
+import { registerQuickFixes } from './codeActions';
+import { newProjectFromDataset, validate } from './commands/project';
+import { addClass, move, remove, rename, revealInFile } from './commands/taxonomy';
+import { clearFilter, filter, refresh } from './commands/view';
+import { Config } from './config';
+import { Ctx, type CommandFactory } from './ctx';
+import { registerDiagnostics } from './diagnostics';
+import { ProjectStore } from './projects';
+import { PersistentState } from './state';
+import { TaxonomyView } from './views/taxonomyTree';
+
+const commands: Record<string, CommandFactory> = {
+  'pscl.newProjectFromDataset': newProjectFromDataset,
+  'pscl.validate': validate,
+  'pscl.taxonomy.addClass': addClass,
+  'pscl.taxonomy.rename': rename,
+  'pscl.taxonomy.delete': remove,
+  'pscl.taxonomy.move': move,
+  'pscl.taxonomy.revealInFile': revealInFile,
+  'pscl.taxonomy.filter': filter,
+  'pscl.taxonomy.clearFilter': clearFilter,
+  'pscl.taxonomy.refresh': refresh,
+};
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const log = vscode.window.createOutputChannel('PSCL', { log: true });
+  const config = new Config();
+  const state = new PersistentState(context.workspaceState, context.globalState);
+  const projects = new ProjectStore(config, log);
+  const ctx = new Ctx(context, config, state, projects, log);
+  context.subscriptions.push(log, config, projects);
+
+  ctx.taxonomy = new TaxonomyView(projects, config, state.taxonomyFilter);
+  void vscode.commands.executeCommand('setContext', 'pscl.taxonomyFiltered', ctx.taxonomy.model.filter.active);
+  context.subscriptions.push(ctx.taxonomy, registerDiagnostics(projects), registerQuickFixes());
+
+  for (const [id, factory] of Object.entries(commands)) {
+    context.subscriptions.push(vscode.commands.registerCommand(id, factory(ctx)));
+  }
+  await projects.start();
+  log.info(`activated: ${projects.uris().length} project file(s), workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode'}`);
+}
+
+export function deactivate(): void {
+  // Everything is in context.subscriptions; nothing runs outside the extension host.
+}

@@ -1,0 +1,271 @@
+// End-to-end tests in a real VS Code (code-server 4.100.3 + headless Chromium, docs/e2e.md):
+// builds the VSIX, installs it, opens a copy of samples/tiny-birds, drives the UI, and saves
+// screenshots to out/e2e/. Run twice: trusted, and in Restricted Mode.
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import {
+  buildVsix,
+  chromiumPath,
+  codeServerInstalled,
+  foreignExtensionHostChildren,
+  root,
+  sessionProcesses,
+  sleep,
+  startCodeServer,
+} from './codeServer.mjs';
+
+const SAMPLE = path.join(root, 'samples', 'tiny-birds');
+const PROJECT = 'tiny-birds.pscl.json';
+const shots = path.join(root, 'out', 'e2e');
+const started = Date.now();
+const log = (m) => console.log(`[e2e ${((Date.now() - started) / 1000).toFixed(1)}s] ${m}`);
+
+if (!codeServerInstalled()) {
+  console.log('e2e: SKIPPED (code-server is not installed in .e2e/tools: run scripts/e2e-setup.sh)');
+  process.exit(0);
+}
+mkdirSync(shots, { recursive: true });
+
+const results = [];
+let currentPage;
+async function check(name, fn) {
+  const t = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true, ms: Date.now() - t });
+    log(`PASS ${name}`);
+  } catch (err) {
+    results.push({ name, ok: false, ms: Date.now() - t, error: String(err?.stack ?? err) });
+    log(`FAIL ${name}\n${err?.stack ?? err}`);
+    await currentPage?.screenshot({ path: path.join(shots, `failed-${results.length}.png`) }).catch(() => {});
+    await currentPage?.keyboard.press('Escape').catch(() => {});
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// UI helpers
+
+async function openWorkbench(browser, server) {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.on('pageerror', (e) => log(`page error: ${e.message}`));
+  await page.goto(server.url);
+  await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
+  currentPage = page;
+  return page;
+}
+
+async function openTaxonomy(page) {
+  await page.locator('.activitybar').getByRole('tab', { name: /PSCL Studio/ }).first().click();
+  await page.getByRole('treeitem', { name: /Tiny Birds/ }).first().waitFor({ timeout: 30000 });
+}
+
+function treeRow(page, name) {
+  return page.locator('.pane-body').getByRole('treeitem', { name }).first();
+}
+
+async function expand(page, name) {
+  const row = treeRow(page, name);
+  await row.waitFor({ timeout: 15000 });
+  if ((await row.getAttribute('aria-expanded')) === 'false') await row.click();
+  await page.waitForFunction((el) => el.getAttribute('aria-expanded') === 'true', await row.elementHandle(), { timeout: 10000 });
+}
+
+async function runCommand(page, title, { prefix = false } = {}) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(`>${title}`);
+  // Click the row with exactly this label (Enter would take whatever ranks first).
+  const exact = new RegExp(`^\\s*${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}${prefix ? '' : '\\s*$'}`);
+  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exact }) }).first();
+  await row.waitFor({ timeout: 10000 });
+  await row.click();
+}
+
+/** Picks the first quick-pick row containing `text` (typing it to filter first). */
+async function pick(page, text) {
+  const input = page.locator('.quick-input-widget input');
+  await input.fill(text);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first().waitFor({ timeout: 10000 });
+  await page.keyboard.press('Enter');
+}
+
+async function treeText(page) {
+  return (await page.locator('.pane-body .monaco-list').first().innerText()).replace(/\s+/g, ' ');
+}
+
+async function waitFile(file, predicate, what) {
+  const until = Date.now() + 15000;
+  let text = '';
+  while (Date.now() < until) {
+    text = readFileSync(file, 'utf8');
+    if (predicate(text)) return text;
+    await sleep(200);
+  }
+  throw new Error(`${what}: ${file} did not change as expected`);
+}
+
+const codeServerDir = realpathSync(path.join(root, '.e2e', 'tools', 'node_modules', 'code-server'));
+
+// ---------------------------------------------------------------------------------------------
+
+async function trustedRun(browser, vsix) {
+  const server = await startCodeServer({ vsix, sample: SAMPLE, trusted: true, log });
+  try {
+    const page = await openWorkbench(browser, server);
+    const file = path.join(server.workspace, PROJECT);
+    const original = readFileSync(file);
+
+    await check('the PSCL Studio container shows the taxonomy with the sample\'s levels', async () => {
+      await openTaxonomy(page);
+      await expand(page, /^bird/);
+      await expand(page, /^Passeriformes/);
+      await expand(page, /^Fringillidae/);
+      await expand(page, /^Pictofringilla/);
+      await treeRow(page, /Red crowned Finch/).waitFor();
+      const text = await treeText(page);
+      for (const s of ['Tiny Birds', 'coarse', 'order', 'family', 'genus', 'Passeriformes', 'Charadriiformes', 'Red crowned Finch']) assert.ok(text.includes(s), `tree shows '${s}': ${text}`);
+      assert.match(text, /order · 4 classes · \d+ images/, 'value rows show class and image counts');
+      await page.screenshot({ path: path.join(shots, 'taxonomy.png') });
+    });
+
+    await check('renaming a class through the palette changes the file; undo restores it byte for byte', async () => {
+      await runCommand(page, 'PSCL: Rename...');
+      await pick(page, 'Red crowned Finch');
+      const input = page.locator('.quick-input-widget input');
+      await page.locator('.quick-input-widget', { hasText: 'Rename class 1' }).waitFor();
+      await input.fill('Scarlet crowned Finch');
+      await page.keyboard.press('Enter');
+      await treeRow(page, /Scarlet crowned Finch/).waitFor({ timeout: 10000 });
+      await page.screenshot({ path: path.join(shots, 'renamed.png') });
+      await runCommand(page, 'File: Save');
+      const renamed = await waitFile(file, (t) => t.includes('Scarlet crowned Finch'), 'save after rename');
+      // Only the name changed: the rest of the file, formatting included, is the same.
+      assert.equal(renamed, original.toString('utf8').replace('"Red crowned Finch"', '"Scarlet crowned Finch"'));
+      await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
+      await page.keyboard.press('Control+z');
+      await runCommand(page, 'File: Save');
+      await waitFile(file, (t) => !t.includes('Scarlet crowned Finch'), 'save after undo');
+      assert.ok(readFileSync(file).equals(original), 'file bytes after undo equal the original');
+      await treeRow(page, /Red crowned Finch/).waitFor({ timeout: 10000 });
+    });
+
+    await check('the filter narrows the tree to matches', async () => {
+      await runCommand(page, 'PSCL: Filter Taxonomy...');
+      await page.locator('.quick-input-widget', { hasText: 'Filter Taxonomy' }).waitFor();
+      await page.locator('.quick-input-widget input').fill('gull');
+      await page.keyboard.press('Enter');
+      await treeRow(page, /White crowned Gull/).waitFor({ timeout: 10000 });
+      const text = await treeText(page);
+      assert.ok(!text.includes('Finch'), `no Finch left after filtering for gull: ${text}`);
+      await page.screenshot({ path: path.join(shots, 'filter.png') });
+      await runCommand(page, 'PSCL: Clear Taxonomy Filter');
+      await treeRow(page, /^bird/).waitFor({ timeout: 10000 });
+    });
+
+    await check('a broken project file shows its error in Problems', async () => {
+      // Written from outside VS Code: the file watcher must pick it up.
+      writeFileSync(path.join(server.workspace, 'broken.pscl.json'), '{\n  "version": 1,\n  "name": "Broken"\n  "levels": []\n}\n');
+      await treeRow(page, /Broken/).waitFor({ timeout: 15000 });
+      await runCommand(page, 'View: Focus Problems', { prefix: true });
+      const panel = page.locator('.markers-panel');
+      await panel.waitFor({ timeout: 10000 });
+      await page.waitForFunction(() => /broken\.pscl\.json/.test(document.querySelector('.markers-panel')?.textContent ?? ''), null, { timeout: 15000 });
+      const text = await panel.innerText();
+      assert.match(text, /syntax error: expected ','/, `Problems shows the syntax error: ${text}`);
+      await page.screenshot({ path: path.join(shots, 'problems.png') });
+    });
+  } finally {
+    await server.stop();
+  }
+}
+
+async function restrictedRun(browser, vsix) {
+  const server = await startCodeServer({ vsix, sample: SAMPLE, trusted: false, log });
+  // Sample the session's processes all along the run, not only at the end: a short-lived
+  // process would slip past a single snapshot.
+  const seen = new Map();
+  let samples = 0;
+  const sampler = setInterval(() => {
+    samples++;
+    for (const p of foreignExtensionHostChildren(sessionProcesses(server.pgid), codeServerDir).foreign) seen.set(p.pid, p);
+  }, 100);
+  try {
+    const page = await openWorkbench(browser, server);
+    await check('Restricted Mode: the tree shows the taxonomy', async () => {
+      await page.getByText('Restricted Mode').first().waitFor({ timeout: 20000 });
+      await openTaxonomy(page);
+      await expand(page, /^bird/);
+      await expand(page, /^Charadriiformes/);
+      const text = await treeText(page);
+      for (const s of ['Tiny Birds', 'coarse', 'order', 'Charadriiformes', 'Laridae']) assert.ok(text.includes(s), `tree shows '${s}': ${text}`);
+      await page.screenshot({ path: path.join(shots, 'restricted.png') });
+    });
+    await check('Restricted Mode: validation works (a broken file reaches Problems)', async () => {
+      writeFileSync(path.join(server.workspace, 'broken.pscl.json'), '{ "version": 1, "name": "Broken", }');
+      await runCommand(page, 'View: Focus Problems', { prefix: true });
+      await page.waitForFunction(() => /broken\.pscl\.json/.test(document.querySelector('.markers-panel')?.textContent ?? ''), null, { timeout: 15000 });
+    });
+    await check('Restricted Mode: the extension runs no process', async () => {
+      const processes = sessionProcesses(server.pgid);
+      const { hosts, foreign } = foreignExtensionHostChildren(processes, codeServerDir);
+      log(`${processes.length} processes in the code-server session:\n  ${processes.map((p) => `${p.pid}<${p.ppid} ${p.cmd.slice(0, 160)}`).join('\n  ')}`);
+      assert.equal(hosts, 1, `one extension host in the session: ${JSON.stringify(processes, null, 1)}`);
+      assert.deepEqual(foreign, [], 'no process below the extension host other than code-server\'s own');
+      assert.deepEqual([...seen.values()], [], `none in any of the ${samples} samples taken during the run either`);
+      log(`${samples} process samples during the Restricted Mode run: nothing foreign`);
+      const logText = findExtensionLog(server.userData);
+      assert.match(logText, /activated: 1 project file\(s\), workspace in Restricted Mode/, 'the extension did activate in Restricted Mode');
+    });
+  } finally {
+    clearInterval(sampler);
+    await server.stop();
+  }
+}
+
+function findExtensionLog(userData) {
+  const out = [];
+  const walk = (dir) => {
+    for (const e of readdirSafe(dir)) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/PSCL\.log$/.test(e.name)) out.push(readFileSync(p, 'utf8'));
+    }
+  };
+  walk(path.join(userData, 'logs'));
+  return out.join('\n');
+}
+
+function readdirSafe(dir) {
+  try {
+    return readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+let browser;
+try {
+  const t = Date.now();
+  const { vsix, bytes } = buildVsix();
+  log(`packaged ${path.relative(root, vsix)} (${(bytes / 1048576).toFixed(2)} MB) in ${Date.now() - t} ms`);
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const only = process.argv.slice(2);
+  if (only.length === 0 || only.includes('trusted')) await trustedRun(browser, vsix);
+  if (only.length === 0 || only.includes('restricted')) await restrictedRun(browser, vsix);
+} catch (err) {
+  results.push({ name: 'setup', ok: false, error: String(err?.stack ?? err) });
+  log(`ERROR ${err?.stack ?? err}`);
+} finally {
+  await browser?.close();
+}
+const failed = results.filter((r) => !r.ok);
+console.log(JSON.stringify({ suite: 'e2e', passed: results.length - failed.length, failed: failed.length, seconds: +((Date.now() - started) / 1000).toFixed(1), screenshots: path.relative(root, shots) }));
+process.exit(failed.length === 0 && results.length > 0 ? 0 : 1);
