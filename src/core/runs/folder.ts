@@ -1,0 +1,131 @@
+// The run folder (docs/run-events.md): `runs/<name>/` with config.json, events.jsonl, run.lock,
+// train.log, checkpoints/, model.onnx, eval.json. Lists runs and reads one into a summary.
+import { existsSync } from 'node:fs';
+import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { readLock, type LockState } from './lock';
+import { deriveStatus, type RunStatusInfo } from './status';
+import { foldEvents, type RunProgress } from './summary';
+import { EventTail } from './tail';
+import type { CorruptLine } from './events';
+
+export const EVENTS_FILE = 'events.jsonl';
+export const CONFIG_FILE = 'config.json';
+export const LOG_FILE = 'train.log';
+export const EVAL_FILE = 'eval.json';
+export const ONNX_FILE = 'model.onnx';
+
+export interface RunSummary {
+  name: string;
+  dir: string;
+  status: RunStatusInfo;
+  progress: RunProgress;
+  lock: LockState;
+  corrupt: CorruptLine[];
+  hasEval: boolean;
+  hasModel: boolean;
+  hasCheckpoint: boolean;
+  /** mtime of events.jsonl (or the folder), ms: for sorting newest first. */
+  modifiedMs: number;
+}
+
+/** A folder is a run when it holds config.json or events.jsonl. */
+export function isRunDir(dir: string): boolean {
+  return existsSync(path.join(dir, EVENTS_FILE)) || existsSync(path.join(dir, CONFIG_FILE));
+}
+
+/** Run folders directly under `runsDir`, newest first. A missing folder is an empty list. */
+export async function listRuns(runsDir: string): Promise<RunSummary[]> {
+  let entries;
+  try {
+    entries = await readdir(runsDir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const dirs = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => path.join(runsDir, e.name)).filter(isRunDir);
+  const runs = await Promise.all(dirs.map((d) => readRun(d)));
+  return runs.sort((a, b) => b.modifiedMs - a.modifiedMs || a.name.localeCompare(b.name));
+}
+
+export async function readRun(dir: string, nowS?: number): Promise<RunSummary> {
+  const { events, corrupt } = await new EventTail(path.join(dir, EVENTS_FILE)).readAll();
+  const progress = foldEvents(events);
+  const lock = await readLock(dir);
+  let modifiedMs = 0;
+  try {
+    modifiedMs = (await stat(path.join(dir, EVENTS_FILE))).mtimeMs;
+  } catch {
+    modifiedMs = (await stat(dir)).mtimeMs;
+  }
+  const ckptDir = path.join(dir, 'checkpoints');
+  return {
+    name: path.basename(dir),
+    dir,
+    status: deriveStatus(progress, lock, nowS),
+    progress,
+    lock,
+    corrupt,
+    hasEval: existsSync(path.join(dir, EVAL_FILE)),
+    hasModel: existsSync(path.join(dir, ONNX_FILE)),
+    hasCheckpoint: existsSync(ckptDir) && (await readdir(ckptDir)).length > 0,
+    modifiedMs,
+  };
+}
+
+export class RunFileError extends Error {
+  constructor(readonly file: string, message: string) {
+    super(`${file}: ${message}`);
+  }
+}
+
+/** config.json as a plain object; a clear error naming the file when it is missing or malformed. */
+export async function readRunConfig(dir: string): Promise<Record<string, unknown>> {
+  const file = path.join(dir, CONFIG_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new RunFileError(file, 'missing: every run folder needs its config.json (Start Training writes one)');
+    throw err;
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new RunFileError(file, `not valid JSON (${(err as Error).message}); fix the file or delete the run`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new RunFileError(file, 'must hold a JSON object');
+  return v as Record<string, unknown>;
+}
+
+/** The last `maxLines` lines of train.log (reads at most the last 64 KiB). */
+export async function readLogTail(dir: string, maxLines = 200): Promise<string[]> {
+  const file = path.join(dir, LOG_FILE);
+  let buf: Buffer;
+  try {
+    const h = await open(file, 'r');
+    try {
+      const { size } = await h.stat();
+      const len = Math.min(size, 64 * 1024);
+      buf = Buffer.alloc(len);
+      await h.read(buf, 0, len, size - len);
+    } finally {
+      await h.close();
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const lines = buf.toString('utf8').split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  return lines.slice(-maxLines);
+}
+
+/** Deletes a run folder; refuses while its trainer is alive (stop it first). */
+export async function deleteRun(dir: string): Promise<void> {
+  if (!isRunDir(dir)) throw new RunFileError(dir, 'not a run folder (no config.json or events.jsonl): not deleting it');
+  const lock = await readLock(dir);
+  if (lock.state === 'alive') throw new RunFileError(dir, `its trainer (pid ${lock.lock.pid}) is still running: stop the run first`);
+  await rm(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,316 @@
+// Starts the Python trainer (`python -m pscl_trainer ...`, or through torch.distributed.run, i.e.
+// torchrun, for several processes) in its own process group, streams its stdout events to
+// callbacks and its stderr to train.log, and stops it: SIGTERM to the trainer (it checkpoints and
+// writes an `end` event), SIGKILL to the whole group after a grace period. When it ends without
+// an `end` event the launcher appends one (with an `error` saying why) so the folder tells the
+// truth after a restart. run.lock names the process group while it lives.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFile, mkdir } from 'node:fs/promises';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseEventLine, splitLines, type ErrorEvent, type RunEndStatus, type RunEvent } from './events';
+import { EVENTS_FILE, LOG_FILE } from './folder';
+import { EventTail } from './tail';
+import { groupAlive, pidAlive, processStartTicks, readLock, removeLock, writeLock, type RunLock } from './lock';
+
+export interface TrainerLaunchOptions {
+  /** Python interpreter (pscl.python or the Python extension's choice). */
+  python: string;
+  /** Folder that holds the `pscl_trainer` package; prepended to PYTHONPATH. */
+  trainerPath: string;
+  runDir: string;
+  /** Arguments after the module, e.g. trainArgs({...}). */
+  args: string[];
+  /** More than 1: `python -m torch.distributed.run --standalone --nproc_per_node N -m <module>`. */
+  nprocPerNode?: number;
+  /** Module to run; 'pscl_trainer' unless a test substitutes a fake. */
+  module?: string;
+  env?: Record<string, string>;
+  /** How long `stop()` waits after SIGTERM before SIGKILL (default 30 s: checkpoints take time). */
+  stopGraceMs?: number;
+}
+
+export interface TrainerCallbacks {
+  onEvent?(event: RunEvent): void;
+  /** A stdout line that is not a valid event (printed by a library, or corrupt). */
+  onOtherOutput?(line: string, reason: string): void;
+  onStderr?(text: string): void;
+}
+
+export interface TrainerExit {
+  status: RunEndStatus;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Why it failed (from its last error event, else the exit and the stderr tail). */
+  reason?: string;
+  stderrTail: string[];
+}
+
+export interface TrainArgs {
+  /** Training cache folder (docs/cache-format.md). */
+  cache: string;
+  runDir: string;
+  /** Config name (configs/<name>.json) or a JSON file. */
+  config?: string;
+  resume?: boolean;
+  /** `--set key=value` overrides. */
+  set?: Record<string, string | number | boolean>;
+}
+
+/** The trainer's `train` command line (trainer/pscl_trainer/__main__.py). */
+export function trainArgs(a: TrainArgs): string[] {
+  const args = ['train', '--cache', a.cache, '--run-dir', a.runDir];
+  if (a.config) args.push('--config', a.config);
+  if (a.resume) args.push('--resume');
+  for (const [k, v] of Object.entries(a.set ?? {})) args.push('--set', `${k}=${v}`);
+  return args;
+}
+
+/** The interpreter's argv for these options (without the interpreter itself). */
+export function trainerCommand(o: Pick<TrainerLaunchOptions, 'args' | 'nprocPerNode' | 'module'>): string[] {
+  const mod = o.module ?? 'pscl_trainer';
+  const n = o.nprocPerNode ?? 1;
+  if (n > 1) return ['-u', '-m', 'torch.distributed.run', '--standalone', `--nproc_per_node=${n}`, '-m', mod, ...o.args];
+  return ['-u', '-m', mod, ...o.args];
+}
+
+const TAIL_LINES = 40;
+const live = new Set<TrainerProcess>();
+
+export class TrainerProcess {
+  readonly pid: number;
+  /** Resolves once the trainer and its whole process group are gone and the folder is final. */
+  readonly exited: Promise<TrainerExit>;
+  private stopRequested = false;
+  private killedAfterGrace = false;
+  private sawEnd: RunEndStatus | undefined;
+  private lastError: ErrorEvent | undefined;
+  private readonly stderrTail: string[] = [];
+  private killTimer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly options: TrainerLaunchOptions,
+    private readonly callbacks: TrainerCallbacks,
+    private readonly log: WriteStream,
+  ) {
+    this.pid = child.pid as number;
+    this.exited = this.watch();
+  }
+
+  /** Starts the trainer; rejects with a clear message when the interpreter cannot be started. */
+  static async start(options: TrainerLaunchOptions, callbacks: TrainerCallbacks = {}): Promise<TrainerProcess> {
+    await mkdir(options.runDir, { recursive: true });
+    const existing = await readLock(options.runDir);
+    if (existing.state === 'alive') throw new Error(`${options.runDir}: a trainer (pid ${existing.lock.pid}) is already running for this run; stop it first`);
+    const log = createWriteStream(path.join(options.runDir, LOG_FILE), { flags: 'a' });
+    const argv = trainerCommand(options);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...options.env,
+      PYTHONPATH: [options.trainerPath, options.env?.PYTHONPATH ?? process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+      PYTHONUNBUFFERED: '1',
+    };
+    const child = spawn(options.python, argv, { cwd: options.runDir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', reject);
+      });
+    } catch (err) {
+      log.end();
+      const e = err as NodeJS.ErrnoException;
+      throw new Error(
+        e.code === 'ENOENT'
+          ? `cannot start Python "${options.python}": not found. Set "pscl.python" to a Python 3 interpreter with PyTorch installed.`
+          : `cannot start Python "${options.python}": ${e.message}`,
+      );
+    }
+    log.write(`[launcher ${new Date().toISOString()}] ${options.python} ${argv.join(' ')}\n`);
+    const tp = new TrainerProcess(child, options, callbacks, log);
+    const lock: RunLock = {
+      pid: tp.pid,
+      pgid: tp.pid,
+      host: os.hostname(),
+      startedAt: Date.now() / 1000,
+      procStart: processStartTicks(tp.pid),
+      command: [options.python, ...argv],
+    };
+    await writeLock(options.runDir, lock);
+    live.add(tp);
+    return tp;
+  }
+
+  /** Every trainer this process started that is still alive (for stopAll on shutdown). */
+  static running(): TrainerProcess[] {
+    return [...live];
+  }
+
+  /** Stops every trainer this process started (extension deactivation). */
+  static async stopAll(graceMs?: number): Promise<void> {
+    await Promise.all([...live].map((t) => t.stop(graceMs)));
+  }
+
+  get runDir(): string {
+    return this.options.runDir;
+  }
+
+  /** Graceful stop: SIGTERM (the trainer checkpoints), SIGKILL to the group after the grace period. */
+  stop(graceMs = this.options.stopGraceMs ?? 30_000): Promise<TrainerExit> {
+    if (!this.stopRequested && this.child.exitCode === null && this.child.signalCode === null) {
+      this.stopRequested = true;
+      signal(this.pid, 'SIGTERM');
+      this.killTimer = setTimeout(() => {
+        this.killedAfterGrace = true;
+        signal(-this.pid, 'SIGKILL');
+      }, graceMs);
+    }
+    return this.exited;
+  }
+
+  /** Immediate SIGKILL of the whole group (no checkpoint). */
+  kill(): Promise<TrainerExit> {
+    signal(-this.pid, 'SIGKILL');
+    return this.exited;
+  }
+
+  private async watch(): Promise<TrainerExit> {
+    const { child, callbacks, log } = this;
+    let rest = '';
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      const { lines, rest: r } = splitLines(rest + chunk);
+      rest = r;
+      for (const line of lines) this.handleStdoutLine(line);
+    });
+    let errRest = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      log.write(chunk);
+      callbacks.onStderr?.(chunk);
+      const { lines, rest: r } = splitLines(errRest + chunk);
+      errRest = r;
+      this.stderrTail.push(...lines);
+      if (this.stderrTail.length > TAIL_LINES) this.stderrTail.splice(0, this.stderrTail.length - TAIL_LINES);
+    });
+
+    const [code, sig] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+    // workers of a dead trainer (data loaders, torchrun ranks) must not outlive it
+    await reapGroup(this.pid);
+    await new Promise<void>((resolve) => {
+      if (child.stdout!.readableEnded && child.stderr!.readableEnded) return resolve();
+      child.once('close', () => resolve());
+      setTimeout(resolve, 2000).unref();
+    });
+    if (rest.trim()) this.handleStdoutLine(rest);
+    if (errRest) this.stderrTail.push(errRest);
+    clearTimeout(this.killTimer);
+
+    const exit = this.conclude(code, sig);
+    if (!this.sawEnd) await this.appendFinalEvents(exit);
+    await removeLock(this.options.runDir);
+    log.write(`[launcher ${new Date().toISOString()}] exit code=${code} signal=${sig} -> ${exit.status}${exit.reason ? `: ${exit.reason}` : ''}\n`);
+    await new Promise<void>((resolve) => log.end(resolve));
+    live.delete(this);
+    return exit;
+  }
+
+  private handleStdoutLine(line: string): void {
+    if (!line.trim()) return;
+    const parsed = parseEventLine(line);
+    if (!parsed.ok) {
+      this.callbacks.onOtherOutput?.(line, parsed.reason);
+      return;
+    }
+    const e = parsed.event;
+    if (e.type === 'error') this.lastError = e as ErrorEvent;
+    if (e.type === 'end') this.sawEnd = (e as { status: RunEndStatus }).status;
+    if (e.type === 'start') {
+      this.sawEnd = undefined;
+      this.lastError = undefined;
+    }
+    this.callbacks.onEvent?.(e);
+  }
+
+  private conclude(code: number | null, sig: NodeJS.Signals | null): TrainerExit {
+    const stderrTail = this.stderrTail.slice(-TAIL_LINES);
+    const how = sig ? `was killed by ${sig}` : `exited with code ${code}`;
+    if (this.sawEnd) {
+      const exit: TrainerExit = { status: this.sawEnd, code, signal: sig, stderrTail };
+      if (this.sawEnd === 'failed') exit.reason = this.lastError?.message ?? `the trainer reported failure and ${how}`;
+      return exit;
+    }
+    if (this.killedAfterGrace) {
+      const grace = (this.options.stopGraceMs ?? 30_000) / 1000;
+      return { status: 'failed', code, signal: sig, stderrTail, reason: `the trainer did not stop within ${grace} s of SIGTERM and was killed; the last checkpoint is kept` };
+    }
+    if (this.stopRequested && (sig === 'SIGTERM' || code === 0)) return { status: 'stopped', code, signal: sig, stderrTail };
+    if (this.lastError) return { status: 'failed', code, signal: sig, stderrTail, reason: this.lastError.message };
+    const tail = stderrTail.filter((l) => l.trim()).slice(-5).join('\n');
+    const what = code === 0 && !sig ? 'exited without reporting an end event' : how;
+    return { status: 'failed', code, signal: sig, stderrTail, reason: `the trainer ${what}${tail ? `; its last output:\n${tail}` : ' (no output on stderr)'}` };
+  }
+
+  private async appendFinalEvents(exit: TrainerExit): Promise<void> {
+    const time = Date.now() / 1000;
+    const lines: object[] = [];
+    if (exit.status === 'failed' && !this.lastError) {
+      lines.push({ type: 'error', time, kind: 'internal', message: exit.reason, detail: exit.stderrTail.join('\n'), source: 'launcher' });
+    } else if (exit.status === 'failed' && this.killedAfterGrace) {
+      lines.push({ type: 'error', time, kind: 'interrupted', message: exit.reason, source: 'launcher' });
+    }
+    lines.push({ type: 'end', time, status: exit.status, source: 'launcher' });
+    await appendFile(path.join(this.options.runDir, EVENTS_FILE), lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    for (const l of lines) this.callbacks.onEvent?.(l as RunEvent);
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** SIGTERM what is left of the group, SIGKILL after 1 s. */
+async function reapGroup(pgid: number): Promise<void> {
+  if (!groupAlive(pgid)) return;
+  signal(-pgid, 'SIGTERM');
+  for (let i = 0; i < 10 && groupAlive(pgid); i++) await sleep(100);
+  if (groupAlive(pgid)) signal(-pgid, 'SIGKILL');
+  for (let i = 0; i < 20 && groupAlive(pgid); i++) await sleep(100);
+}
+
+/**
+ * Stops a run this process did not start (a window reopened while it trains): SIGTERM to the pid
+ * in run.lock, SIGKILL to its group after the grace period. The trainer writes its own `end`
+ * event; when it could not, one is appended here. Returns the final status.
+ */
+export async function stopRunFromLock(runDir: string, graceMs = 30_000): Promise<RunEndStatus | 'not-running'> {
+  const state = await readLock(runDir);
+  if (state.state !== 'alive') return 'not-running';
+  const { pid, pgid } = state.lock;
+  signal(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (pidAlive(pid) && Date.now() < deadline) await sleep(200);
+  const killed = pidAlive(pid);
+  if (killed) signal(-pgid, 'SIGKILL');
+  await reapGroup(pgid);
+  const { events } = await new EventTail(path.join(runDir, EVENTS_FILE)).readAll();
+  const lastStart = events.map((e) => e.type).lastIndexOf('start');
+  const end = events.slice(lastStart + 1).find((e) => e.type === 'end') as { status: RunEndStatus } | undefined;
+  const status: RunEndStatus = end?.status ?? (killed ? 'failed' : 'stopped');
+  if (!end) {
+    const time = Date.now() / 1000;
+    const lines: object[] = [];
+    if (killed) lines.push({ type: 'error', time, kind: 'interrupted', message: `the trainer did not stop within ${graceMs / 1000} s of SIGTERM and was killed`, source: 'launcher' });
+    lines.push({ type: 'end', time, status, source: 'launcher' });
+    await appendFile(path.join(runDir, EVENTS_FILE), lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+  }
+  await removeLock(runDir);
+  return status;
+}

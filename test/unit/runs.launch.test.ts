@@ -1,0 +1,168 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { TrainerProcess, stopRunFromLock, type TrainerLaunchOptions } from '../../src/core/runs/launch';
+import { readRun } from '../../src/core/runs/folder';
+import { groupAlive, pidAlive, readLock } from '../../src/core/runs/lock';
+import { checkPythonEnvironment } from '../../src/core/runs/pythonEnv';
+import type { RunEvent } from '../../src/core/runs/events';
+import { FAKE_MODULE, writeFakeTrainer } from './fixtures/fakeTrainer';
+
+const PYTHON = process.env.PSCL_PYTHON || '/usr/bin/python3';
+const trainerPath = writeFakeTrainer();
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'pscl-runs-'));
+after(() => {
+  rmSync(tmp, { recursive: true, force: true });
+  rmSync(trainerPath, { recursive: true, force: true });
+});
+
+let n = 0;
+function options(args: string[], extra: Partial<TrainerLaunchOptions> = {}): TrainerLaunchOptions {
+  const runDir = path.join(tmp, `run${++n}`);
+  return { python: PYTHON, trainerPath, runDir, module: FAKE_MODULE, args: ['train', '--run-dir', runDir, ...args], ...extra };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await sleep(20);
+  }
+}
+const workerPid = (runDir: string): number => Number(/worker pid (\d+)/.exec(readFileSync(path.join(runDir, 'train.log'), 'utf8'))?.[1]);
+
+test('a run to the end: events streamed, log written, lock gone, status finished', async () => {
+  const o = options(['--steps', '10', '--sleep', '0.01']);
+  const events: RunEvent[] = [];
+  const other: string[] = [];
+  const t = await TrainerProcess.start(o, { onEvent: (e) => events.push(e), onOtherOutput: (l) => other.push(l) });
+  assert.equal((await readLock(o.runDir)).state, 'alive');
+  const exit = await t.exited;
+  assert.equal(exit.status, 'finished');
+  assert.equal(events[0].type, 'start');
+  assert.equal(events.filter((e) => e.type === 'progress').length, 10);
+  assert.equal(events.at(-1)?.type, 'end');
+  assert.deepEqual(other, ['a library line that is not JSON']);
+  assert.match(readFileSync(path.join(o.runDir, 'train.log'), 'utf8'), /\[fake\] starting/);
+  assert.equal(existsSync(path.join(o.runDir, 'run.lock')), false);
+  const run = await readRun(o.runDir);
+  assert.equal(run.status.status, 'finished');
+  assert.equal(run.progress.bestTop1, 0.6);
+  assert.equal(run.progress.step, 10);
+});
+
+test('stop: SIGTERM -> the trainer checkpoints and ends stopped; no process of its group survives', async () => {
+  const o = options(['--steps', '10000', '--sleep', '0.02', '--worker']);
+  const events: RunEvent[] = [];
+  const t = await TrainerProcess.start(o, { onEvent: (e) => events.push(e) });
+  await until(() => events.some((e) => e.type === 'progress'));
+  await until(() => existsSync(path.join(o.runDir, 'train.log')) && workerPid(o.runDir) > 0);
+  const worker = workerPid(o.runDir);
+  assert.ok(pidAlive(worker));
+  const exit = await t.stop(5000);
+  assert.equal(exit.status, 'stopped');
+  assert.ok(events.some((e) => e.type === 'checkpoint'));
+  assert.equal(groupAlive(t.pid), false, 'the process group is gone');
+  assert.equal(pidAlive(worker), false, 'the worker child (ignores SIGTERM) was killed too');
+  const run = await readRun(o.runDir);
+  assert.equal(run.status.status, 'stopped');
+  assert.equal(run.lock.state, 'none');
+});
+
+test('a trainer that ignores SIGTERM is killed after the grace period and the run is failed with that reason', async () => {
+  const o = options(['--steps', '10000', '--sleep', '0.02', '--ignore-term'], { stopGraceMs: 300 });
+  const events: RunEvent[] = [];
+  const t = await TrainerProcess.start(o, { onEvent: (e) => events.push(e) });
+  await until(() => events.some((e) => e.type === 'progress'));
+  const exit = await t.stop();
+  assert.equal(exit.status, 'failed');
+  assert.equal(exit.signal, 'SIGKILL');
+  assert.match(exit.reason ?? '', /did not stop within 0.3 s/);
+  assert.equal(groupAlive(t.pid), false);
+  const run = await readRun(o.runDir);
+  assert.equal(run.status.status, 'failed');
+  assert.match(run.status.reason ?? '', /did not stop within/);
+});
+
+test('killed from outside with SIGKILL: failed, reason names the signal and the stderr tail; the worker is reaped', async () => {
+  const o = options(['--steps', '10000', '--sleep', '0.02', '--worker']);
+  const events: RunEvent[] = [];
+  const t = await TrainerProcess.start(o, { onEvent: (e) => events.push(e) });
+  await until(() => events.some((e) => e.type === 'progress') && workerPid(o.runDir) > 0);
+  const worker = workerPid(o.runDir);
+  process.kill(t.pid, 'SIGKILL');
+  const exit = await t.exited;
+  assert.equal(exit.status, 'failed');
+  assert.match(exit.reason ?? '', /killed by SIGKILL/);
+  assert.match(exit.reason ?? '', /\[fake\] starting/);
+  assert.equal(pidAlive(worker), false, 'no orphan worker');
+  const run = await readRun(o.runDir);
+  assert.equal(run.status.status, 'failed');
+  assert.match(run.status.reason ?? '', /killed by SIGKILL/);
+});
+
+test('an error event then a kill: failed with the error event\'s message', async () => {
+  const o = options(['--steps', '100', '--sleep', '0.01', '--error-then-hang', '3']);
+  const events: RunEvent[] = [];
+  const t = await TrainerProcess.start(o, { onEvent: (e) => events.push(e) });
+  await until(() => events.some((e) => e.type === 'error'));
+  process.kill(t.pid, 'SIGKILL');
+  const exit = await t.exited;
+  assert.equal(exit.status, 'failed');
+  assert.equal(exit.reason, 'CUDA out of memory at batch 16: lower batch_size');
+  assert.equal((await readRun(o.runDir)).status.reason, 'CUDA out of memory at batch 16: lower batch_size');
+});
+
+test('a trainer that reports failure itself: its error message is the reason', async () => {
+  const o = options(['--steps', '100', '--sleep', '0.01', '--fail-at', '2']);
+  const exit = await (await TrainerProcess.start(o)).exited;
+  assert.equal(exit.status, 'failed');
+  assert.match(exit.reason ?? '', /cannot decode images\/bad.jpg/);
+  // the trainer wrote its own end event: the launcher adds none
+  const lines = readFileSync(path.join(o.runDir, 'events.jsonl'), 'utf8').trim().split('\n');
+  assert.equal(lines.filter((l) => l.includes('"end"')).length, 1);
+});
+
+test('a run stopped from its lock by another process (window reopened): stopped, group gone', async () => {
+  const o = options(['--steps', '10000', '--sleep', '0.02', '--worker']);
+  const events: RunEvent[] = [];
+  const t = await TrainerProcess.start(o, { onEvent: (e) => events.push(e) });
+  await until(() => events.some((e) => e.type === 'progress') && workerPid(o.runDir) > 0);
+  assert.equal((await readRun(o.runDir)).status.status, 'running');
+  const status = await stopRunFromLock(o.runDir, 5000);
+  assert.equal(status, 'stopped');
+  await t.exited;
+  assert.equal(groupAlive(t.pid), false);
+  assert.equal((await readRun(o.runDir)).status.status, 'stopped');
+});
+
+test('a missing interpreter gives an error naming it and the setting', async () => {
+  const o = options([], { python: path.join(tmp, 'no-such-python') });
+  await assert.rejects(TrainerProcess.start(o), /not found\. Set "pscl\.python"/);
+});
+
+test('checkPythonEnvironment reports versions and CUDA, and what to install when torch is missing', async () => {
+  const env = await checkPythonEnvironment(PYTHON, { trainerPath, trainerModule: FAKE_MODULE });
+  assert.match(env.pythonVersion ?? '', /^3\.\d+/);
+  assert.match(env.torchVersion ?? '', /^\d+\.\d+/);
+  assert.equal(env.trainerImports, true);
+  assert.equal(env.deviceCount, env.deviceNames.length);
+  if (!env.cudaAvailable) assert.ok(env.problems.some((p) => p.severity === 'warning' && /CPU/.test(p.message)));
+  assert.equal(env.ok, true, JSON.stringify(env.problems));
+
+  // the same interpreter without site-packages has no torch
+  const bare = path.join(tmp, 'bare-python');
+  writeFileSync(bare, `#!/bin/sh\nexec ${PYTHON} -S "$@"\n`, { mode: 0o755 });
+  const noTorch = await checkPythonEnvironment(bare, { trainerPath: path.join(tmp, 'empty'), trainerModule: 'pscl_trainer' });
+  assert.equal(noTorch.ok, false);
+  assert.equal(noTorch.torchVersion, undefined);
+  const torchProblem = noTorch.problems.find((p) => /PyTorch is not importable/.test(p.message));
+  assert.match(torchProblem?.fix ?? '', /pip install torch torchvision/);
+
+  const missing = await checkPythonEnvironment(path.join(tmp, 'nope'));
+  assert.equal(missing.ok, false);
+  assert.match(missing.problems[0].message, /was not found/);
+});

@@ -1,0 +1,148 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseEventLine, type RunEvent } from '../../src/core/runs/events';
+import { EventTail } from '../../src/core/runs/tail';
+import { foldEvents, formatDuration } from '../../src/core/runs/summary';
+import { deriveStatus } from '../../src/core/runs/status';
+import { listRuns, readRun, readRunConfig, readLogTail, deleteRun } from '../../src/core/runs/folder';
+import { writeLock, type LockState, type RunLock } from '../../src/core/runs/lock';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'pscl-runmodel-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+const line = (o: object) => `${JSON.stringify(o)}\n`;
+
+test('event lines: valid, unknown types kept, missing fields and garbage reported', () => {
+  assert.deepEqual(parseEventLine('{"type":"progress","time":1,"epoch":0,"step":3,"loss":null}'), {
+    ok: true,
+    event: { type: 'progress', time: 1, epoch: 0, step: 3, loss: null },
+  });
+  assert.equal(parseEventLine('{"type":"gpu_stats","time":1,"x":2}').ok, true);
+  const r1 = parseEventLine('{"type":"progress","time":1,"epoch":0}');
+  assert.equal(r1.ok, false);
+  assert.match(!r1.ok ? r1.reason : '', /"step"/);
+  const r2 = parseEventLine('{"type":"end","time":1,"status":"exploded"}');
+  assert.match(!r2.ok ? r2.reason : '', /"status"/);
+  assert.match((parseEventLine('{"type": "start"') as { reason: string }).reason, /not JSON/);
+  assert.match((parseEventLine('[1,2]') as { reason: string }).reason, /not a JSON object/);
+});
+
+test('the tail reads appended lines, holds a partial last line back and reports corrupt lines', async () => {
+  const file = path.join(tmp, 'tail.jsonl');
+  writeFileSync(file, line({ type: 'start', time: 10 }) + '{"type":"progress","time":11,"ep');
+  const tail = new EventTail(file);
+  let c = await tail.read();
+  assert.deepEqual(c.events.map((e) => e.type), ['start']);
+  const afterFirst = tail.position;
+  appendFileSync(file, 'och":0,"step":1}\nnot json at all\n');
+  c = await tail.read();
+  assert.deepEqual(c.events.map((e) => [e.type, (e as { step?: number }).step]), [['progress', 1]]);
+  assert.equal(c.corrupt.length, 1);
+  assert.equal(c.corrupt[0].line, 3);
+  assert.ok(tail.position > afterFirst);
+  // a multi-byte character split across two writes is decoded whole
+  const msg = line({ type: 'error', time: 12, message: 'déjà vu — ✓' });
+  const bytes = Buffer.from(msg);
+  appendFileSync(file, bytes.subarray(0, 40));
+  assert.equal((await tail.read()).events.length, 0);
+  appendFileSync(file, bytes.subarray(40));
+  assert.equal(((await tail.read()).events[0] as { message: string }).message, 'déjà vu — ✓');
+  // the file replaced by a shorter one: reset and read from the start
+  writeFileSync(file, line({ type: 'start', time: 20 }));
+  c = await tail.read();
+  assert.equal(c.truncated, true);
+  assert.equal(c.events[0].time, 20);
+  // a missing file is empty, not an error
+  assert.deepEqual(await new EventTail(path.join(tmp, 'none.jsonl')).read(), { events: [], corrupt: [], truncated: false });
+});
+
+const lock: RunLock = { pid: 123, pgid: 123, host: os.hostname(), startedAt: 0, command: [] };
+const start = (time: number): RunEvent => ({ type: 'start', time, total_steps: 100, epochs: 2, device: 'cpu' });
+const progress = (time: number, step: number): RunEvent => ({ type: 'progress', time, epoch: 0, step, loss: 1 / step });
+
+test('status: running while the lock is alive; end event decides; a dead lock means killed', () => {
+  const evs = [start(100), progress(110, 10), progress(130, 30)];
+  const p = foldEvents(evs);
+  assert.equal(p.step, 30);
+  assert.equal(p.activeS, 30);
+  const alive: LockState = { state: 'alive', lock };
+  const running = deriveStatus(p, alive, 140);
+  assert.deepEqual(running, { status: 'running', elapsedS: 40 });
+
+  const dead = deriveStatus(p, { state: 'dead', lock }, 500);
+  assert.equal(dead.status, 'failed');
+  assert.match(dead.reason ?? '', /pid 123.*killed or crashed/);
+  assert.equal(dead.elapsedS, 30, 'no time counted after the last event of a dead run');
+
+  const withError = foldEvents([...evs, { type: 'error', time: 131, kind: 'oom', message: 'out of memory: lower batch_size' }]);
+  assert.match(deriveStatus(withError, { state: 'dead', lock }).reason ?? '', /^out of memory: lower batch_size/);
+  assert.equal(deriveStatus(withError, { state: 'none' }).status, 'failed');
+
+  const finished = foldEvents([...evs, { type: 'end', time: 140, status: 'finished', best_top1: 0.8 }]);
+  assert.deepEqual(deriveStatus(finished, { state: 'none' }), { status: 'finished', elapsedS: 40 });
+  assert.equal(finished.bestTop1, 0.8);
+  const stopped = foldEvents([...evs, { type: 'end', time: 140, status: 'stopped' }]);
+  assert.equal(deriveStatus(stopped, { state: 'dead', lock }).status, 'stopped');
+
+  assert.equal(deriveStatus(p, { state: 'none' }).status, 'unknown');
+  assert.equal(deriveStatus(foldEvents([]), { state: 'none' }).reason, 'no start event in events.jsonl yet');
+  assert.equal(deriveStatus(p, { state: 'foreign', lock: { ...lock, host: 'gpu-node-7' } }).status, 'unknown');
+});
+
+test('a resumed run: elapsed sums the segments, the old ending and error are cleared, best accuracy kept', () => {
+  const p = foldEvents([
+    start(0),
+    progress(50, 50),
+    { type: 'metrics', time: 60, epoch: 0, step: 50, split: 'val', acc: { top1: 0.4 } },
+    { type: 'metrics', time: 60, epoch: 0, step: 50, split: 'train', acc: { top1: 0.9 } },
+    { type: 'error', time: 61, message: 'interrupted', kind: 'interrupted' },
+    { type: 'end', time: 61, status: 'stopped' },
+    { ...start(1000), resumed_from: 50 },
+    progress(1020, 70),
+  ]);
+  assert.equal(p.starts, 2);
+  assert.equal(p.activeS, 61 + 20);
+  assert.equal(p.end, undefined);
+  assert.equal(p.lastError, undefined);
+  assert.equal(p.bestTop1, 0.4, 'train accuracy does not count as best');
+  assert.equal(deriveStatus(p, { state: 'alive', lock }, 1030).elapsedS, 91);
+});
+
+test('formatDuration', () => {
+  assert.equal(formatDuration(5), '5s');
+  assert.equal(formatDuration(185), '3m 05s');
+  assert.equal(formatDuration(3720), '1h 02m');
+  assert.equal(formatDuration(NaN), '–');
+});
+
+test('the runs folder: listed newest first, config errors name the file, a dead lock shows failed', async () => {
+  const runs = path.join(tmp, 'runs');
+  const a = path.join(runs, 'a'), b = path.join(runs, 'b'), notRun = path.join(runs, 'notes');
+  for (const d of [a, b, notRun]) mkdirSync(d, { recursive: true });
+  writeFileSync(path.join(a, 'config.json'), '{"backbone":"tiny_rn"}');
+  writeFileSync(path.join(a, 'events.jsonl'), line(start(1)) + line({ type: 'end', time: 2, status: 'finished', best_top1: 0.5 }));
+  await new Promise((r) => setTimeout(r, 20));
+  writeFileSync(path.join(b, 'config.json'), '{"backbone": ');
+  writeFileSync(path.join(b, 'events.jsonl'), line(start(1)) + line(progress(2, 1)) + 'garbage\n');
+  writeFileSync(path.join(b, 'train.log'), 'one\ntwo\nthree\n');
+  // a lock whose pid is certainly gone (pid_max is far below this)
+  await writeLock(b, { ...lock, pid: 4_000_000, pgid: 4_000_000 });
+  const list = await listRuns(runs);
+  assert.deepEqual(list.map((r) => r.name), ['b', 'a']);
+  assert.equal(list[0].status.status, 'failed');
+  assert.equal(list[0].corrupt.length, 1);
+  assert.equal(list[1].status.status, 'finished');
+  assert.deepEqual(await readRunConfig(a), { backbone: 'tiny_rn' });
+  await assert.rejects(readRunConfig(b), (e: Error) => e.message.startsWith(path.join(b, 'config.json')) && /not valid JSON/.test(e.message));
+  await assert.rejects(readRunConfig(notRun), /missing/);
+  assert.deepEqual(await readLogTail(b, 2), ['two', 'three']);
+  assert.deepEqual(await listRuns(path.join(tmp, 'nothing')), []);
+  // delete refuses a live run, removes a dead one
+  await writeLock(a, { ...lock, pid: process.pid, pgid: process.pid });
+  await assert.rejects(deleteRun(a), /still running/);
+  await deleteRun(b);
+  assert.deepEqual((await listRuns(runs)).map((r) => r.name), ['a']);
+  assert.equal((await readRun(a)).status.status, 'running');
+});
