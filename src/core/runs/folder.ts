@@ -1,12 +1,12 @@
 // The run folder (docs/run-events.md): `runs/<name>/` with config.json, events.jsonl, run.lock,
 // train.log, checkpoints/, model.onnx, eval.json. Lists runs and reads one into a summary.
 import { existsSync } from 'node:fs';
-import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { readLock, type LockState } from './lock';
 import { deriveStatus, type RunStatusInfo } from './status';
 import { foldEvents, type RunProgress } from './summary';
-import { EventTail } from './tail';
+import { EventTail, LineTail } from './tail';
 import type { CorruptLine } from './events';
 
 export const EVENTS_FILE = 'events.jsonl';
@@ -99,27 +99,11 @@ export async function readRunConfig(dir: string): Promise<Record<string, unknown
   return v as Record<string, unknown>;
 }
 
-/** The last `maxLines` lines of train.log (reads at most the last 64 KiB). */
+/** The last `maxLines` lines of train.log (reads at most its last 64 KiB). */
 export async function readLogTail(dir: string, maxLines = 200): Promise<string[]> {
-  const file = path.join(dir, LOG_FILE);
-  let buf: Buffer;
-  try {
-    const h = await open(file, 'r');
-    try {
-      const { size } = await h.stat();
-      const len = Math.min(size, 64 * 1024);
-      buf = Buffer.alloc(len);
-      await h.read(buf, 0, len, size - len);
-    } finally {
-      await h.close();
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  const lines = buf.toString('utf8').split('\n');
-  if (lines.at(-1) === '') lines.pop();
-  return lines.slice(-maxLines);
+  const tail = new LineTail(path.join(dir, LOG_FILE));
+  await tail.seekToTail(64 * 1024);
+  return (await tail.read()).lines.slice(-maxLines);
 }
 
 /** Deletes a run folder; refuses while its trainer is alive (stop it first). */

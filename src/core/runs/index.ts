@@ -9,3 +9,7 @@ export * from './evalReport';
 export * from './confusion';
 export * from './launch';
 export * from './pythonEnv';
+export * from './dashboardProtocol';
+export * from './evalProtocol';
+export * from './dashboardFeed';
+export * from './html';
