@@ -1,25 +1,16 @@
 // Browser tests of the dashboard webview in headless Chromium (see webview/harness.ts).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { SHOTS, canvasColorCount, canvasColorRight, chromiumAvailable, launchBrowser, openWebview } from './webview/harness';
+import { SHOTS, canvasColorCount, canvasColorRight, useBrowser, openWebview } from './webview/harness';
 import { runInfo, startEvent, trainingEvents } from './webview/fixtures';
 
-const skip = chromiumAvailable() ? false : 'chromium not found (set PSCL_CHROMIUM)';
-let browser: Browser;
-before(async () => {
-  if (skip) return;
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await launchBrowser();
-});
-after(async () => browser?.close());
+const { skip, browser: getBrowser } = useBrowser();
 
 const BLUE_DARK: [number, number, number] = [0x37, 0x94, 0xff];
 
 test('feeding events draws the loss curve (canvas pixels change) and updates progress, ETA and the log', { skip }, async () => {
-  const v = await openWebview(browser, 'dashboard', { theme: 'dark' });
+  const v = await openWebview(getBrowser(), 'dashboard', { theme: 'dark' });
   const { page } = v;
   await v.send({ type: 'snapshot', run: runInfo('running'), events: [startEvent(), ...trainingEvents(0, 40)], log: ['[pscl-trainer] loading cache', '[pscl-trainer] epoch 1'], corruptLines: 0 });
   const lossCanvas = '#chart-loss canvas';
@@ -53,7 +44,7 @@ test('feeding events draws the loss curve (canvas pixels change) and updates pro
 
 test('a panel reopened mid-run restores everything from the snapshot; buttons post messages; state is saved', { skip }, async () => {
   const events = [startEvent(), ...trainingEvents(0, 120)];
-  const v = await openWebview(browser, 'dashboard', { theme: 'light', initialState: { runDir: '/work/runs/cub-rn50', hidden: ['loss:val loss'] } });
+  const v = await openWebview(getBrowser(), 'dashboard', { theme: 'light', initialState: { runDir: '/work/runs/cub-rn50', hidden: ['loss:val loss'] } });
   const { page } = v;
   await v.send({ type: 'snapshot', run: runInfo('running'), events, log: ['line 1'], corruptLines: 0 });
   await page.waitForSelector('#chart-loss canvas');

@@ -1,22 +1,14 @@
 // Browser tests of the evaluation report webview in headless Chromium (see webview/harness.ts).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { ORIGIN, SHOTS, chromiumAvailable, launchBrowser, openWebview, type Theme } from './webview/harness';
+import type { Page } from 'playwright-core';
+import { ORIGIN, SHOTS, useBrowser, openWebview, type Theme } from './webview/harness';
 import { evalJson, imageSvg, maskPng } from './webview/evalFixture';
 import { parseEvalReport } from '../../src/core/runs/evalReport';
 import { rollUp, taxonomyFromReport } from '../../src/core/runs/confusion';
 
-const skip = chromiumAvailable() ? false : 'chromium not found (set PSCL_CHROMIUM)';
-let browser: Browser;
-before(async () => {
-  if (skip) return;
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await launchBrowser();
-});
-after(async () => browser?.close());
+const { skip, browser: getBrowser } = useBrowser();
 
 const report = parseEvalReport(evalJson());
 const taxonomy = taxonomyFromReport(report);
@@ -29,7 +21,7 @@ report.wrong.forEach((w, i) => {
 });
 
 async function open(theme: Theme, initialState?: unknown) {
-  const v = await openWebview(browser, 'evalReport', { theme, files, initialState, height: 1000 });
+  const v = await openWebview(getBrowser(), 'evalReport', { theme, files, initialState, height: 1000 });
   await v.send({ type: 'report', run: { name: 'aircraft-rn50', dir: '/work/runs/aircraft-rn50' }, report, taxonomy, images });
   await v.page.waitForSelector('#confusion');
   return v;
@@ -154,7 +146,7 @@ test('the gallery shows the most confidently wrong images with masks; activating
 });
 
 test('a report the host could not read shows its error', { skip }, async () => {
-  const v = await openWebview(browser, 'evalReport', { theme: 'dark' });
+  const v = await openWebview(getBrowser(), 'evalReport', { theme: 'dark' });
   await v.send({ type: 'error', message: '/runs/r1/eval.json: "confusion" must be a 4x4 matrix' });
   assert.equal(await v.page.textContent('[role=alert]'), '/runs/r1/eval.json: "confusion" must be a 4x4 matrix');
   await v.page.close();

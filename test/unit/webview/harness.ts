@@ -2,7 +2,8 @@
 // builder (strict CSP with a nonce), the real bundle, theme variables on <html>, and a fake
 // acquireVsCodeApi that records posted messages and state. Served from a fake origin by routing.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { after, before } from 'node:test';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -193,4 +194,20 @@ export async function canvasColorRight(page: Page, selector: string, rgb: [numbe
     },
     { sel: selector, rgb, tolerance },
   );
+}
+
+/**
+ * Registers before/after hooks that start one Chromium for the calling test file. `skip` is the
+ * reason to skip when there is no Chromium here.
+ */
+export function useBrowser(): { skip: string | false; browser: () => Browser } {
+  const skip = chromiumAvailable() ? false : `chromium not found at ${CHROMIUM} (set PSCL_CHROMIUM)`;
+  let browser: Browser | undefined;
+  before(async () => {
+    if (skip) return;
+    mkdirSync(SHOTS, { recursive: true });
+    browser = await launchBrowser();
+  });
+  after(async () => browser?.close());
+  return { skip, browser: () => browser as Browser };
 }
