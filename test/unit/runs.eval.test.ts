@@ -97,6 +97,6 @@ test('malformed eval.json: errors name the file and the field', () => {
   assert.throws(bad({ confusion: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, -1, 0], [0, 0, 0, 1]] }), /confusion\[2\]\[2\] must be a non-negative integer/);
   assert.throws(bad({ num_images: 31 }), /"num_images" is 31 but the confusion matrix counts 30/);
   assert.throws(bad({ top1: 70 }), /"top1" must be a fraction/);
-  assert.throws(bad({ wrong: [{ path: 'a', label: 9, pred: 0, confidence: 0.5 }] }), /wrong\[0\].label is not a class index/);
+  assert.throws(bad({ wrong: [{ path: 'a', label: 9, pred: 0, confidence: 0.5 }] }), /wrong\[0\]: the true class is not a class index/);
   assert.throws(bad({ classes: [] }), /"classes" must be a non-empty list/);
 });

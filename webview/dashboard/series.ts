@@ -1,6 +1,7 @@
 // Chart tables from run events: one x axis (the optimiser step) and named series with null where
 // a series has no point at that step (metrics come once an epoch, progress every few steps).
 // Later events at a step replace earlier ones, so a resumed run overwrites the replayed steps.
+// eval events repeat the val metrics of the same step, so they add no series
 import type { KnownEvent, RunEvent } from '../../src/core/runs/events';
 
 export type ChartId = 'loss' | 'accuracy' | 'throughput' | 'resources';
@@ -52,10 +53,6 @@ export class SeriesStore {
         for (const [stage, v] of Object.entries(k.stage_acc ?? {})) this.put('accuracy', `${split} ${STAGE(stage)}`, k.step, v);
         break;
       }
-      case 'eval':
-        this.put('accuracy', 'eval top-1', this.lastStep, k.top1);
-        this.put('accuracy', 'eval top-5', this.lastStep, k.top5);
-        break;
       default:
         return;
     }

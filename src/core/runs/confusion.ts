@@ -44,6 +44,24 @@ export function taxonomyFromProject(project: TaxonomySource, classes: ReadonlyAr
   return { levels, classLevels };
 }
 
+/**
+ * The taxonomy the trainer records in the run's config.json: `levels` and `classes` with each
+ * class's value at every level (`path`, fine included), in class index order.
+ */
+export function taxonomyFromRunConfig(config: Record<string, unknown>): ClassTaxonomy | undefined {
+  const levels = config.levels, classes = config.classes;
+  if (!Array.isArray(levels) || !levels.every((l) => typeof l === 'string') || levels.length === 0 || !Array.isArray(classes)) return undefined;
+  const classLevels: string[][] = [];
+  for (const c of classes) {
+    const p = (c as { path?: Record<string, unknown>; name?: unknown })?.path;
+    if (!p || typeof p !== 'object') return undefined;
+    const values = (levels as string[]).map((l) => p[l]);
+    if (!values.every((x) => typeof x === 'string')) return undefined;
+    classLevels.push(values as string[]);
+  }
+  return { levels: levels as string[], classLevels };
+}
+
 /** The taxonomy eval.json carries, else the fine level alone. */
 export function taxonomyFromReport(report: EvalReport): ClassTaxonomy {
   if (report.classLevels && report.levels.length > 0) return { levels: report.levels, classLevels: report.classLevels };

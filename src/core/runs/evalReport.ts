@@ -42,6 +42,8 @@ export interface EvalReport {
   /** Fine-level confusion, rows = true class, columns = predicted class. */
   confusion: number[][];
   wrong: WrongImage[];
+  /** Checkpoint evaluated, relative to the run folder. */
+  checkpoint?: string;
   /** Value of every class at every level (fine last), when eval.json carries the taxonomy. */
   classLevels?: string[][];
 }
@@ -68,6 +70,8 @@ export function parseEvalReport(text: string, file = 'eval.json'): EvalReport {
     return fail(`not valid JSON (${(err as Error).message})`);
   }
   if (!isObj(v)) return fail('must hold a JSON object');
+  if (v.format !== undefined && v.format !== 'pscl-eval') return fail(`"format" is ${JSON.stringify(v.format)}, not "pscl-eval"`);
+  if (v.version !== undefined && v.version !== 1) return fail(`version ${String(v.version)} is newer than this extension reads (1); update PSCL Studio`);
   const frac = (name: string, x: unknown, optional = false): number | undefined => {
     if (x === undefined || x === null) return optional ? undefined : fail(`"${name}" is missing`);
     if (!isNum(x) || x < 0 || x > 1) return fail(`"${name}" must be a fraction between 0 and 1, got ${JSON.stringify(x)}`);
@@ -133,16 +137,19 @@ export function parseEvalReport(text: string, file = 'eval.json'): EvalReport {
   }
 
   const wrong: WrongImage[] = [];
-  if (v.wrong !== undefined) {
-    if (!Array.isArray(v.wrong)) return fail('"wrong" must be a list');
-    v.wrong.forEach((w, i) => {
-      if (!isObj(w)) return fail(`wrong[${i}] must be an object`);
-      const label = w.label, pred = w.pred;
-      if (!Number.isInteger(label) || (label as number) < 0 || (label as number) >= n) return fail(`wrong[${i}].label is not a class index`);
-      if (!Number.isInteger(pred) || (pred as number) < 0 || (pred as number) >= n) return fail(`wrong[${i}].pred is not a class index`);
-      if (typeof w.path !== 'string') return fail(`wrong[${i}].path is missing`);
+  // the trainer writes "most_confident_wrong" with "true"/"predicted"; "wrong" with "label"/"pred" is read too
+  const wrongList = v.most_confident_wrong ?? v.wrong;
+  const W = v.most_confident_wrong !== undefined ? 'most_confident_wrong' : 'wrong';
+  if (wrongList !== undefined) {
+    if (!Array.isArray(wrongList)) return fail(`"${W}" must be a list`);
+    wrongList.forEach((w, i) => {
+      if (!isObj(w)) return fail(`${W}[${i}] must be an object`);
+      const label = w.true ?? w.label, pred = w.predicted ?? w.pred;
+      if (!Number.isInteger(label) || (label as number) < 0 || (label as number) >= n) return fail(`${W}[${i}]: the true class is not a class index`);
+      if (!Number.isInteger(pred) || (pred as number) < 0 || (pred as number) >= n) return fail(`${W}[${i}]: the predicted class is not a class index`);
+      if (typeof w.path !== 'string') return fail(`${W}[${i}].path is missing`);
       const top5 = Array.isArray(w.top5)
-        ? w.top5.map((t, k) => (Array.isArray(t) && isCount(t[0]) && isNum(t[1]) ? ([t[0], t[1]] as [number, number]) : fail(`wrong[${i}].top5[${k}] must be [class index, probability]`)))
+        ? w.top5.map((t, k) => (Array.isArray(t) && isCount(t[0]) && isNum(t[1]) ? ([t[0], t[1]] as [number, number]) : fail(`${W}[${i}].top5[${k}] must be [class index, probability]`)))
         : undefined;
       wrong.push({
         key: typeof w.key === 'string' ? w.key : String(i),
@@ -150,7 +157,7 @@ export function parseEvalReport(text: string, file = 'eval.json'): EvalReport {
         mask: typeof w.mask === 'string' ? w.mask : undefined,
         label: label as number,
         pred: pred as number,
-        confidence: frac(`wrong[${i}].confidence`, w.confidence) as number,
+        confidence: frac(`${W}[${i}].confidence`, w.confidence) as number,
         top5,
       });
     });
@@ -169,6 +176,7 @@ export function parseEvalReport(text: string, file = 'eval.json'): EvalReport {
     perClass,
     confusion,
     wrong,
+    checkpoint: typeof v.checkpoint === 'string' ? v.checkpoint : undefined,
     classLevels,
   };
 }

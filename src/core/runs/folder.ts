@@ -8,6 +8,8 @@ import { deriveStatus, type RunStatusInfo } from './status';
 import { foldEvents, type RunProgress } from './summary';
 import { EventTail, LineTail } from './tail';
 import type { CorruptLine } from './events';
+import { parseEvalReport, type EvalReport } from './evalReport';
+import { taxonomyFromReport, taxonomyFromRunConfig, type ClassTaxonomy } from './confusion';
 
 export const EVENTS_FILE = 'events.jsonl';
 export const CONFIG_FILE = 'config.json';
@@ -79,16 +81,19 @@ export class RunFileError extends Error {
   }
 }
 
+async function readRunFile(file: string, whenMissing: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new RunFileError(file, `missing: ${whenMissing}`);
+    throw err;
+  }
+}
+
 /** config.json as a plain object; a clear error naming the file when it is missing or malformed. */
 export async function readRunConfig(dir: string): Promise<Record<string, unknown>> {
   const file = path.join(dir, CONFIG_FILE);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new RunFileError(file, 'missing: every run folder needs its config.json (Start Training writes one)');
-    throw err;
-  }
+  const text = await readRunFile(file, 'every run folder needs its config.json (Start Training writes one)');
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -112,4 +117,27 @@ export async function deleteRun(dir: string): Promise<void> {
   const lock = await readLock(dir);
   if (lock.state === 'alive') throw new RunFileError(dir, `its trainer (pid ${lock.lock.pid}) is still running: stop the run first`);
   await rm(dir, { recursive: true, force: true });
+}
+
+export interface Evaluation {
+  report: EvalReport;
+  taxonomy: ClassTaxonomy;
+  /** Where the taxonomy came from: eval.json itself, the run's config.json, or the fine level only. */
+  taxonomySource: 'eval' | 'run-config' | 'fine-only';
+}
+
+/** eval.json with the taxonomy of its classes (eval.json's own, else the run's config.json). */
+export async function readEvaluation(dir: string): Promise<Evaluation> {
+  const file = path.join(dir, EVAL_FILE);
+  const text = await readRunFile(file, 'the run has not been evaluated yet (the trainer writes it after each evaluation epoch; or run pscl eval --run DIR)');
+  const report = parseEvalReport(text, file);
+  if (report.classLevels) return { report, taxonomy: taxonomyFromReport(report), taxonomySource: 'eval' };
+  let fromConfig: ClassTaxonomy | undefined;
+  try {
+    fromConfig = taxonomyFromRunConfig(await readRunConfig(dir));
+  } catch {
+    fromConfig = undefined;
+  }
+  if (fromConfig && fromConfig.classLevels.length === report.classes.length) return { report, taxonomy: fromConfig, taxonomySource: 'run-config' };
+  return { report, taxonomy: taxonomyFromReport(report), taxonomySource: 'fine-only' };
 }

@@ -48,22 +48,27 @@ export interface TrainerExit {
 }
 
 export interface TrainArgs {
-  /** Training cache folder (docs/cache-format.md). */
-  cache: string;
+  /** Training cache folder (docs/cache-format.md); on resume the trainer takes the run's own. */
+  cache?: string;
   runDir: string;
   /** Config name (configs/<name>.json) or a JSON file. */
   config?: string;
   resume?: boolean;
-  /** `--set key=value` overrides. */
-  set?: Record<string, string | number | boolean>;
+  /** `--set key=value` overrides; values are JSON (strings are quoted for you). */
+  set?: Record<string, unknown>;
+  device?: 'auto' | 'cpu' | 'cuda';
+  deterministic?: boolean;
 }
 
 /** The trainer's `train` command line (trainer/pscl_trainer/__main__.py). */
 export function trainArgs(a: TrainArgs): string[] {
-  const args = ['train', '--cache', a.cache, '--run-dir', a.runDir];
+  const args = ['train', '--run', a.runDir];
+  if (a.cache) args.push('--cache', a.cache);
   if (a.config) args.push('--config', a.config);
   if (a.resume) args.push('--resume');
-  for (const [k, v] of Object.entries(a.set ?? {})) args.push('--set', `${k}=${v}`);
+  if (a.device) args.push('--device', a.device);
+  if (a.deterministic) args.push('--deterministic');
+  for (const [k, v] of Object.entries(a.set ?? {})) args.push('--set', `${k}=${JSON.stringify(v)}`);
   return args;
 }
 
@@ -245,7 +250,8 @@ export class TrainerProcess {
       const grace = (this.options.stopGraceMs ?? 30_000) / 1000;
       return { status: 'failed', code, signal: sig, stderrTail, reason: `the trainer did not stop within ${grace} s of SIGTERM and was killed; the last checkpoint is kept` };
     }
-    if (this.stopRequested && (sig === 'SIGTERM' || code === 0)) return { status: 'stopped', code, signal: sig, stderrTail };
+    // 130: the trainer's exit code after a checkpoint on SIGTERM
+    if (this.stopRequested && (sig === 'SIGTERM' || code === 0 || code === 130)) return { status: 'stopped', code, signal: sig, stderrTail };
     if (this.lastError) return { status: 'failed', code, signal: sig, stderrTail, reason: this.lastError.message };
     const tail = stderrTail.filter((l) => l.trim()).slice(-5).join('\n');
     const what = code === 0 && !sig ? 'exited without reporting an end event' : how;
