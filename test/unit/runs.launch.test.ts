@@ -149,6 +149,8 @@ test('checkPythonEnvironment reports versions and CUDA, and what to install when
   assert.match(env.pythonVersion ?? '', /^3\.\d+/);
   assert.match(env.torchVersion ?? '', /^\d+\.\d+/);
   assert.equal(env.trainerImports, true);
+  assert.match(env.numpyVersion ?? '', /^\d+\./);
+  assert.match(env.pillowVersion ?? '', /^\d+\./);
   assert.equal(env.deviceCount, env.deviceNames.length);
   if (!env.cudaAvailable) assert.ok(env.problems.some((p) => p.severity === 'warning' && /CPU/.test(p.message)));
   assert.equal(env.ok, true, JSON.stringify(env.problems));
@@ -161,8 +163,22 @@ test('checkPythonEnvironment reports versions and CUDA, and what to install when
   assert.equal(noTorch.torchVersion, undefined);
   const torchProblem = noTorch.problems.find((p) => /PyTorch is not importable/.test(p.message));
   assert.match(torchProblem?.fix ?? '', /pip install torch torchvision/);
+  assert.equal(noTorch.problems.find((p) => /numpy and pillow/.test(p.message))?.fix, 'python -m pip install numpy pillow');
 
   const missing = await checkPythonEnvironment(path.join(tmp, 'nope'));
   assert.equal(missing.ok, false);
   assert.match(missing.problems[0].message, /was not found/);
+});
+
+test('requestStopAll (deactivate): SIGTERM without waiting; the trainer checkpoints and ends stopped', async () => {
+  const o = options(['--steps', '10000', '--sleep', '0.02']);
+  const events: RunEvent[] = [];
+  const t = await TrainerProcess.start(o, { onEvent: (e) => events.push(e) });
+  await until(() => events.some((e) => e.type === 'progress'));
+  assert.ok(TrainerProcess.running().includes(t));
+  TrainerProcess.requestStopAll();
+  const exit = await t.exited;
+  assert.equal(exit.status, 'stopped');
+  assert.equal(TrainerProcess.running().includes(t), false);
+  assert.ok(events.some((e) => e.type === 'checkpoint'));
 });

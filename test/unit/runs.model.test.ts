@@ -146,3 +146,30 @@ test('the runs folder: listed newest first, config errors name the file, a dead 
   assert.deepEqual((await listRuns(runs)).map((r) => r.name), ['a']);
   assert.equal((await readRun(a)).status.status, 'running');
 });
+
+test('the dashboard feed: a snapshot of everything, then only what was appended; a replaced file gives a new snapshot', async () => {
+  const { DashboardFeed } = await import('../../src/core/runs/dashboardFeed');
+  const dir = path.join(tmp, 'feed');
+  mkdirSync(dir);
+  writeFileSync(path.join(dir, 'events.jsonl'), line(start(1)) + line(progress(2, 1)) + '{"type":"progress","time":3,"epo');
+  writeFileSync(path.join(dir, 'train.log'), 'loading\n');
+  const feed = new DashboardFeed(dir);
+  const snap = await feed.snapshot();
+  assert.equal(snap.type, 'snapshot');
+  if (snap.type !== 'snapshot') return;
+  assert.deepEqual(snap.events.map((e) => e.type), ['start', 'progress']);
+  assert.deepEqual(snap.log, ['loading']);
+  assert.equal(snap.run.status.status, 'unknown');
+  assert.deepEqual(await feed.poll(), [], 'nothing new, status unchanged');
+  appendFileSync(path.join(dir, 'events.jsonl'), 'ch":0,"step":2}\n' + line({ type: 'end', time: 4, status: 'finished' }));
+  appendFileSync(path.join(dir, 'train.log'), 'done\n');
+  const msgs = await feed.poll();
+  assert.deepEqual(msgs.map((m) => m.type), ['events', 'log', 'run']);
+  assert.deepEqual(msgs[0].type === 'events' && msgs[0].events.map((e) => e.type), ['progress', 'end']);
+  assert.deepEqual(msgs[1].type === 'log' && msgs[1].lines, ['done']);
+  assert.equal(msgs[2].type === 'run' && msgs[2].run.status.status, 'finished');
+  writeFileSync(path.join(dir, 'events.jsonl'), line(start(10)));
+  const again = await feed.poll();
+  assert.equal(again.length, 1);
+  assert.equal(again[0].type, 'snapshot');
+});

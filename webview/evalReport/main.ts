@@ -331,7 +331,7 @@ function render(): void {
   clear(app);
   app.removeAttribute('aria-busy');
   app.append(
-    h('header', { class: 'bar' }, h('h1', {}, `Evaluation · ${runName}`), h('span', { class: 'muted', id: 'meta' }, [`${r.split} split`, r.epoch !== undefined ? `epoch ${r.epoch}` : '', `${r.numImages.toLocaleString('en')} images`].filter(Boolean).join(' · '))),
+    h('header', { class: 'bar' }, h('h1', {}, `Evaluation · ${runName}`), h('span', { class: 'muted', id: 'meta' }, [`${r.split} split`, r.epoch !== undefined ? `epoch ${r.epoch + 1}` : '', `${r.numImages.toLocaleString('en')} images`, r.checkpoint ?? ''].filter(Boolean).join(' · '))),
     summary(r, tax),
     matrixSection(tax, r),
     tableSection(),

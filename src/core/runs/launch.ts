@@ -152,9 +152,26 @@ export class TrainerProcess {
     return [...live];
   }
 
-  /** Stops every trainer this process started (extension deactivation). */
+  /** Stops every trainer this process started and waits (SIGKILL after the grace period). */
   static async stopAll(graceMs?: number): Promise<void> {
     await Promise.all([...live].map((t) => t.stop(graceMs)));
+  }
+
+  /**
+   * For a host that is shutting down and cannot wait (VS Code's deactivate): SIGTERM every trainer
+   * and return. Each checkpoints, writes its `end: stopped` event and exits on its own; the lock
+   * left behind names a dead pid and the end event says stopped.
+   */
+  static requestStopAll(): void {
+    for (const t of live) t.requestStop();
+  }
+
+  /** SIGTERM without waiting or escalating. */
+  requestStop(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.stopRequested = true;
+      signal(this.pid, 'SIGTERM');
+    }
   }
 
   get runDir(): string {

@@ -15,6 +15,8 @@ export interface PythonEnvironment {
   pythonVersion?: string;
   torchVersion?: string;
   torchvisionVersion?: string;
+  numpyVersion?: string;
+  pillowVersion?: string;
   cudaAvailable: boolean;
   cudaVersion?: string;
   deviceCount: number;
@@ -42,6 +44,11 @@ try:
     out["torchvision"] = torchvision.__version__.split("+")[0]
 except Exception as e:
     out["torchvision_error"] = f"{type(e).__name__}: {e}"
+for mod, key in (("numpy", "numpy"), ("PIL", "pillow")):
+    try:
+        out[key] = __import__(mod).__version__
+    except Exception as e:
+        out[key + "_error"] = f"{type(e).__name__}: {e}"
 if len(sys.argv) > 1:
     try:
         __import__(sys.argv[1])
@@ -62,6 +69,10 @@ interface ProbeOutput {
   torchvision_error?: string;
   trainer?: boolean;
   trainer_error?: string;
+  numpy?: string;
+  numpy_error?: string;
+  pillow?: string;
+  pillow_error?: string;
 }
 
 const versionTuple = (v: string): number[] => v.split('.').map((x) => parseInt(x, 10) || 0);
@@ -118,6 +129,8 @@ export async function checkPythonEnvironment(python: string, options: CheckOptio
   env.pythonVersion = probe.python;
   env.torchVersion = probe.torch;
   env.torchvisionVersion = probe.torchvision;
+  env.numpyVersion = probe.numpy;
+  env.pillowVersion = probe.pillow;
   env.cudaAvailable = probe.cuda === true;
   env.cudaVersion = probe.cuda_version ?? undefined;
   env.deviceNames = probe.devices ?? [];
@@ -138,6 +151,10 @@ export async function checkPythonEnvironment(python: string, options: CheckOptio
   }
   if (probe.torch && !probe.torchvision) {
     problems.push({ severity: 'error', message: `torchvision is not importable (${probe.torchvision_error ?? 'not installed'}): the backbones come from it.`, fix: `python -m pip install torchvision (the release matching torch ${probe.torch})` });
+  }
+  const missing = [!probe.numpy && 'numpy', !probe.pillow && 'pillow'].filter(Boolean) as string[];
+  if (missing.length > 0) {
+    problems.push({ severity: 'error', message: `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not importable: the trainer reads images and checkpoints with ${missing.length > 1 ? 'them' : 'it'}.`, fix: `python -m pip install ${missing.join(' ')}` });
   }
   if (probe.torch && !env.cudaAvailable) {
     problems.push({
