@@ -52,6 +52,12 @@ test('a panel reopened mid-run restores everything from the snapshot; buttons po
   // the series hidden before the reload stays hidden
   const off = await page.$$eval('#chart-loss .u-legend .u-series.u-off .u-label', (els) => els.map((e) => e.textContent));
   assert.deepEqual(off, ['val loss']);
+  // the legend toggles by keyboard too, and the choice is kept in the webview state
+  await page.focus('#chart-loss .u-legend .u-series:nth-child(2) th');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.getAttribute('#chart-loss .u-legend .u-series:nth-child(2) th', 'aria-pressed'), 'false');
+  assert.deepEqual(((await v.state()) as { hidden: string[] }).hidden.sort(), ['loss:train loss', 'loss:val loss']);
+  await page.keyboard.press('Enter');
   await page.click('#stop');
   assert.equal(await page.isDisabled('#resume'), true);
   assert.deepEqual((await v.posted()).map((m) => m.type), ['ready', 'stop']);

@@ -100,7 +100,7 @@ function renderProgress(): void {
   fill.style.width = `${((f ?? 0) * 100).toFixed(2)}%`;
   bar.setAttribute('aria-valuenow', String(Math.round((f ?? 0) * 100)));
   const epochs = progress.epochs ? ` / ${progress.epochs}` : '';
-  progressLeft.textContent = progress.step !== undefined ? `step ${progress.step}${progress.totalSteps ? ` / ${progress.totalSteps}` : ''} · epoch ${(progress.epoch ?? 0) + (progress.end?.status === 'finished' ? 0 : 1)}${epochs}` : 'waiting for the first step…';
+  progressLeft.textContent = progress.step !== undefined ? `step ${progress.step}${progress.totalSteps ? ` / ${progress.totalSteps}` : ''} · epoch ${Math.min((progress.epoch ?? 0) + 1, progress.epochs ?? Infinity)}${epochs}` : 'waiting for the first step…';
   progressRight.textContent = f === undefined ? '' : pct(f, 0);
 }
 
@@ -185,6 +185,7 @@ function renderChart(id: ChartId, percent: boolean): void {
           const set = new Set(state.hidden ?? []);
           if (u.series[idx].show) set.delete(key);
           else set.add(key);
+          u.root.querySelectorAll('.u-legend .u-series')[idx]?.querySelector('th')?.setAttribute('aria-pressed', String(u.series[idx].show !== false));
           state.hidden = [...set];
           vscode.setState(state);
         },
@@ -192,6 +193,25 @@ function renderChart(id: ChartId, percent: boolean): void {
     },
   };
   slot.plot = new uPlot(opts, data, slot.host);
+  makeLegendKeyboardAccessible(slot.plot);
+}
+
+/** uPlot's legend toggles series on click only: make each entry a focusable toggle button. */
+function makeLegendKeyboardAccessible(u: uPlot): void {
+  u.root.querySelectorAll<HTMLElement>('.u-legend .u-series').forEach((row, i) => {
+    if (i === 0) return;
+    const th = row.querySelector('th');
+    if (!th) return;
+    th.tabIndex = 0;
+    th.setAttribute('role', 'button');
+    th.setAttribute('aria-pressed', String(u.series[i].show !== false));
+    th.title = 'Show or hide this series (Enter)';
+    th.addEventListener('keydown', (ev) => {
+      if (ev.key !== 'Enter' && ev.key !== ' ') return;
+      ev.preventDefault();
+      th.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+    });
+  });
 }
 
 function renderCharts(): void {

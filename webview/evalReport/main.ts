@@ -190,11 +190,14 @@ function accCell(v: number | undefined): HTMLElement {
   return h('td', { class: 'num' }, h('div', { class: 'acc' }, h('span', {}, pct(v)), h('div', { class: 'acc-bar', 'aria-hidden': 'true' }, bar)));
 }
 
+/** Columns with data: Top-5 only when eval.json has per-class top-5. */
+const columns = () => COLUMNS.filter((c) => c.key !== 'top5' || rows.some((r) => r.top5 !== undefined));
+
 function renderHead(): void {
   clear(thead);
   const sort = state.sort ?? { key: 'top1', descending: false };
   const tr = h('tr');
-  for (const col of COLUMNS) {
+  for (const col of columns()) {
     if (col.key === 'path') {
       tr.append(h('th', { scope: 'col', class: 'plain' }, col.label));
       continue;
@@ -223,6 +226,7 @@ function renderHead(): void {
 function renderRows(): void {
   const sort = state.sort ?? { key: 'top1', descending: false };
   const q = filter.value.trim().toLowerCase();
+  const hasTop5 = columns().some((c) => c.key === 'top5');
   const shown = sortClassRows(rows, sort.key as ClassSortKey, sort.descending).filter((r) => !q || r.name.toLowerCase().includes(q) || r.path.some((p) => p.toLowerCase().includes(q)));
   clear(tbody);
   for (const r of shown) {
@@ -231,7 +235,7 @@ function renderRows(): void {
       h('td', { class: 'path' }, r.path.join(' › ')),
       h('td', { class: 'num' }, r.count),
       accCell(r.top1),
-      accCell(r.top5),
+      hasTop5 ? accCell(r.top5) : null,
       h('td', {}, r.topConfusion ? `${r.topConfusion.name} (${r.topConfusion.count})` : '–'),
     ));
   }
