@@ -173,3 +173,18 @@ test('the dashboard feed: a snapshot of everything, then only what was appended;
   assert.equal(again.length, 1);
   assert.equal(again[0].type, 'snapshot');
 });
+
+test('runs view rows and the status bar text', async () => {
+  const { runRow, statusBarText } = await import('../../src/core/runs/presentation');
+  const p = foldEvents([start(0), { type: 'progress', time: 185, epoch: 1, step: 42, total_steps: 100, loss: 0.123456, eta_s: 250 }, { type: 'metrics', time: 185, epoch: 0, step: 42, split: 'val', acc: { top1: 0.8123 } }]);
+  const running = runRow({ name: 'cub', status: deriveStatus(p, { state: 'alive', lock }, 185), progress: p, hasCheckpoint: true });
+  assert.equal(running.description, 'running 42% · 3m 05s · best 81.2%');
+  assert.equal(running.icon, 'sync~spin');
+  assert.equal(running.contextValue, 'run.running.checkpoint');
+  assert.match(running.tooltip, /step 42 of 100, epoch 2 of 2/);
+  const failed = runRow({ name: 'cub', status: deriveStatus(p, { state: 'dead', lock }), progress: p, hasEval: true });
+  assert.equal(failed.description, 'failed · 3m 05s · best 81.2%');
+  assert.equal(failed.contextValue, 'run.failed.eval');
+  assert.match(failed.tooltip, /killed or crashed/);
+  assert.deepEqual(statusBarText('cub', p), { text: '$(sync~spin) cub 42% · ETA 4m 10s', tooltip: 'PSCL training cub: step 42/100, loss 0.1235. Click for the dashboard.' });
+});

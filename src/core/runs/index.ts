@@ -13,3 +13,4 @@ export * from './dashboardProtocol';
 export * from './evalProtocol';
 export * from './dashboardFeed';
 export * from './html';
+export * from './presentation';
