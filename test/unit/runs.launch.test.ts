@@ -182,3 +182,30 @@ test('requestStopAll (deactivate): SIGTERM without waiting; the trainer checkpoi
   assert.equal(TrainerProcess.running().includes(t), false);
   assert.ok(events.some((e) => e.type === 'checkpoint'));
 });
+
+test('checkPythonEnvironment judges what the interpreter reports: GPU count, old Python or torch, a GPU build without a driver', async () => {
+  const fake = (name: string, probe: object) => {
+    const file = path.join(tmp, name);
+    writeFileSync(file, `#!/bin/sh\necho '${JSON.stringify(probe)}'\n`, { mode: 0o755 });
+    return file;
+  };
+  const gpu = { python: '3.11.4', torch: '2.3.1', cuda: true, cuda_version: '12.1', devices: ['NVIDIA A100-SXM4-80GB'], torchvision: '0.18.1', numpy: '1.26.4', pillow: '10.3.0' };
+  const one = await checkPythonEnvironment(fake('gpu-python', gpu), { gpus: 2 });
+  assert.equal(one.deviceCount, 1);
+  assert.equal(one.cudaAvailable, true);
+  assert.equal(one.ok, false);
+  assert.match(one.problems[0].message, /2 GPUs were asked for but PyTorch sees 1 \(NVIDIA A100-SXM4-80GB\)/);
+  assert.equal((await checkPythonEnvironment(fake('gpu-python', gpu), { gpus: 1, requireCuda: true })).ok, true);
+
+  const old = await checkPythonEnvironment(fake('old-python', { ...gpu, python: '3.8.10', torch: '1.12.1' }));
+  assert.deepEqual(old.problems.map((p) => p.message.split(':')[0]), ['Python 3.8.10 is too old', 'PyTorch 1.12.1 is too old']);
+
+  const noDriver = await checkPythonEnvironment(fake('nodriver-python', { ...gpu, cuda: false, devices: [] }), { requireCuda: true });
+  assert.equal(noDriver.ok, false);
+  assert.match(noDriver.problems[0].message, /built with CUDA 12\.1 but sees no GPU/);
+  assert.match(noDriver.problems[0].fix ?? '', /nvidia-smi/);
+
+  const garbage = await checkPythonEnvironment(fake('noisy-python', { nothing: true }));
+  assert.equal(garbage.torchVersion, undefined);
+  assert.ok(garbage.problems.some((p) => /PyTorch is not importable/.test(p.message)));
+});

@@ -32,10 +32,8 @@ export type DashboardFromWebview =
 export interface DashboardState {
   runDir?: string;
   runName?: string;
-  /** Series hidden by the user, by label. */
+  /** Series hidden by the user, as "<chart>:<series label>". */
   hidden?: string[];
-  /** x axis of the charts. */
-  xAxis?: 'step' | 'epoch';
 }
 
 /** Keep at most this many log lines in the page. */

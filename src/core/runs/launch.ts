@@ -230,8 +230,13 @@ export class TrainerProcess {
     clearTimeout(this.killTimer);
 
     const exit = this.conclude(code, sig);
-    if (!this.sawEnd) await this.appendFinalEvents(exit);
-    await removeLock(this.options.runDir);
+    try {
+      if (!this.sawEnd) await this.appendFinalEvents(exit);
+      await removeLock(this.options.runDir);
+    } catch (err) {
+      // the run folder was deleted or made read-only under us: the exit is still reported
+      exit.reason = `${exit.reason ?? exit.status}; could not update ${this.options.runDir}: ${(err as Error).message}`;
+    }
     log.write(`[launcher ${new Date().toISOString()}] exit code=${code} signal=${sig} -> ${exit.status}${exit.reason ? `: ${exit.reason}` : ''}\n`);
     await new Promise<void>((resolve) => log.end(resolve));
     live.delete(this);

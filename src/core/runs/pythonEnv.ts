@@ -87,6 +87,8 @@ export interface CheckOptions {
   trainerPath?: string;
   /** Whether the user asked for GPU training (a missing GPU is then an error, not a warning). */
   requireCuda?: boolean;
+  /** GPUs the user asked for (torchrun --nproc_per_node): more than are visible is an error. */
+  gpus?: number;
   timeoutMs?: number;
   /** The trainer's module name ('pscl_trainer'). */
   trainerModule?: string;
@@ -164,6 +166,9 @@ export async function checkPythonEnvironment(python: string, options: CheckOptio
         : 'This PyTorch has no CUDA support: training will use the CPU (slow; fine for a tiny backbone).',
       fix: probe.cuda_version ? 'Run nvidia-smi; install or update the NVIDIA driver.' : PIP_TORCH_CUDA,
     });
+  }
+  if (options.gpus && options.gpus > 1 && env.cudaAvailable && options.gpus > env.deviceCount) {
+    problems.push({ severity: 'error', message: `${options.gpus} GPUs were asked for but PyTorch sees ${env.deviceCount} (${env.deviceNames.join(', ')}).`, fix: `Choose at most ${env.deviceCount} GPUs, or check CUDA_VISIBLE_DEVICES.` });
   }
   if (options.trainerPath && probe.torch && !probe.trainer) {
     problems.push({ severity: 'error', message: `The bundled trainer does not import from ${options.trainerPath}: ${probe.trainer_error ?? 'unknown error'}.`, fix: 'Reinstall the extension; if the error names a package, install it with python -m pip install <package>.' });
