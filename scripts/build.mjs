@@ -26,12 +26,23 @@ const webviewEntries = existsSync(webviewDir)
       .map((d) => [`webview/${d.name}/main.ts`, `dist/webview/${d.name}.js`])
   : [];
 
+/** webview styles: webview/<name>/style.css -> dist/webview/<name>.css, loaded by a <link> (the
+ * CSP forbids inline styles without the nonce); a page may also import CSS as text itself. */
+const webviewStyles = existsSync(webviewDir)
+  ? readdirSync(webviewDir, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(path.join(webviewDir, d.name, 'style.css')))
+      .map((d) => [`webview/${d.name}/style.css`, `dist/webview/${d.name}.css`])
+  : [];
+
 const common = {
   absWorkingDir: root,
   bundle: true,
   sourcemap: production ? false : 'linked',
   minify: production,
   logLevel: 'warning',
+  // jsonc-parser's UMD build requires its modules dynamically, which esbuild cannot follow; its
+  // ESM build bundles cleanly.
+  mainFields: ['module', 'main'],
 };
 
 const builds = [
@@ -52,6 +63,12 @@ const builds = [
     format: 'iife',
     target: 'es2022',
     loader: { '.css': 'text' },
+  })),
+  ...webviewStyles.map(([entry, outfile]) => ({
+    ...common,
+    entryPoints: [entry],
+    outfile,
+    target: ['chrome120'],
   })),
 ];
 
