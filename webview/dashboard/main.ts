@@ -2,17 +2,13 @@
 // resources and the log tail. Fed by the host (src/core/runs/dashboardProtocol.ts): a snapshot of
 // every event so far, then appended events, so a reopened panel shows the whole run.
 import uPlot from 'uplot';
-import uplotCss from 'uplot/dist/uPlot.min.css';
-import baseCss from '../runsCommon/base.css';
-import css from './style.css';
 import { connect, onHostMessage } from '../runsCommon/host';
 import { clear, h, pct } from '../runsCommon/dom';
-import { chartPalette, installStyles, themeColor } from '../runsCommon/theme';
+import { chartPalette, themeColor } from '../runsCommon/theme';
 import { SeriesStore, type ChartId } from './series';
 import { emptyProgress, foldEvent, formatDuration, progressFraction, type RunProgress } from '../../src/core/runs/summary';
 import { DASHBOARD_LOG_LINES, type DashboardFromWebview, type DashboardRun, type DashboardState, type DashboardToWebview } from '../../src/core/runs/dashboardProtocol';
 
-installStyles(uplotCss, baseCss, css);
 const vscode = connect<DashboardFromWebview, DashboardState>();
 const state: DashboardState = vscode.getState() ?? {};
 

@@ -1,17 +1,14 @@
 // The evaluation report: overall and per-level accuracy, a confusion matrix at any level of the
 // taxonomy (canvas, hover and keyboard readout), a sortable per-class table and a gallery of the
 // most confidently wrong images. Fed by the host (src/core/runs/evalProtocol.ts).
-import baseCss from '../runsCommon/base.css';
-import css from './style.css';
 import { connect, onHostMessage } from '../runsCommon/host';
 import { clear, h, pct } from '../runsCommon/dom';
-import { chartPalette, installStyles, parseColor } from '../runsCommon/theme';
+import { chartPalette, parseColor } from '../runsCommon/theme';
 import { drawMatrix, hitCell, type MatrixGeometry } from './matrix';
 import { classRows, levelAccuracies, mostConfidentlyWrong, rollUp, sortClassRows, type ClassRow, type ClassSortKey, type ClassTaxonomy, type LevelMatrix } from '../../src/core/runs/confusion';
 import type { EvalReport } from '../../src/core/runs/evalReport';
 import type { EvalFromWebview, EvalImageUris, EvalReportState, EvalToWebview } from '../../src/core/runs/evalProtocol';
 
-installStyles(baseCss, css);
 const vscode = connect<EvalFromWebview, EvalReportState>();
 const state: EvalReportState = vscode.getState() ?? {};
 const save = () => vscode.setState(state);

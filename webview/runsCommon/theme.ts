@@ -1,23 +1,8 @@
-// Styles and colours from the VS Code theme. The bundle's CSS goes into a <style> that carries the
-// page script's nonce (the CSP allows nothing else inline).
-export function installStyles(...css: string[]): void {
-  const script = document.currentScript as HTMLScriptElement | null;
-  const nonce = script?.nonce || document.querySelector<HTMLScriptElement>('script[nonce]')?.nonce || '';
-  const style = document.createElement('style');
-  style.nonce = nonce;
-  style.textContent = css.join('\n');
-  document.head.append(style);
-}
-
+// Colours from the VS Code theme (CSS variables the workbench sets on the page).
 /** A CSS custom property of the theme, or the fallback when the host did not set it. */
 export function themeColor(name: string, fallback: string): string {
   const v = getComputedStyle(document.body).getPropertyValue(name).trim();
   return v || fallback;
-}
-
-export function isDarkTheme(): boolean {
-  const cls = document.body.classList;
-  return cls.contains('vscode-dark') || cls.contains('vscode-high-contrast');
 }
 
 /** Series colours: VS Code's chart palette, in an order where neighbours differ. */

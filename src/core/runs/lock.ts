@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from './atomic';
+import { writeFileAtomic } from '../util/atomicWrite';
 
 export const LOCK_FILE = 'run.lock';
 

@@ -100,7 +100,7 @@ export async function openWebview(browser: Browser, kind: 'dashboard' | 'evalRep
   if (process.env.PSCL_WEBVIEW_DEBUG) page.on('console', (m) => console.error('[page]', m.text()));
   if (process.env.PSCL_WEBVIEW_DEBUG) page.on('pageerror', (e) => console.error('[page error]', e));
   const nonce = makeNonce();
-  const opts = { cspSource: ORIGIN, nonce, scriptUri: `${ORIGIN}/dist/webview/${kind}.js` };
+  const opts = { cspSource: ORIGIN, nonce, scriptUri: `${ORIGIN}/dist/webview/${kind}.js`, styleUri: `${ORIGIN}/dist/webview/${kind}.css` };
   const html = kind === 'dashboard' ? dashboardHtml(opts) : evalReportHtml(opts);
   await page.route(`${ORIGIN}/**`, async (route) => {
     const url = new URL(route.request().url());
@@ -108,7 +108,7 @@ export async function openWebview(browser: Browser, kind: 'dashboard' | 'evalRep
     const extra = o.files?.[url.pathname];
     if (extra) return route.fulfill({ contentType: extra[0], body: extra[1] });
     const file = path.join(ROOT, url.pathname);
-    if (url.pathname.startsWith('/dist/') && existsSync(file)) return route.fulfill({ contentType: 'text/javascript', body: readFileSync(file) });
+    if (url.pathname.startsWith('/dist/') && existsSync(file)) return route.fulfill({ contentType: file.endsWith('.css') ? 'text/css' : 'text/javascript', body: readFileSync(file) });
     return route.fulfill({ status: 404, body: 'not found' });
   });
   // a string, not a function: tsx's transform would add helpers the page does not have
