@@ -6,7 +6,7 @@
 // truth after a restart. run.lock names the process group while it lives.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFile, mkdir } from 'node:fs/promises';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseEventLine, splitLines, type ErrorEvent, type RunEndStatus, type RunEvent } from './events';
@@ -78,6 +78,17 @@ export function trainerCommand(o: Pick<TrainerLaunchOptions, 'args' | 'nprocPerN
   const n = o.nprocPerNode ?? 1;
   if (n > 1) return ['-u', '-m', 'torch.distributed.run', '--standalone', `--nproc_per_node=${n}`, '-m', mod, ...o.args];
   return ['-u', '-m', mod, ...o.args];
+}
+
+/** The bundled trainer package's folder: PSCL_TRAINER_PATH, else a `trainer/` folder at or above `fromDir`. */
+export function findTrainerPath(fromDir: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.PSCL_TRAINER_PATH) return env.PSCL_TRAINER_PATH;
+  for (let dir = path.resolve(fromDir), i = 0; i < 6; i++, dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'trainer');
+    if (existsSync(path.join(candidate, 'pscl_trainer', '__main__.py'))) return candidate;
+    if (path.dirname(dir) === dir) break;
+  }
+  return undefined;
 }
 
 const TAIL_LINES = 40;

@@ -49,3 +49,14 @@ export function statusBarText(name: string, progress: RunProgress): { text: stri
     tooltip: `PSCL training ${name}: step ${progress.step ?? 0}${progress.totalSteps ? `/${progress.totalSteps}` : ''}${loss}. Click for the dashboard.`,
   };
 }
+
+/** One line of CLI progress: "step 42/100 (42%) · epoch 2/5 · loss 0.1235 · 320 img/s · ETA 4m 10s". */
+export function progressLine(p: RunProgress): string {
+  const f = progressFraction(p);
+  const parts = [`step ${p.step ?? 0}${p.totalSteps ? `/${p.totalSteps}` : ''}${f !== undefined ? ` (${Math.floor(f * 100)}%)` : ''}`];
+  if (p.epochs) parts.push(`epoch ${Math.min((p.epoch ?? 0) + 1, p.epochs)}/${p.epochs}`);
+  if (p.loss !== undefined && p.loss !== null) parts.push(`loss ${Number(p.loss.toPrecision(4))}`);
+  if (p.imagesPerS !== undefined) parts.push(`${Math.round(p.imagesPerS)} img/s`);
+  if (p.etaS !== undefined) parts.push(`ETA ${formatDuration(p.etaS)}`);
+  return parts.join(' · ');
+}
