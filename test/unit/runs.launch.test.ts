@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TrainerProcess, stopRunFromLock, type TrainerLaunchOptions } from '../../src/core/runs/launch';
@@ -208,4 +208,21 @@ test('checkPythonEnvironment judges what the interpreter reports: GPU count, old
   const garbage = await checkPythonEnvironment(fake('noisy-python', { nothing: true }));
   assert.equal(garbage.torchVersion, undefined);
   assert.ok(garbage.problems.some((p) => /PyTorch is not importable/.test(p.message)));
+});
+
+test('two processes through torchrun: events followed in events.jsonl, stop reaches the ranks, group gone', { timeout: 60_000 }, async () => {
+  const o = options(['--steps', '10000', '--sleep', '0.05'], { nprocPerNode: 2, env: { OMP_NUM_THREADS: '1' } });
+  mkdirSync(o.runDir, { recursive: true });
+  // an earlier session's events are not replayed to the callbacks
+  writeFileSync(path.join(o.runDir, 'events.jsonl'), '{"type":"start","time":1,"run":"old"}\n{"type":"end","time":2,"status":"stopped"}\n');
+  const events: RunEvent[] = [];
+  const t = await TrainerProcess.start(o, { onEvent: (e) => events.push(e) });
+  await until(() => events.filter((e) => e.type === 'progress').length >= 3, 40_000);
+  assert.equal(events[0].type, 'start');
+  assert.notEqual((events[0] as { run?: string }).run, 'old');
+  assert.equal(events.filter((e) => e.type === 'start').length, 1, 'rank 1 writes no events');
+  const exit = await t.stop(20_000);
+  assert.equal(exit.status, 'stopped', exit.reason);
+  assert.equal(groupAlive(t.pid), false);
+  assert.equal((await readRun(o.runDir)).status.status, 'stopped');
 });

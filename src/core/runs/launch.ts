@@ -22,7 +22,11 @@ export interface TrainerLaunchOptions {
   runDir: string;
   /** Arguments after the module, e.g. trainArgs({...}). */
   args: string[];
-  /** More than 1: `python -m torch.distributed.run --standalone --nproc_per_node N -m <module>`. */
+  /**
+   * More than 1: `python -m torch.distributed.run --standalone --nproc_per_node N -m <module>`.
+   * torchrun may prefix or redirect worker output, so events are then followed in events.jsonl
+   * instead of stdout (stdout goes to train.log).
+   */
   nprocPerNode?: number;
   /** Module to run; 'pscl_trainer' unless a test substitutes a fake. */
   module?: string;
@@ -73,11 +77,14 @@ export function trainArgs(a: TrainArgs): string[] {
 }
 
 /** The interpreter's argv for these options (without the interpreter itself). */
-export function trainerCommand(o: Pick<TrainerLaunchOptions, 'args' | 'nprocPerNode' | 'module'>): string[] {
+export function trainerCommand(o: Pick<TrainerLaunchOptions, 'args' | 'nprocPerNode' | 'module' | 'runDir'>): string[] {
   const mod = o.module ?? 'pscl_trainer';
   const n = o.nprocPerNode ?? 1;
-  if (n > 1) return ['-u', '-m', 'torch.distributed.run', '--standalone', `--nproc_per_node=${n}`, '-m', mod, ...o.args];
-  return ['-u', '-m', mod, ...o.args];
+  if (n <= 1) return ['-u', '-m', mod, ...o.args];
+  // per-rank stdout to files and teed (prefixed) to ours; explicit values because Debian's torch
+  // 1.13 on Python 3.11 cannot parse the default redirect setting "0"
+  const logs = path.join(o.runDir, 'logs', 'torchrun');
+  return ['-u', '-m', 'torch.distributed.run', '--standalone', `--nproc_per_node=${n}`, '--redirects', '1', '--tee', '1', '--log_dir', logs, '-m', mod, ...o.args];
 }
 
 /** The bundled trainer package's folder: PSCL_TRAINER_PATH, else a `trainer/` folder at or above `fromDir`. */
@@ -110,6 +117,8 @@ export class TrainerProcess {
     private readonly options: TrainerLaunchOptions,
     private readonly callbacks: TrainerCallbacks,
     private readonly log: WriteStream,
+    /** Set when events are followed in events.jsonl rather than read from stdout. */
+    private readonly eventFile?: EventTail,
   ) {
     this.pid = child.pid as number;
     this.exited = this.watch();
@@ -122,6 +131,11 @@ export class TrainerProcess {
     if (existing.state === 'alive') throw new Error(`${options.runDir}: a trainer (pid ${existing.lock.pid}) is already running for this run; stop it first`);
     const log = createWriteStream(path.join(options.runDir, LOG_FILE), { flags: 'a' });
     const argv = trainerCommand(options);
+    let eventFile: EventTail | undefined;
+    if ((options.nprocPerNode ?? 1) > 1) {
+      eventFile = new EventTail(path.join(options.runDir, EVENTS_FILE));
+      await eventFile.skipExisting();
+    }
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       ...options.env,
@@ -144,7 +158,7 @@ export class TrainerProcess {
       );
     }
     log.write(`[launcher ${new Date().toISOString()}] ${options.python} ${argv.join(' ')}\n`);
-    const tp = new TrainerProcess(child, options, callbacks, log);
+    const tp = new TrainerProcess(child, options, callbacks, log, eventFile);
     const lock: RunLock = {
       pid: tp.pid,
       pgid: tp.pid,
@@ -209,14 +223,23 @@ export class TrainerProcess {
   }
 
   private async watch(): Promise<TrainerExit> {
-    const { child, callbacks, log } = this;
+    const { child, callbacks, log, eventFile } = this;
     let rest = '';
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (chunk: string) => {
+      if (eventFile) log.write(chunk);
       const { lines, rest: r } = splitLines(rest + chunk);
       rest = r;
       for (const line of lines) this.handleStdoutLine(line);
     });
+    let polling = Promise.resolve();
+    const poll = () => {
+      polling = polling.then(async () => {
+        for (const e of (await eventFile!.read()).events) this.handleEvent(e);
+      });
+      return polling;
+    };
+    const pollTimer = eventFile ? setInterval(() => void poll(), 250) : undefined;
     let errRest = '';
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (chunk: string) => {
@@ -239,6 +262,10 @@ export class TrainerProcess {
     if (rest.trim()) this.handleStdoutLine(rest);
     if (errRest) this.stderrTail.push(errRest);
     clearTimeout(this.killTimer);
+    if (pollTimer) {
+      clearInterval(pollTimer);
+      await poll();
+    }
 
     const exit = this.conclude(code, sig);
     try {
@@ -257,11 +284,14 @@ export class TrainerProcess {
   private handleStdoutLine(line: string): void {
     if (!line.trim()) return;
     const parsed = parseEventLine(line);
-    if (!parsed.ok) {
-      this.callbacks.onOtherOutput?.(line, parsed.reason);
+    if (!parsed.ok || this.eventFile) {
+      this.callbacks.onOtherOutput?.(line, parsed.ok ? 'torchrun output (events are read from events.jsonl)' : parsed.reason);
       return;
     }
-    const e = parsed.event;
+    this.handleEvent(parsed.event);
+  }
+
+  private handleEvent(e: RunEvent): void {
     if (e.type === 'error') this.lastError = e as ErrorEvent;
     if (e.type === 'end') this.sawEnd = (e as { status: RunEndStatus }).status;
     if (e.type === 'start') {

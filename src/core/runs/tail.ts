@@ -107,6 +107,11 @@ export class EventTail {
     return out;
   }
 
+  /** Skips what the file holds now: later reads return only what is appended after this call. */
+  async skipExisting(): Promise<void> {
+    await this.readAll();
+  }
+
   /** Reads to the end of what is there now, however large (for snapshots). */
   async readAll(): Promise<TailChunk> {
     const all: TailChunk = { events: [], corrupt: [], truncated: false };
