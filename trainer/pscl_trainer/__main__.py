@@ -9,8 +9,21 @@ import os
 import sys
 import traceback
 
-from .errors import ConfigError, OutOfMemory, TrainerError
-from .events import Events, log
+
+def _cpu_threads():
+    """PSCL_TRAINER_THREADS, else up to 2 per process. Set before torch loads so OpenBLAS, whose
+    spinning threads otherwise fight torch's own for the cores, uses the same count."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    n = int(os.environ.get("PSCL_TRAINER_THREADS", "0")) or max(1, min(2, (os.cpu_count() or 1) // world))
+    os.environ["PSCL_TRAINER_THREADS"] = str(n)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(n))
+    os.environ.setdefault("OMP_NUM_THREADS", str(n))
+
+
+_cpu_threads()
+
+from .errors import OutOfMemory, TrainerError  # noqa: E402
+from .events import Events, log  # noqa: E402
 
 
 def _parser():

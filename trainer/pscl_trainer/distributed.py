@@ -17,15 +17,19 @@ class Dist:
         if self.active:
             dist.barrier()
 
-    def any_flag(self, flag):
-        """True on every rank when any rank has `flag` set (a stop request seen by one rank)."""
+    def sum(self, values):
+        """Element-wise sum of a list of numbers over all ranks (NCCL needs the tensor on the GPU)."""
         if not self.active:
-            return flag
-        t = torch.tensor([1.0 if flag else 0.0])
+            return list(values)
+        t = torch.tensor(values, dtype=torch.float64)
         if dist.get_backend() == "nccl":
             t = t.cuda()
         dist.all_reduce(t)
-        return bool(t.item() > 0)
+        return t.cpu().tolist()
+
+    def any_flag(self, flag):
+        """True on every rank when any rank has `flag` set (a stop request seen by one rank)."""
+        return self.sum([1.0 if flag else 0.0])[0] > 0 if self.active else flag
 
     def close(self):
         if self.active and dist.is_initialized():

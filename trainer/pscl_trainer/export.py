@@ -8,6 +8,7 @@ preprocessing the model expects.
 """
 import inspect
 import os
+import warnings
 
 import torch
 
@@ -46,7 +47,8 @@ def export_onnx(model, path, resolution, opset):
     if "dynamo" in inspect.signature(torch.onnx.export).parameters:
         kwargs["dynamo"] = False  # the TorchScript exporter needs no onnxscript package
     tmp = f"{path}.tmp-{os.getpid()}"
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch 1.13's shape-inference chatter
         torch.onnx.export(wrapper, (dummy,), tmp, **kwargs)
     os.replace(tmp, path)
 

@@ -1,15 +1,15 @@
 """The training loop: AdamW, warm-up + cosine per step, AMP, gradient accumulation, DDP,
 checkpoints every epoch and on SIGTERM/SIGINT, exact resume."""
+import hashlib
 import math
 import os
 import signal
 import time
 
 import torch
-import torch.distributed as dist
 
 from . import checkpoint as ckpt
-from .config import load_config
+from .config import load_config, merge, parse_set
 from .data import CacheDataset, Manifest, build_loader, load_prototypes
 from .distributed import init_distributed
 from .errors import ConfigError, DataError
@@ -18,6 +18,7 @@ from .events import Events, log
 from .losses import PSCLLoss
 from .runs import build_model, read_run_config, write_run_config
 from .runtime import autocast, grad_scaler, resolve_device, seed_everything, set_threads
+from .safetensors_io import save_file
 
 
 def lr_at(step, cfg, warmup_steps, total_steps):
@@ -73,11 +74,10 @@ class EpochSums:
         """Sums over all ranks."""
         if not d.active:
             return self.v
-        flat = torch.tensor([self.v["n"], self.v["loss"], *self.v["stage_loss"], *self.v["stage_correct"]], dtype=torch.float64)
-        dist.all_reduce(flat)
+        vals = d.sum([self.v["n"], self.v["loss"], *self.v["stage_loss"], *self.v["stage_correct"]])
         k = len(self.v["stage_loss"])
-        vals = flat.tolist()
-        return {"n": vals[0], "loss": vals[1], "stage_loss": vals[2:2 + k], "stage_correct": vals[2 + k:]}
+        return {"n": vals[0], "loss": vals[1], "stage_loss": vals[2:2 + k], "stage_correct": vals[2 + k:],
+                "correct": vals[-1]}
 
 
 def _stage_keys(cfg):
@@ -85,9 +85,16 @@ def _stage_keys(cfg):
 
 
 def param_checksum(model):
-    """Sum of every parameter in float64: equal on all ranks when DDP kept them in sync."""
+    """(sum of every parameter in float64, SHA-256 of their bytes): equal on all ranks when DDP kept
+    them in sync."""
+    digest = hashlib.sha256()
+    total = 0.0
     with torch.no_grad():
-        return float(sum(p.detach().double().sum() for p in model.parameters()))
+        for p in model.parameters():
+            t = p.detach().float().cpu().contiguous()
+            total += float(t.double().sum())
+            digest.update(t.numpy().tobytes())
+    return total, digest.hexdigest()
 
 
 def train(args):
@@ -98,10 +105,12 @@ def train(args):
             raise DataError(f"--resume: {run_dir} has no checkpoint (checkpoints/last.json); start without --resume")
         cfg = read_run_config(run_dir)["config"]
         if args.set:
-            from .config import merge, parse_set
             for item in args.set:
                 merge(cfg, dict([parse_set(item)]), f"--set {item}")
     else:
+        if ckpt.last_checkpoint(run_dir) is not None:
+            raise ConfigError(f"{run_dir} already holds a trained run; continue it with --resume, "
+                              f"or give a new --run folder (nothing was overwritten)")
         cfg = load_config(args.config, args.set)
     if args.deterministic:
         cfg["deterministic"] = True
@@ -154,6 +163,8 @@ def _train(args, cfg, run_dir, resume_record, d):
         ckpt.restore_checkpoint(resume_record, model, optimizer, scaler)
         for key in state:
             state[key] = resume_record.get(key, state[key])
+        if d.rank != 0:
+            state["sums"] = None  # the saved sums cover every rank and are carried by rank 0
         log(f"resumed from step {state['step']} (epoch {state['epoch']}, batch {state['batch_in_epoch']})", d.rank)
     elif d.main:
         write_run_config(run_dir, cfg, cache_dir, manifest, prototypes)
@@ -189,7 +200,6 @@ def _train(args, cfg, run_dir, resume_record, d):
                         per_level=result["per_level"], path="eval.json")
             if state["best_top1"] is None or result["top1"] > state["best_top1"]:
                 state["best_top1"] = result["top1"]
-                from .safetensors_io import save_file
                 os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
                 save_file(model.state_dict(), os.path.join(run_dir, "checkpoints", "best.safetensors"),
                           {"format": "pscl-weights", "epoch": epoch, "top1": result["top1"]})
@@ -246,10 +256,11 @@ def _train(args, cfg, run_dir, resume_record, d):
             if d.any_flag(stop.flag):
                 stopped = True
                 break
-            if state["step"] >= total_steps:
-                break
+            if state["step"] >= total_steps or state["batch_in_epoch"] >= steps_per_epoch * accum:
+                break  # (micro-batches beyond the last whole step of an epoch are left out)
         if stopped:
             log(f"stop requested ({stop.signal or 'another rank'}): saving a checkpoint at step {state['step']}", d.rank)
+            state["sums"] = sums.reduced(d)  # all ranks' sums; on resume rank 0 carries them
             save(f"epoch-{epoch:04d}-step-{state['step']:07d}", epoch)
             break
         s = sums.reduced(d)
@@ -265,10 +276,11 @@ def _train(args, cfg, run_dir, resume_record, d):
             run_eval(epoch - 1)
         save(f"epoch-{epoch:04d}", epoch - 1)
 
-    checksum = param_checksum(model)
-    log(f"param checksum {checksum:.10e} at step {state['step']}", d.rank)
+    checksum, digest = param_checksum(model)
+    log(f"param checksum {checksum!r} sha256 {digest} at step {state['step']}", d.rank)
     status = "stopped" if stopped else "finished"
-    events.emit("end", status=status, best_top1=state["best_top1"], step=state["step"], param_checksum=checksum)
+    events.emit("end", status=status, best_top1=state["best_top1"], step=state["step"], param_checksum=checksum,
+                param_sha256=digest)
     return 130 if stopped else 0
 
 

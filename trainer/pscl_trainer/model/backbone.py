@@ -51,7 +51,20 @@ def load_weights(module, path, ignore_prefixes=()):
     module.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)
 
 
-class ResNetBackbone(nn.Module):
+class _StagedCNN(nn.Module):
+    """A stem then four stage layers; returns the outputs of the configured stages."""
+
+    def forward(self, x):
+        x = self.stem(x)
+        out = []
+        for s, layer in enumerate(self.layers, start=1):
+            x = layer(x)
+            if s in self.stages:
+                out.append(x)
+        return out
+
+
+class ResNetBackbone(_StagedCNN):
     """torchvision ResNet-50; stage s = layer s (strides 4, 8, 16, 32)."""
 
     def __init__(self, cfg):
@@ -63,15 +76,6 @@ class ResNetBackbone(nn.Module):
         self.layers = nn.ModuleList([net.layer1, net.layer2, net.layer3, net.layer4])
         self.stages = cfg["stages"]
         self.channels = [[256, 512, 1024, 2048][s - 1] for s in self.stages]
-
-    def forward(self, x):
-        x = self.stem(x)
-        out = []
-        for s, layer in enumerate(self.layers, start=1):
-            x = layer(x)
-            if s in self.stages:
-                out.append(x)
-        return out
 
 
 def _resize_positions(pos, gh, gw):
@@ -141,7 +145,7 @@ class SwinBackbone(nn.Module):
         return out
 
 
-class TinyResNetBackbone(nn.Module):
+class TinyResNetBackbone(_StagedCNN):
     """A small ResNet-like CNN for tests and demos: strides 2, 4, 8, 16, widths `tiny_widths`."""
 
     def __init__(self, cfg):
@@ -157,15 +161,6 @@ class TinyResNetBackbone(nn.Module):
         self.layers = nn.ModuleList(blocks)
         self.stages = cfg["stages"]
         self.channels = [widths[s - 1] for s in self.stages]
-
-    def forward(self, x):
-        x = self.stem(x)
-        out = []
-        for s, layer in enumerate(self.layers, start=1):
-            x = layer(x)
-            if s in self.stages:
-                out.append(x)
-        return out
 
 
 class TinyViTBackbone(_ViTMaps):

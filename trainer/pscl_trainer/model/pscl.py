@@ -10,7 +10,6 @@ Shapes (B batch, K part slots, nb = 1 + K branches, d = d_model, C classes):
 Inference runs the global branch (branch 0) alone and predicts from the last stage: the global
 branch's computation never reads the part branches, so its logits equal branch 0 in training.
 """
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
