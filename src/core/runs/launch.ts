@@ -4,7 +4,7 @@
 // writes an `end` event), SIGKILL to the whole group after a grace period. When it ends without
 // an `end` event the launcher appends one (with an `error` saying why) so the folder tells the
 // truth after a restart. run.lock names the process group while it lives.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import os from 'node:os';
@@ -335,7 +335,12 @@ export class TrainerProcess {
   }
 }
 
+/** Signals a pid, or a process group when negative. Windows has no groups or SIGTERM: the tree is ended by taskkill (untested here). */
 function signal(pid: number, sig: NodeJS.Signals): void {
+  if (process.platform === 'win32') {
+    spawnSync('taskkill', ['/pid', String(Math.abs(pid)), '/T', ...(sig === 'SIGKILL' || pid < 0 ? ['/F'] : [])], { stdio: 'ignore' });
+    return;
+  }
   try {
     process.kill(pid, sig);
   } catch (err) {

@@ -59,6 +59,7 @@ export function pidAlive(pid: number): boolean {
 /** Whether any process of the group is alive. */
 export function groupAlive(pgid: number): boolean {
   if (!Number.isInteger(pgid) || pgid <= 0) return false;
+  if (process.platform === 'win32') return pidAlive(pgid); // no process groups there
   try {
     process.kill(-pgid, 0);
     return true;
