@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseEventLine, type RunEvent } from '../../src/core/runs/events';
@@ -187,4 +187,35 @@ test('runs view rows and the status bar text', async () => {
   assert.equal(failed.contextValue, 'run.failed.eval');
   assert.match(failed.tooltip, /killed or crashed/);
   assert.deepEqual(statusBarText('cub', p), { text: '$(sync~spin) cub 42% · ETA 4m 10s', tooltip: 'PSCL training cub: step 42/100, loss 0.1235. Click for the dashboard.' });
+});
+
+test('RunsIndex: polling reads only what was appended, follows replaced files and removed runs', async () => {
+  const { RunsIndex } = await import('../../src/core/runs/folder');
+  const runs = path.join(tmp, 'indexed');
+  const a = path.join(runs, 'a');
+  mkdirSync(a, { recursive: true });
+  writeFileSync(path.join(a, 'events.jsonl'), line(start(0)) + line(progress(10, 1)));
+  const index = new RunsIndex(runs);
+  let [r] = await index.list(20);
+  assert.equal(r.progress.step, 1);
+  appendFileSync(path.join(a, 'events.jsonl'), line(progress(20, 2)) + 'garbage\n' + line({ type: 'end', time: 21, status: 'finished', best_top1: 0.7 }));
+  const before = r;
+  [r] = await index.list(30);
+  assert.equal(r.progress.step, 2);
+  assert.equal(r.status.status, 'finished');
+  assert.equal(r.progress.bestTop1, 0.7);
+  assert.equal(r.corrupt.length, 1);
+  assert.equal(r.status.elapsedS, 21);
+  assert.equal(before.progress.step, 1, 'an earlier list is not changed by a later one');
+  // the same as reading the run whole
+  assert.deepEqual((await readRun(a, 30)).progress, r.progress);
+  // replaced (a new file, longer than the old one) by a new run of the same name
+  writeFileSync(path.join(a, 'events.new'), line(start(100)) + line({ type: 'gpu_stats', time: 100, note: 'x'.repeat(400) }));
+  renameSync(path.join(a, 'events.new'), path.join(a, 'events.jsonl'));
+  [r] = await index.list(110);
+  assert.equal(r.progress.starts, 1);
+  assert.equal(r.progress.step, undefined);
+  assert.equal(r.corrupt.length, 0);
+  rmSync(a, { recursive: true });
+  assert.deepEqual(await index.list(), []);
 });

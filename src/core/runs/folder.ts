@@ -5,7 +5,7 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { readLock, type LockState } from './lock';
 import { deriveStatus, type RunStatusInfo } from './status';
-import { foldEvents, type RunProgress } from './summary';
+import { emptyProgress, foldEvents, type RunProgress } from './summary';
 import { EventTail, LineTail } from './tail';
 import type { CorruptLine } from './events';
 import { parseEvalReport, type EvalReport } from './evalReport';
@@ -36,8 +36,8 @@ export function isRunDir(dir: string): boolean {
   return existsSync(path.join(dir, EVENTS_FILE)) || existsSync(path.join(dir, CONFIG_FILE));
 }
 
-/** Run folders directly under `runsDir`, newest first. A missing folder is an empty list. */
-export async function listRuns(runsDir: string): Promise<RunSummary[]> {
+/** Run folders directly under `runsDir`. A missing folder is an empty list. */
+async function runDirs(runsDir: string): Promise<string[]> {
   let entries;
   try {
     entries = await readdir(runsDir, { withFileTypes: true });
@@ -45,14 +45,24 @@ export async function listRuns(runsDir: string): Promise<RunSummary[]> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  const dirs = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => path.join(runsDir, e.name)).filter(isRunDir);
-  const runs = await Promise.all(dirs.map((d) => readRun(d)));
-  return runs.sort((a, b) => b.modifiedMs - a.modifiedMs || a.name.localeCompare(b.name));
+  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => path.join(runsDir, e.name)).filter(isRunDir);
+}
+
+const newestFirst = (a: RunSummary, b: RunSummary) => b.modifiedMs - a.modifiedMs || a.name.localeCompare(b.name);
+
+/** Run folders directly under `runsDir`, newest first, each read whole (see RunsIndex for polling). */
+export async function listRuns(runsDir: string): Promise<RunSummary[]> {
+  const runs = await Promise.all((await runDirs(runsDir)).map((d) => readRun(d)));
+  return runs.sort(newestFirst);
 }
 
 export async function readRun(dir: string, nowS?: number): Promise<RunSummary> {
   const { events, corrupt } = await new EventTail(path.join(dir, EVENTS_FILE)).readAll();
-  const progress = foldEvents(events);
+  return summarizeRun(dir, foldEvents(events), corrupt, nowS);
+}
+
+/** The summary of a run whose events are already folded: lock, files, status. */
+async function summarizeRun(dir: string, progress: RunProgress, corrupt: CorruptLine[], nowS?: number): Promise<RunSummary> {
   const lock = await readLock(dir);
   let modifiedMs = 0;
   try {
@@ -73,6 +83,36 @@ export async function readRun(dir: string, nowS?: number): Promise<RunSummary> {
     hasCheckpoint: existsSync(ckptDir) && (await readdir(ckptDir)).length > 0,
     modifiedMs,
   };
+}
+
+/**
+ * The runs of a folder for a view that refreshes often: each run's events.jsonl is read
+ * incrementally (only what was appended since the last list()), so polling costs little however
+ * long the runs are. Runs that disappear are dropped; a replaced events file is re-read.
+ */
+export class RunsIndex {
+  private readonly runs = new Map<string, { tail: EventTail; progress: RunProgress; corrupt: CorruptLine[] }>();
+
+  constructor(readonly runsDir: string) {}
+
+  async list(nowS?: number): Promise<RunSummary[]> {
+    const dirs = await runDirs(this.runsDir);
+    for (const known of this.runs.keys()) if (!dirs.includes(known)) this.runs.delete(known);
+    const out = await Promise.all(dirs.map(async (dir) => {
+      let entry = this.runs.get(dir);
+      if (!entry) this.runs.set(dir, (entry = { tail: new EventTail(path.join(dir, EVENTS_FILE)), progress: emptyProgress(), corrupt: [] }));
+      const chunk = await entry.tail.readAll();
+      if (chunk.truncated) {
+        entry.progress = emptyProgress();
+        entry.corrupt = [];
+      }
+      foldEvents(chunk.events, entry.progress);
+      entry.corrupt.push(...chunk.corrupt);
+      // a copy, so a caller holding an older list does not see it change
+      return summarizeRun(dir, { ...entry.progress }, [...entry.corrupt], nowS);
+    }));
+    return out.sort(newestFirst);
+  }
 }
 
 export class RunFileError extends Error {

@@ -16,6 +16,7 @@ export interface LineChunk {
 export class LineTail {
   private offset = 0;
   private lineNo = 0;
+  private ino: number | undefined;
 
   constructor(readonly file: string) {}
 
@@ -54,13 +55,15 @@ export class LineTail {
       throw err;
     }
     try {
-      const { size } = await handle.stat();
-      if (size < this.offset) {
+      const { size, ino } = await handle.stat();
+      // shorter, or another file under the same name (replaced, not appended to): start over
+      if (size < this.offset || (this.ino !== undefined && ino !== this.ino)) {
         this.offset = 0;
         this.lineNo = 0;
         out.truncated = true;
         out.firstLine = 1;
       }
+      this.ino = ino;
       const length = Math.min(size - this.offset, maxBytes);
       if (length <= 0) return out;
       const buf = Buffer.alloc(length);
