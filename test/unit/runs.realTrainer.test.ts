@@ -28,7 +28,7 @@ test('real trainer: stop after the first epoch -> stopped with a checkpoint; res
   const cache = execFileSync(PYTHON, [path.join(ROOT, 'trainer/tests/fixtures.py'), tmp], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
   const runDir = path.join(tmp, 'runs', 'tiny');
   const base = { python: PYTHON, trainerPath: path.join(ROOT, 'trainer'), runDir, env: { OMP_NUM_THREADS: '1' } };
-  const settings = { epochs: 3, log_every: 1 };
+  const settings = { epochs: 2, log_every: 1 };
   const events: RunEvent[] = [];
   const t1 = await TrainerProcess.start({ ...base, args: trainArgs({ cache, runDir, config: 'tiny', device: 'cpu', set: settings }) }, { onEvent: (e) => events.push(e) });
   while (!events.some((e) => e.type === 'checkpoint')) {
@@ -42,7 +42,7 @@ test('real trainer: stop after the first epoch -> stopped with a checkpoint; res
   assert.equal(run.status.status, 'stopped');
   assert.equal(run.hasCheckpoint, true);
   const stoppedAt = run.progress.step!;
-  assert.ok(stoppedAt >= 6 && stoppedAt < 18, `stopped mid-run at step ${stoppedAt}`);
+  assert.ok(stoppedAt >= 6 && stoppedAt < 12, `stopped mid-run at step ${stoppedAt}`);
 
   const t2 = await TrainerProcess.start({ ...base, args: trainArgs({ runDir, config: 'tiny', device: 'cpu', set: settings, resume: true }) });
   const second = await t2.exited;
@@ -50,7 +50,7 @@ test('real trainer: stop after the first epoch -> stopped with a checkpoint; res
   run = await readRun(runDir);
   assert.equal(run.status.status, 'finished');
   assert.equal(run.progress.starts, 2);
-  assert.equal(run.progress.step, 18);
+  assert.equal(run.progress.step, 12);
   assert.equal(run.corrupt.length, 0);
   assert.equal(typeof run.progress.bestTop1, 'number');
 
@@ -68,7 +68,7 @@ test('real trainer: stop after the first epoch -> stopped with a checkpoint; res
   const dash = await openWebview(browser(), 'dashboard', { theme: 'dark' });
   await dash.send(await new DashboardFeed(runDir).snapshot());
   await dash.page.waitForSelector('#chart-loss canvas');
-  assert.equal(await dash.page.textContent('#progress-text'), 'step 18 / 18 · epoch 3 / 3');
+  assert.equal(await dash.page.textContent('#progress-text'), 'step 12 / 12 · epoch 2 / 2');
   assert.ok((await canvasColorCount(dash.page, '#chart-loss canvas', [0x37, 0x94, 0xff])) > 50);
   assert.equal(await dash.page.textContent('#status'), 'finished');
   assert.deepEqual(dash.errors, []);
