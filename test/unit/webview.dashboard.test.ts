@@ -63,6 +63,12 @@ test('a panel reopened mid-run restores everything from the snapshot; buttons po
   assert.deepEqual((await v.posted()).map((m) => m.type), ['ready', 'stop']);
   assert.equal((await v.state() as { runDir: string }).runDir, '/work/runs/cub-rn50');
   await page.screenshot({ path: path.join(SHOTS, 'dashboard-light.png'), fullPage: true });
+  // a narrow panel beside an editor: charts stack and shrink, nothing overflows sideways
+  await page.setViewportSize({ width: 520, height: 900 });
+  await page.waitForFunction(() => (document.querySelector('#chart-loss canvas') as HTMLCanvasElement).getBoundingClientRect().width < 480);
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 520), 'no horizontal scrolling');
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard-narrow-light.png'), fullPage: false });
+  await page.setViewportSize({ width: 1100, height: 900 });
 
   // the run then fails: the reason is shown as an alert
   await v.send({ type: 'events', events: [{ type: 'error', time: 2e9, kind: 'oom', message: 'CUDA out of memory at batch 16: lower batch_size in config.json' }, { type: 'end', time: 2e9, status: 'failed' }] });
