@@ -226,3 +226,26 @@ test('two processes through torchrun: events followed in events.jsonl, stop reac
   assert.equal(groupAlive(t.pid), false);
   assert.equal((await readRun(o.runDir)).status.status, 'stopped');
 });
+
+test('a trainer that exits at once (bad arguments): failed with its stderr, lock removed, not left in the live list', async () => {
+  const o = options(['--no-such-flag']);
+  const t = await TrainerProcess.start(o);
+  const exit = await t.exited;
+  assert.equal(exit.status, 'failed');
+  assert.equal(exit.code, 2);
+  assert.match(exit.reason ?? '', /exited with code 2; its last output:\n[\s\S]*unrecognized arguments: --no-such-flag/);
+  assert.equal(existsSync(path.join(o.runDir, 'run.lock')), false);
+  assert.equal(TrainerProcess.running().includes(t), false);
+  assert.equal((await readRun(o.runDir)).status.status, 'failed');
+});
+
+test('stop after requestStop still escalates to SIGKILL when the trainer ignores SIGTERM', async () => {
+  const o = options(['--steps', '10000', '--sleep', '0.02', '--ignore-term']);
+  const events: RunEvent[] = [];
+  const t = await TrainerProcess.start(o, { onEvent: (e) => events.push(e) });
+  await until(() => events.some((e) => e.type === 'progress'));
+  t.requestStop();
+  const exit = await t.stop(200);
+  assert.equal(exit.status, 'failed');
+  assert.match(exit.reason ?? '', /did not stop within 0.2 s/);
+});

@@ -111,6 +111,10 @@ export class TrainerProcess {
   private lastError: ErrorEvent | undefined;
   private readonly stderrTail: string[] = [];
   private killTimer: NodeJS.Timeout | undefined;
+  private graceMs = 0;
+  /** Resolved once run.lock is written: the exit cleanup must not remove it before. */
+  private lockWritten!: () => void;
+  private readonly lockReady = new Promise<void>((resolve) => (this.lockWritten = resolve));
 
   private constructor(
     private readonly child: ChildProcess,
@@ -159,6 +163,7 @@ export class TrainerProcess {
     }
     log.write(`[launcher ${new Date().toISOString()}] ${options.python} ${argv.join(' ')}\n`);
     const tp = new TrainerProcess(child, options, callbacks, log, eventFile);
+    live.add(tp);
     const lock: RunLock = {
       pid: tp.pid,
       pgid: tp.pid,
@@ -167,8 +172,11 @@ export class TrainerProcess {
       procStart: processStartTicks(tp.pid),
       command: [options.python, ...argv],
     };
-    await writeLock(options.runDir, lock);
-    live.add(tp);
+    try {
+      await writeLock(options.runDir, lock);
+    } finally {
+      tp.lockWritten();
+    }
     return tp;
   }
 
@@ -205,9 +213,10 @@ export class TrainerProcess {
 
   /** Graceful stop: SIGTERM (the trainer checkpoints), SIGKILL to the group after the grace period. */
   stop(graceMs = this.options.stopGraceMs ?? 30_000): Promise<TrainerExit> {
-    if (!this.stopRequested && this.child.exitCode === null && this.child.signalCode === null) {
+    if (this.killTimer === undefined && this.child.exitCode === null && this.child.signalCode === null) {
+      if (!this.stopRequested) signal(this.pid, 'SIGTERM');
       this.stopRequested = true;
-      signal(this.pid, 'SIGTERM');
+      this.graceMs = graceMs;
       this.killTimer = setTimeout(() => {
         this.killedAfterGrace = true;
         signal(-this.pid, 'SIGKILL');
@@ -269,6 +278,7 @@ export class TrainerProcess {
 
     const exit = this.conclude(code, sig);
     try {
+      await this.lockReady;
       if (!this.sawEnd) await this.appendFinalEvents(exit);
       await removeLock(this.options.runDir);
     } catch (err) {
@@ -310,7 +320,7 @@ export class TrainerProcess {
       return exit;
     }
     if (this.killedAfterGrace) {
-      const grace = (this.options.stopGraceMs ?? 30_000) / 1000;
+      const grace = this.graceMs / 1000;
       return { status: 'failed', code, signal: sig, stderrTail, reason: `the trainer did not stop within ${grace} s of SIGTERM and was killed; the last checkpoint is kept` };
     }
     // 130: the trainer's exit code after a checkpoint on SIGTERM
