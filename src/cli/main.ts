@@ -5,8 +5,11 @@ import { CliError, type Command } from './command';
 const commands: Record<string, () => Promise<Command>> = {
   // name: () => import('./commands/name').then((m) => m.command),
   import: () => import('./commands/import').then((m) => m.command),
+  eval: () => import('./commands/eval').then((m) => m.command),
   info: () => import('./commands/info').then((m) => m.command),
+  runs: () => import('./commands/runs').then((m) => m.command),
   suggest: () => import('./commands/suggest').then((m) => m.command),
+  train: () => import('./commands/train').then((m) => m.command),
   validate: () => import('./commands/validate').then((m) => m.command),
   clip: () => import('./commands/clip').then((m) => m.command),
   masks: () => import('./commands/masks').then((m) => m.command),

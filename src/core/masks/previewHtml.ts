@@ -1,6 +1,9 @@
 // The mask-preview webview's HTML: a static shell with a strict CSP; the page script
 // (dist/webview/maskPreview.js) builds everything else. No 'vscode' import: the host passes
 // `webview.cspSource`, a fresh nonce and the asWebviewUri of the script and style.
+import { escapeHtml } from '../util/webviewHtml';
+
+export { makeNonce } from '../util/webviewHtml';
 
 export interface PreviewHtmlOptions {
   /** `webview.cspSource` */
@@ -13,16 +16,6 @@ export interface PreviewHtmlOptions {
   styleUri: string;
   /** Panel title shown until the first render. */
   title?: string;
-}
-
-const escapeHtml = (s: string): string =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-
-/** A fresh nonce for the CSP, from the platform's crypto (Node >= 19 and browsers have it). */
-export function makeNonce(): string {
-  const bytes = new Uint8Array(18);
-  globalThis.crypto.getRandomValues(bytes);
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 export function previewCsp(cspSource: string, nonce: string): string {

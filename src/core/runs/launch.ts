@@ -1,0 +1,400 @@
+// Starts the Python trainer (`python -m pscl_trainer ...`, or through torch.distributed.run, i.e.
+// torchrun, for several processes) in its own process group, streams its stdout events to
+// callbacks and its stderr to train.log, and stops it: SIGTERM to the trainer (it checkpoints and
+// writes an `end` event), SIGKILL to the whole group after a grace period. When it ends without
+// an `end` event the launcher appends one (with an `error` saying why) so the folder tells the
+// truth after a restart. run.lock names the process group while it lives.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { appendFile, mkdir } from 'node:fs/promises';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseEventLine, splitLines, type ErrorEvent, type RunEndStatus, type RunEvent } from './events';
+import { EVENTS_FILE, LOG_FILE } from './folder';
+import { EventTail } from './tail';
+import { groupAlive, pidAlive, processStartTicks, readLock, removeLock, writeLock, type RunLock } from './lock';
+
+export interface TrainerLaunchOptions {
+  /** Python interpreter (pscl.python or the Python extension's choice). */
+  python: string;
+  /** Folder that holds the `pscl_trainer` package; prepended to PYTHONPATH. */
+  trainerPath: string;
+  runDir: string;
+  /** Arguments after the module, e.g. trainArgs({...}). */
+  args: string[];
+  /**
+   * More than 1: `python -m torch.distributed.run --standalone --nproc_per_node N -m <module>`.
+   * torchrun may prefix or redirect worker output, so events are then followed in events.jsonl
+   * instead of stdout (stdout goes to train.log).
+   */
+  nprocPerNode?: number;
+  /** Module to run; 'pscl_trainer' unless a test substitutes a fake. */
+  module?: string;
+  env?: Record<string, string>;
+  /** How long `stop()` waits after SIGTERM before SIGKILL (default 30 s: checkpoints take time). */
+  stopGraceMs?: number;
+}
+
+export interface TrainerCallbacks {
+  onEvent?(event: RunEvent): void;
+  /** A stdout line that is not a valid event (printed by a library, or corrupt). */
+  onOtherOutput?(line: string, reason: string): void;
+  onStderr?(text: string): void;
+}
+
+export interface TrainerExit {
+  status: RunEndStatus;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Why it failed (from its last error event, else the exit and the stderr tail). */
+  reason?: string;
+  stderrTail: string[];
+}
+
+export interface TrainArgs {
+  /** Training cache folder (docs/cache-format.md); on resume the trainer takes the run's own. */
+  cache?: string;
+  runDir: string;
+  /** Config name (configs/<name>.json) or a JSON file. */
+  config?: string;
+  resume?: boolean;
+  /** `--set key=value` overrides; values are JSON (strings are quoted for you). */
+  set?: Record<string, unknown>;
+  device?: 'auto' | 'cpu' | 'cuda';
+  deterministic?: boolean;
+}
+
+/** The trainer's `train` command line (trainer/pscl_trainer/__main__.py). */
+export function trainArgs(a: TrainArgs): string[] {
+  const args = ['train', '--run', a.runDir];
+  if (a.cache) args.push('--cache', a.cache);
+  if (a.config) args.push('--config', a.config);
+  if (a.resume) args.push('--resume');
+  if (a.device) args.push('--device', a.device);
+  if (a.deterministic) args.push('--deterministic');
+  for (const [k, v] of Object.entries(a.set ?? {})) args.push('--set', `${k}=${JSON.stringify(v)}`);
+  return args;
+}
+
+/** The interpreter's argv for these options (without the interpreter itself). */
+export function trainerCommand(o: Pick<TrainerLaunchOptions, 'args' | 'nprocPerNode' | 'module' | 'runDir'>): string[] {
+  const mod = o.module ?? 'pscl_trainer';
+  const n = o.nprocPerNode ?? 1;
+  if (n <= 1) return ['-u', '-m', mod, ...o.args];
+  // per-rank stdout to files and teed (prefixed) to ours; explicit values because Debian's torch
+  // 1.13 on Python 3.11 cannot parse the default redirect setting "0"
+  const logs = path.join(o.runDir, 'logs', 'torchrun');
+  return ['-u', '-m', 'torch.distributed.run', '--standalone', `--nproc_per_node=${n}`, '--redirects', '1', '--tee', '1', '--log_dir', logs, '-m', mod, ...o.args];
+}
+
+/** The bundled trainer package's folder: PSCL_TRAINER_PATH, else a `trainer/` folder at or above `fromDir`. */
+export function findTrainerPath(fromDir: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.PSCL_TRAINER_PATH) return env.PSCL_TRAINER_PATH;
+  for (let dir = path.resolve(fromDir), i = 0; i < 6; i++, dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'trainer');
+    if (existsSync(path.join(candidate, 'pscl_trainer', '__main__.py'))) return candidate;
+    if (path.dirname(dir) === dir) break;
+  }
+  return undefined;
+}
+
+const TAIL_LINES = 40;
+const live = new Set<TrainerProcess>();
+
+export class TrainerProcess {
+  readonly pid: number;
+  /** Resolves once the trainer and its whole process group are gone and the folder is final. */
+  readonly exited: Promise<TrainerExit>;
+  private stopRequested = false;
+  private killedAfterGrace = false;
+  private sawEnd: RunEndStatus | undefined;
+  private lastError: ErrorEvent | undefined;
+  private readonly stderrTail: string[] = [];
+  private killTimer: NodeJS.Timeout | undefined;
+  private graceMs = 0;
+  /** Resolved once run.lock is written: the exit cleanup must not remove it before. */
+  private lockWritten!: () => void;
+  private readonly lockReady = new Promise<void>((resolve) => (this.lockWritten = resolve));
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly options: TrainerLaunchOptions,
+    private readonly callbacks: TrainerCallbacks,
+    private readonly log: WriteStream,
+    /** Set when events are followed in events.jsonl rather than read from stdout. */
+    private readonly eventFile?: EventTail,
+  ) {
+    this.pid = child.pid as number;
+    this.exited = this.watch();
+  }
+
+  /** Starts the trainer; rejects with a clear message when the interpreter cannot be started. */
+  static async start(options: TrainerLaunchOptions, callbacks: TrainerCallbacks = {}): Promise<TrainerProcess> {
+    await mkdir(options.runDir, { recursive: true });
+    const existing = await readLock(options.runDir);
+    if (existing.state === 'alive') throw new Error(`${options.runDir}: a trainer (pid ${existing.lock.pid}) is already running for this run; stop it first`);
+    const log = createWriteStream(path.join(options.runDir, LOG_FILE), { flags: 'a' });
+    const argv = trainerCommand(options);
+    let eventFile: EventTail | undefined;
+    if ((options.nprocPerNode ?? 1) > 1) {
+      eventFile = new EventTail(path.join(options.runDir, EVENTS_FILE));
+      await eventFile.skipExisting();
+    }
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...options.env,
+      PYTHONPATH: [options.trainerPath, options.env?.PYTHONPATH ?? process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+      PYTHONUNBUFFERED: '1',
+    };
+    const child = spawn(options.python, argv, { cwd: options.runDir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', reject);
+      });
+    } catch (err) {
+      log.end();
+      const e = err as NodeJS.ErrnoException;
+      throw new Error(
+        e.code === 'ENOENT'
+          ? `cannot start Python "${options.python}": not found. Set "pscl.python" to a Python 3 interpreter with PyTorch installed.`
+          : `cannot start Python "${options.python}": ${e.message}`,
+      );
+    }
+    log.write(`[launcher ${new Date().toISOString()}] ${options.python} ${argv.join(' ')}\n`);
+    const tp = new TrainerProcess(child, options, callbacks, log, eventFile);
+    live.add(tp);
+    const lock: RunLock = {
+      pid: tp.pid,
+      pgid: tp.pid,
+      host: os.hostname(),
+      startedAt: Date.now() / 1000,
+      procStart: processStartTicks(tp.pid),
+      command: [options.python, ...argv],
+    };
+    try {
+      await writeLock(options.runDir, lock);
+    } finally {
+      tp.lockWritten();
+    }
+    return tp;
+  }
+
+  /** Every trainer this process started that is still alive (for stopAll on shutdown). */
+  static running(): TrainerProcess[] {
+    return [...live];
+  }
+
+  /** Stops every trainer this process started and waits (SIGKILL after the grace period). */
+  static async stopAll(graceMs?: number): Promise<void> {
+    await Promise.all([...live].map((t) => t.stop(graceMs)));
+  }
+
+  /**
+   * For a host that is shutting down and cannot wait (VS Code's deactivate): SIGTERM every trainer
+   * and return. Each checkpoints, writes its `end: stopped` event and exits on its own; the lock
+   * left behind names a dead pid and the end event says stopped.
+   */
+  static requestStopAll(): void {
+    for (const t of live) t.requestStop();
+  }
+
+  /** SIGTERM without waiting or escalating. */
+  requestStop(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.stopRequested = true;
+      signal(this.pid, 'SIGTERM');
+    }
+  }
+
+  get runDir(): string {
+    return this.options.runDir;
+  }
+
+  /** Graceful stop: SIGTERM (the trainer checkpoints), SIGKILL to the group after the grace period. */
+  stop(graceMs = this.options.stopGraceMs ?? 30_000): Promise<TrainerExit> {
+    if (this.killTimer === undefined && this.child.exitCode === null && this.child.signalCode === null) {
+      if (!this.stopRequested) signal(this.pid, 'SIGTERM');
+      this.stopRequested = true;
+      this.graceMs = graceMs;
+      this.killTimer = setTimeout(() => {
+        this.killedAfterGrace = true;
+        signal(-this.pid, 'SIGKILL');
+      }, graceMs);
+    }
+    return this.exited;
+  }
+
+  /** Immediate SIGKILL of the whole group (no checkpoint). */
+  kill(): Promise<TrainerExit> {
+    signal(-this.pid, 'SIGKILL');
+    return this.exited;
+  }
+
+  private async watch(): Promise<TrainerExit> {
+    const { child, callbacks, log, eventFile } = this;
+    let rest = '';
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      if (eventFile) log.write(chunk);
+      const { lines, rest: r } = splitLines(rest + chunk);
+      rest = r;
+      for (const line of lines) this.handleStdoutLine(line);
+    });
+    let polling = Promise.resolve();
+    const poll = () => {
+      polling = polling.then(async () => {
+        for (const e of (await eventFile!.read()).events) this.handleEvent(e);
+      });
+      return polling;
+    };
+    const pollTimer = eventFile ? setInterval(() => void poll(), 250) : undefined;
+    let errRest = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      log.write(chunk);
+      callbacks.onStderr?.(chunk);
+      const { lines, rest: r } = splitLines(errRest + chunk);
+      errRest = r;
+      this.stderrTail.push(...lines);
+      if (this.stderrTail.length > TAIL_LINES) this.stderrTail.splice(0, this.stderrTail.length - TAIL_LINES);
+    });
+
+    const [code, sig] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+    // workers of a dead trainer (data loaders, torchrun ranks) must not outlive it
+    await reapGroup(this.pid);
+    await new Promise<void>((resolve) => {
+      if (child.stdout!.readableEnded && child.stderr!.readableEnded) return resolve();
+      child.once('close', () => resolve());
+      setTimeout(resolve, 2000).unref();
+    });
+    if (rest.trim()) this.handleStdoutLine(rest);
+    if (errRest) this.stderrTail.push(errRest);
+    clearTimeout(this.killTimer);
+    if (pollTimer) {
+      clearInterval(pollTimer);
+      await poll();
+    }
+
+    const exit = this.conclude(code, sig);
+    try {
+      await this.lockReady;
+      if (!this.sawEnd) await this.appendFinalEvents(exit);
+      await removeLock(this.options.runDir);
+    } catch (err) {
+      // the run folder was deleted or made read-only under us: the exit is still reported
+      exit.reason = `${exit.reason ?? exit.status}; could not update ${this.options.runDir}: ${(err as Error).message}`;
+    }
+    log.write(`[launcher ${new Date().toISOString()}] exit code=${code} signal=${sig} -> ${exit.status}${exit.reason ? `: ${exit.reason}` : ''}\n`);
+    await new Promise<void>((resolve) => log.end(resolve));
+    live.delete(this);
+    return exit;
+  }
+
+  private handleStdoutLine(line: string): void {
+    if (!line.trim()) return;
+    const parsed = parseEventLine(line);
+    if (!parsed.ok || this.eventFile) {
+      this.callbacks.onOtherOutput?.(line, parsed.ok ? 'torchrun output (events are read from events.jsonl)' : parsed.reason);
+      return;
+    }
+    this.handleEvent(parsed.event);
+  }
+
+  private handleEvent(e: RunEvent): void {
+    if (e.type === 'error') this.lastError = e as ErrorEvent;
+    if (e.type === 'end') this.sawEnd = (e as { status: RunEndStatus }).status;
+    if (e.type === 'start') {
+      this.sawEnd = undefined;
+      this.lastError = undefined;
+    }
+    this.callbacks.onEvent?.(e);
+  }
+
+  private conclude(code: number | null, sig: NodeJS.Signals | null): TrainerExit {
+    const stderrTail = this.stderrTail.slice(-TAIL_LINES);
+    const how = sig ? `was killed by ${sig}` : `exited with code ${code}`;
+    if (this.sawEnd) {
+      const exit: TrainerExit = { status: this.sawEnd, code, signal: sig, stderrTail };
+      if (this.sawEnd === 'failed') exit.reason = this.lastError?.message ?? `the trainer reported failure and ${how}`;
+      return exit;
+    }
+    if (this.killedAfterGrace) {
+      const grace = this.graceMs / 1000;
+      return { status: 'failed', code, signal: sig, stderrTail, reason: `the trainer did not stop within ${grace} s of SIGTERM and was killed; the last checkpoint is kept` };
+    }
+    // 130: the trainer's exit code after a checkpoint on SIGTERM
+    if (this.stopRequested && (sig === 'SIGTERM' || code === 0 || code === 130)) return { status: 'stopped', code, signal: sig, stderrTail };
+    if (this.lastError) return { status: 'failed', code, signal: sig, stderrTail, reason: this.lastError.message };
+    const tail = stderrTail.filter((l) => l.trim()).slice(-5).join('\n');
+    const what = code === 0 && !sig ? 'exited without reporting an end event' : how;
+    return { status: 'failed', code, signal: sig, stderrTail, reason: `the trainer ${what}${tail ? `; its last output:\n${tail}` : ' (no output on stderr)'}` };
+  }
+
+  private async appendFinalEvents(exit: TrainerExit): Promise<void> {
+    const time = Date.now() / 1000;
+    const lines: object[] = [];
+    if (exit.status === 'failed' && !this.lastError) {
+      lines.push({ type: 'error', time, kind: 'internal', message: exit.reason, detail: exit.stderrTail.join('\n'), source: 'launcher' });
+    } else if (exit.status === 'failed' && this.killedAfterGrace) {
+      lines.push({ type: 'error', time, kind: 'interrupted', message: exit.reason, source: 'launcher' });
+    }
+    lines.push({ type: 'end', time, status: exit.status, source: 'launcher' });
+    await appendFile(path.join(this.options.runDir, EVENTS_FILE), lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    for (const l of lines) this.callbacks.onEvent?.(l as RunEvent);
+  }
+}
+
+/** Signals a pid, or a process group when negative. Windows has no groups or SIGTERM: the tree is ended by taskkill (untested here). */
+function signal(pid: number, sig: NodeJS.Signals): void {
+  if (process.platform === 'win32') {
+    spawnSync('taskkill', ['/pid', String(Math.abs(pid)), '/T', ...(sig === 'SIGKILL' || pid < 0 ? ['/F'] : [])], { stdio: 'ignore' });
+    return;
+  }
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** SIGTERM what is left of the group, SIGKILL after 1 s. */
+async function reapGroup(pgid: number): Promise<void> {
+  if (!groupAlive(pgid)) return;
+  signal(-pgid, 'SIGTERM');
+  for (let i = 0; i < 10 && groupAlive(pgid); i++) await sleep(100);
+  if (groupAlive(pgid)) signal(-pgid, 'SIGKILL');
+  for (let i = 0; i < 20 && groupAlive(pgid); i++) await sleep(100);
+}
+
+/**
+ * Stops a run this process did not start (a window reopened while it trains): SIGTERM to the pid
+ * in run.lock, SIGKILL to its group after the grace period. The trainer writes its own `end`
+ * event; when it could not, one is appended here. Returns the final status.
+ */
+export async function stopRunFromLock(runDir: string, graceMs = 30_000): Promise<RunEndStatus | 'not-running'> {
+  const state = await readLock(runDir);
+  if (state.state !== 'alive') return 'not-running';
+  const { pid, pgid } = state.lock;
+  signal(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (pidAlive(pid) && Date.now() < deadline) await sleep(200);
+  const killed = pidAlive(pid);
+  if (killed) signal(-pgid, 'SIGKILL');
+  await reapGroup(pgid);
+  const { events } = await new EventTail(path.join(runDir, EVENTS_FILE)).readAll();
+  const lastStart = events.map((e) => e.type).lastIndexOf('start');
+  const end = events.slice(lastStart + 1).find((e) => e.type === 'end') as { status: RunEndStatus } | undefined;
+  const status: RunEndStatus = end?.status ?? (killed ? 'failed' : 'stopped');
+  if (!end) {
+    const time = Date.now() / 1000;
+    const lines: object[] = [];
+    if (killed) lines.push({ type: 'error', time, kind: 'interrupted', message: `the trainer did not stop within ${graceMs / 1000} s of SIGTERM and was killed`, source: 'launcher' });
+    lines.push({ type: 'end', time, status, source: 'launcher' });
+    await appendFile(path.join(runDir, EVENTS_FILE), lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+  }
+  await removeLock(runDir);
+  return status;
+}

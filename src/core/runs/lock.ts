@@ -1,0 +1,111 @@
+// run.lock: written by whoever starts the trainer (the launcher), removed when the trainer exits.
+// It names the process group, so a window opened later can tell whether the run is still alive
+// and stop it. A lock whose process is gone means the trainer (or its launcher) was killed.
+import { readFileSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { writeFileAtomic } from '../util/atomicWrite';
+
+export const LOCK_FILE = 'run.lock';
+
+export interface RunLock {
+  /** The trainer's pid; it leads its own process group (pgid = pid). */
+  pid: number;
+  pgid: number;
+  host: string;
+  /** Unix seconds. */
+  startedAt: number;
+  /** Process start time in clock ticks since boot (Linux /proc/<pid>/stat field 22): guards against pid reuse. */
+  procStart?: number;
+  command: string[];
+}
+
+export function lockPath(runDir: string): string {
+  return path.join(runDir, LOCK_FILE);
+}
+
+/** Linux only: the process's start time, or undefined elsewhere or when it is gone. */
+export function processStartTicks(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the command name (field 2) may hold spaces and parentheses: split after the last ')'
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const v = Number(fields[19]);
+    return Number.isFinite(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a pid names a live process we may signal (EPERM: alive but not ours). */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // a zombie still answers kill(0) but has stopped running
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
+  } catch {
+    /* no /proc: trust kill(0) */
+  }
+  return true;
+}
+
+/** Whether any process of the group is alive. */
+export function groupAlive(pgid: number): boolean {
+  if (!Number.isInteger(pgid) || pgid <= 0) return false;
+  if (process.platform === 'win32') return pidAlive(pgid); // no process groups there
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function writeLock(runDir: string, lock: RunLock): Promise<void> {
+  await writeFileAtomic(lockPath(runDir), `${JSON.stringify(lock, null, 2)}\n`);
+}
+
+export async function removeLock(runDir: string): Promise<void> {
+  await rm(lockPath(runDir), { force: true });
+}
+
+export type LockState =
+  | { state: 'none' }
+  | { state: 'alive'; lock: RunLock }
+  | { state: 'dead'; lock: RunLock }
+  /** Held by another machine (shared folder): liveness unknown here. */
+  | { state: 'foreign'; lock: RunLock }
+  | { state: 'invalid'; reason: string };
+
+export async function readLock(runDir: string): Promise<LockState> {
+  let text: string;
+  try {
+    text = await readFile(lockPath(runDir), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'none' };
+    throw err;
+  }
+  let lock: RunLock;
+  try {
+    lock = JSON.parse(text) as RunLock;
+  } catch {
+    return { state: 'invalid', reason: `${lockPath(runDir)} is not JSON` };
+  }
+  if (typeof lock !== 'object' || lock === null || !Number.isInteger(lock.pid) || lock.pid <= 0) {
+    return { state: 'invalid', reason: `${lockPath(runDir)} has no valid "pid"` };
+  }
+  if (lock.host && lock.host !== os.hostname()) return { state: 'foreign', lock };
+  if (!pidAlive(lock.pid)) return { state: 'dead', lock };
+  if (lock.procStart !== undefined) {
+    const now = processStartTicks(lock.pid);
+    if (now !== undefined && now !== lock.procStart) return { state: 'dead', lock };
+  }
+  return { state: 'alive', lock };
+}

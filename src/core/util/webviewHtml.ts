@@ -1,0 +1,59 @@
+// The static shell of a webview page: a strict CSP (scripts only with the per-load nonce; styles
+// from the extension's resources or with the nonce; images from resources, data: and blob:), the
+// bundle's stylesheet and script. Pages build their DOM themselves; nothing inline runs.
+
+export interface WebviewShellOptions {
+  /** `webview.cspSource` */
+  cspSource: string;
+  /** A fresh nonce per load (makeNonce()). */
+  nonce: string;
+  /** asWebviewUri(dist/webview/<name>.js) */
+  scriptUri: string;
+  /** asWebviewUri(dist/webview/<name>.css) */
+  styleUri: string;
+  /** Document title, shown in the placeholder until the page renders. */
+  title: string;
+  /** Extra attributes on <body>, e.g. {'data-view': 'dashboard'}. */
+  bodyAttributes?: Record<string, string>;
+}
+
+export const escapeHtml = (s: string): string =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+
+/** 18 random bytes as hex, from the platform's crypto (Node >= 19 and browsers have it). */
+export function makeNonce(): string {
+  const bytes = new Uint8Array(18);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export function webviewCsp(cspSource: string, nonce: string): string {
+  return [
+    "default-src 'none'",
+    `img-src ${cspSource} data: blob:`,
+    `style-src ${cspSource} 'nonce-${nonce}'`,
+    `font-src ${cspSource}`,
+    `script-src 'nonce-${nonce}'`,
+  ].join('; ');
+}
+
+export function webviewShell(o: WebviewShellOptions): string {
+  if (!/^[A-Za-z0-9+/=_-]{16,}$/.test(o.nonce)) throw new Error('webview nonce must be at least 16 base64 or hex characters (use makeNonce())');
+  const title = escapeHtml(o.title);
+  const body = Object.entries(o.bodyAttributes ?? {}).map(([k, v]) => ` ${escapeHtml(k)}="${escapeHtml(v)}"`).join('');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(webviewCsp(o.cspSource, o.nonce))}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" nonce="${escapeHtml(o.nonce)}" href="${escapeHtml(o.styleUri)}">
+<title>${title}</title>
+</head>
+<body${body}>
+<main id="app" aria-busy="true"><p class="loading">${title}: loading…</p></main>
+<script nonce="${escapeHtml(o.nonce)}" src="${escapeHtml(o.scriptUri)}"></script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,47 @@
+// pscl train / runs / eval end to end on the real trainer with its generated tiny cache (CPU).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const ROOT = path.resolve(__dirname, '../..');
+const PYTHON = process.env.PSCL_PYTHON || '/usr/bin/python3';
+const skip = spawnSync(PYTHON, ['-c', 'import torch, torchvision, numpy, PIL'], { stdio: 'ignore' }).status === 0 ? false : `${PYTHON} has no torch`;
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'pscl-cli-runs-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+const pscl = (...args: string[]) =>
+  spawnSync(process.execPath, ['--import', pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, path.join(ROOT, 'src/cli/main.ts'), ...args], { cwd: tmp, encoding: 'utf8', env: { ...process.env, PSCL_PYTHON: PYTHON, OMP_NUM_THREADS: '1' } });
+
+test('pscl train runs the trainer to the end; pscl runs lists it; pscl eval summarises eval.json', { skip, timeout: 120_000 }, () => {
+  const cache = execFileSync(PYTHON, [path.join(ROOT, 'trainer/tests/fixtures.py'), tmp], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
+  const train = pscl('train', '--cache', cache, '--run-dir', 'runs/tiny', '--config', 'tiny', '--set', 'epochs=1', '--device', 'cpu');
+  assert.equal(train.status, 0, train.stderr);
+  assert.match(train.stdout, /^tiny: finished, best top-1 \d+\.\d%\n$/);
+  assert.match(train.stderr, /python 3\.\d+\.\d+, torch \d/);
+  assert.match(train.stderr, /epoch 1 val: loss [\d.]+, top-1 [\d.]+%/);
+  assert.match(train.stderr, /checkpoint: checkpoints\//);
+
+  const runs = pscl('runs', '--json');
+  assert.equal(runs.status, 0, runs.stderr);
+  const row = JSON.parse(runs.stdout.trim());
+  assert.equal(row.name, 'tiny');
+  assert.equal(row.status, 'finished');
+  assert.equal(row.step, row.totalSteps);
+  assert.match(pscl('runs').stdout, /^tiny\s+finished · \d+s · best \d+\.\d%\n$/);
+
+  const ev = pscl('eval', '--run', 'runs/tiny', '--level', 'tone', '--json');
+  assert.equal(ev.status, 0, ev.stderr);
+  const summary = JSON.parse(ev.stdout);
+  assert.equal(summary.numImages, 32);
+  assert.equal(summary.level, 'tone');
+  assert.ok(summary.confusions.every((c: { true: string; predicted: string }) => ['warm', 'cool'].includes(c.true) && c.true !== c.predicted));
+  const text = pscl('eval', '--run', 'runs/tiny');
+  assert.match(text.stdout, /^tiny: test split, 32 images, epoch 1\ntop-1 [\d.]+%   top-5 [\d.]+%\nper level: coarse [\d.]+% · tone [\d.]+% · fine [\d.]+%\n/);
+  assert.match(pscl('eval', '--run', 'runs/tiny', '--level', 'genus').stderr, /unknown level "genus"; levels: coarse, tone, fine/);
+  assert.match(pscl('eval', '--run', 'runs/nope').stderr, /pscl: eval: /);
+  assert.match(pscl('train', '--run-dir', 'x').stderr, /--cache is required/);
+});
