@@ -1,0 +1,227 @@
+// The CLIP model as the rest of the project uses it: load a folder, embed texts, compute dense
+// patch features of images in any last-block variant. Graphs are built from the weights on first
+// use and cached on disk (graphcache.ts); sessions are kept for the life of the model.
+import type { InferenceSession } from 'onnxruntime-node';
+import { ClipCheckpoint, TOKENIZER_CONFIG_FILE, TOKENIZER_FILE } from './checkpoint';
+import type { ClipConfig } from './config';
+import { defaultCacheDir, GraphCache } from './graphcache';
+import { buildImageHeadGraph, buildImageTrunkGraph } from './graph/image';
+import { buildTextGraph } from './graph/text';
+import { parseVariant, variantKey, type LastBlockVariant } from './graph/variants';
+import type { PixelImage } from './preprocess';
+import { OrtRuntime, type ProviderChoice, type ProviderReport } from './runtime';
+import { cropPixels, FeatureGrid, slidingWindows } from './slidingwindow';
+import { ClipTokenizer, TokenizerError } from './tokenizer';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+export interface ClipModelOptions {
+  /** 'auto' (CUDA when it works, else CPU), 'cpu' or 'cuda'. */
+  provider?: ProviderChoice;
+  /** Where built graphs are kept; default ~/.cache/pscl/clip (or $PSCL_CACHE_DIR/clip). */
+  cacheDir?: string;
+  /** CPU threads per operator. */
+  threads?: number;
+  /** Progress messages (graph builds, provider choice). */
+  log?: (message: string) => void;
+}
+
+/** Row-major [rows, dim] L2-normalised embeddings. */
+export interface Embeddings {
+  data: Float32Array;
+  rows: number;
+  dim: number;
+}
+
+/** Dense patch features [height, width, dim] (patch grid), L2-normalised per patch. */
+export interface DenseMap {
+  data: Float32Array;
+  height: number;
+  width: number;
+  dim: number;
+}
+
+export interface RunControl {
+  signal?: AbortSignal;
+  /** Called after each batch (or window batch) with work done and total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface DenseOptions extends RunControl {
+  /** A variant name ('clearclip', 'vanilla', ...), a spec string, or a variant object. Default 'clearclip'. */
+  variant?: string | LastBlockVariant;
+  /** Tile images larger than `window` (default: the trained size) with `stride` (default window/2). */
+  slidingWindow?: boolean | { window?: number; stride?: number };
+  batchSize?: number;
+}
+
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'AbortError';
+  }
+}
+
+function checkCancelled(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new CancelledError();
+}
+
+export class ClipModel {
+  private tokenizer: Promise<ClipTokenizer> | undefined;
+  private readonly sessions = new Map<string, Promise<InferenceSession>>();
+
+  private constructor(
+    readonly dir: string,
+    private readonly checkpoint: ClipCheckpoint,
+    private readonly runtime: OrtRuntime,
+    private readonly cache: GraphCache,
+    /** sha256 of config.json + model.safetensors. */
+    readonly hash: string,
+    private readonly log: (message: string) => void,
+  ) {}
+
+  /** Opens and checks the folder (names, shapes, dtypes, tokenizer files) and picks the provider. */
+  static async load(dir: string, options: ClipModelOptions = {}): Promise<ClipModel> {
+    const checkpoint = ClipCheckpoint.open(dir);
+    try {
+      for (const f of [TOKENIZER_FILE, TOKENIZER_CONFIG_FILE]) {
+        if (!existsSync(path.join(dir, f))) throw new TokenizerError(`${dir}: missing ${f}; a CLIP model folder needs ${TOKENIZER_FILE} and ${TOKENIZER_CONFIG_FILE}`);
+      }
+      const runtime = await OrtRuntime.create({ provider: options.provider, threads: options.threads });
+      const log = options.log ?? (() => {});
+      log(runtime.describe());
+      const cache = new GraphCache(options.cacheDir ?? defaultCacheDir());
+      const hash = cache.hashFiles(checkpoint.sourceFiles);
+      return new ClipModel(dir, checkpoint, runtime, cache, hash, log);
+    } catch (err) {
+      checkpoint.close();
+      throw err;
+    }
+  }
+
+  get config(): ClipConfig {
+    return this.checkpoint.config;
+  }
+  get provider(): ProviderReport {
+    return this.runtime.report;
+  }
+  get patchSize(): number {
+    return this.config.vision.patchSize;
+  }
+  get imageSize(): number {
+    return this.config.vision.imageSize;
+  }
+  get embedDim(): number {
+    return this.config.projectionDim;
+  }
+  get logitScale(): number {
+    return Math.exp(this.checkpoint.tensor('logit_scale')[0]!);
+  }
+
+  private session(key: Record<string, unknown> & { kind: string }, build: () => Uint8Array): Promise<InferenceSession> {
+    const id = JSON.stringify(key);
+    let s = this.sessions.get(id);
+    if (!s) {
+      s = (async () => {
+        const { file, built } = this.cache.getOrBuild({ ...key, weights: this.hash }, () => {
+          this.log(`building the ${key.kind} graph (${JSON.stringify(key)})`);
+          return build();
+        });
+        if (!built) this.log(`using the cached ${key.kind} graph ${file}`);
+        return this.runtime.session(file);
+      })();
+      s.catch(() => this.sessions.delete(id));
+      this.sessions.set(id, s);
+    }
+    return s;
+  }
+
+  tokenize(texts: string[]) {
+    this.tokenizer ??= ClipTokenizer.load(this.dir, this.config.text.maxPositions);
+    return this.tokenizer.then((t) => t.encode(texts));
+  }
+
+  /** L2-normalised text embeddings, one row per text (no templates). */
+  async embedTexts(texts: string[], options: RunControl & { batchSize?: number } = {}): Promise<Embeddings> {
+    const dim = this.embedDim;
+    const out = new Float32Array(texts.length * dim);
+    const session = await this.session({ kind: 'text' }, () => buildTextGraph(this.checkpoint));
+    const batch = options.batchSize ?? 64;
+    for (let i = 0; i < texts.length; i += batch) {
+      checkCancelled(options.signal);
+      const tokens = await this.tokenize(texts.slice(i, i + batch));
+      const feeds = { input_ids: this.runtime.int64Tensor(tokens.ids, [tokens.count, tokens.contextLength]) };
+      const result = await session.run(feeds);
+      out.set(result.text_embeds!.data as Float32Array, i * dim);
+      options.onProgress?.(Math.min(i + batch, texts.length), texts.length);
+    }
+    return { data: out, rows: texts.length, dim };
+  }
+
+  /** Patch tokens of a batch of same-size images through trunk + head: [B, gh*gw*D] concatenated. */
+  private async runDense(pixels: Float32Array, count: number, height: number, width: number, variant: LastBlockVariant): Promise<Float32Array> {
+    const trunk = await this.session({ kind: 'image-trunk', height, width }, () => buildImageTrunkGraph(this.checkpoint, height, width));
+    const head = await this.session({ kind: 'image-head', variant: variantKey(variant) }, () => buildImageHeadGraph(this.checkpoint, variant));
+    const tokens = (await trunk.run({ pixels: this.runtime.floatTensor(pixels, [count, 3, height, width]) })).tokens!;
+    const result = await head.run({ tokens });
+    return result.patch_embeds!.data as Float32Array;
+  }
+
+  /**
+   * Dense patch features of each image ([3,H,W] normalised pixels, H and W multiples of the patch
+   * size). Without sliding windows the whole image is one input (positional embeddings resized).
+   */
+  async denseFeatures(images: PixelImage[], options: DenseOptions = {}): Promise<DenseMap[]> {
+    const variant = typeof options.variant === 'object' ? options.variant : parseVariant(options.variant ?? 'clearclip');
+    const p = this.patchSize;
+    for (const img of images) {
+      if (img.height % p !== 0 || img.width % p !== 0 || img.data.length !== 3 * img.height * img.width) {
+        throw new Error(`dense features: an image of ${img.width}x${img.height} (${img.data.length} values) is not a [3,H,W] array with H and W multiples of the patch size ${p}`);
+      }
+    }
+    const slide = options.slidingWindow;
+    const window = typeof slide === 'object' && slide.window ? slide.window : this.imageSize;
+    const stride = typeof slide === 'object' && slide.stride ? slide.stride : Math.max(p, Math.floor(window / 2 / p) * p);
+    const batchSize = options.batchSize ?? 8;
+    const d = this.embedDim;
+    // every unit of work: one input of the model (an image or a window of one)
+    type Job = { image: number; top: number; left: number; height: number; width: number };
+    const jobs: Job[] = [];
+    images.forEach((img, image) => {
+      const wins = slide && (img.height > window || img.width > window) ? slidingWindows(img.height, img.width, window, stride, p) : [{ top: 0, left: 0, height: img.height, width: img.width }];
+      for (const w of wins) jobs.push({ image, ...w });
+    });
+    const grids = images.map((img) => new FeatureGrid(img.height / p, img.width / p, d));
+    // batch jobs of the same input size
+    const bySize = new Map<string, Job[]>();
+    for (const j of jobs) {
+      const k = `${j.height}x${j.width}`;
+      bySize.set(k, [...(bySize.get(k) ?? []), j]);
+    }
+    let done = 0;
+    for (const group of bySize.values()) {
+      for (let i = 0; i < group.length; i += batchSize) {
+        checkCancelled(options.signal);
+        const batch = group.slice(i, i + batchSize);
+        const { height, width } = batch[0]!;
+        const pixels = new Float32Array(batch.length * 3 * height * width);
+        batch.forEach((j, b) => {
+          const img = images[j.image]!;
+          pixels.set(j.height === img.height && j.width === img.width ? img.data : cropPixels(img, j), b * 3 * height * width);
+        });
+        const feats = await this.runDense(pixels, batch.length, height, width, variant);
+        const per = (height / p) * (width / p) * d;
+        batch.forEach((j, b) => grids[j.image]!.add(j.top / p, j.left / p, height / p, width / p, feats.subarray(b * per, (b + 1) * per)));
+        done += batch.length;
+        options.onProgress?.(done, jobs.length);
+      }
+    }
+    return grids.map((g) => ({ data: g.result(), height: g.height, width: g.width, dim: d }));
+  }
+
+  async dispose(): Promise<void> {
+    for (const s of this.sessions.values()) await (await s.catch(() => undefined))?.release();
+    this.sessions.clear();
+    this.checkpoint.close();
+  }
+}
