@@ -26,6 +26,14 @@ const webviewEntries = existsSync(webviewDir)
       .map((d) => [`webview/${d.name}/main.ts`, `dist/webview/${d.name}.js`])
   : [];
 
+/** webview styles: webview/<name>/style.css -> dist/webview/<name>.css, loaded by a <link> (the
+ * CSP forbids inline styles without the nonce); a page may also import CSS as text itself. */
+const webviewStyles = existsSync(webviewDir)
+  ? readdirSync(webviewDir, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(path.join(webviewDir, d.name, 'style.css')))
+      .map((d) => [`webview/${d.name}/style.css`, `dist/webview/${d.name}.css`])
+  : [];
+
 const common = {
   absWorkingDir: root,
   bundle: true,
@@ -55,6 +63,12 @@ const builds = [
     format: 'iife',
     target: 'es2022',
     loader: { '.css': 'text' },
+  })),
+  ...webviewStyles.map(([entry, outfile]) => ({
+    ...common,
+    entryPoints: [entry],
+    outfile,
+    target: ['chrome120'],
   })),
 ];
 

@@ -41,6 +41,10 @@ export function bilinearAxis(outSize: number, inSize: number): { i0: Int32Array;
 /**
  * Argmax over prompts of the bilinearly upsampled probabilities [h, w, n]. Ties go to the
  * lower prompt index. Background prompts and the threshold map to 0.
+ *
+ * Shortcut: a pixel whose four source patches share their argmax k takes k without
+ * interpolating (a convex combination of vectors whose argmax is k has argmax k, ties included),
+ * so only pixels near a label boundary pay for the n-way interpolation.
  */
 export function labelsFromProbabilities(probs: Float32Array, h: number, w: number, n: number, opts: LabelOptions): LabelMap {
   const { height, width, numParts } = opts;
@@ -50,35 +54,75 @@ export function labelsFromProbabilities(probs: Float32Array, h: number, w: numbe
   if (numParts > 255) throw new Error(`${numParts} parts: a label map holds at most 255`);
   const ys = bilinearAxis(height, h);
   const xs = bilinearAxis(width, w);
+  // per patch: its argmax prompt and that prompt's probability
+  const patchBest = new Int32Array(h * w);
+  const patchVal = new Float32Array(h * w);
+  for (let p = 0; p < h * w; p++) {
+    let best = 0;
+    let bestVal = -Infinity;
+    for (let k = 0; k < n; k++) {
+      const v = probs[p * n + k];
+      if (v > bestVal) {
+        bestVal = v;
+        best = k;
+      }
+    }
+    patchBest[p] = best;
+    patchVal[p] = bestVal;
+  }
+  // runs of output columns that sample the same pair of source columns
+  const spanStart: number[] = [];
+  for (let x = 0; x < width; x++) if (x === 0 || xs.i0[x] !== xs.i0[x - 1] || xs.i1[x] !== xs.i1[x - 1]) spanStart.push(x);
+  spanStart.push(width);
   const out = new Uint8Array(height * width);
   for (let y = 0; y < height; y++) {
     const r0 = ys.i0[y] * w;
     const r1 = ys.i1[y] * w;
     const wy = ys.w1[y];
-    for (let x = 0; x < width; x++) {
-      const c0 = xs.i0[x];
-      const c1 = xs.i1[x];
-      const wx = xs.w1[x];
-      const a = (r0 + c0) * n;
-      const b = (r0 + c1) * n;
-      const c = (r1 + c0) * n;
-      const d = (r1 + c1) * n;
-      const wa = (1 - wy) * (1 - wx);
-      const wb = (1 - wy) * wx;
-      const wc = wy * (1 - wx);
-      const wd = wy * wx;
-      let best = 0;
-      let bestVal = -Infinity;
-      for (let k = 0; k < n; k++) {
-        const v = wa * probs[a + k] + wb * probs[b + k] + wc * probs[c + k] + wd * probs[d + k];
-        if (v > bestVal) {
-          bestVal = v;
-          best = k;
-        }
+    const row = y * width;
+    for (let s = 0; s + 1 < spanStart.length; s++) {
+      const x0 = spanStart[s];
+      const x1 = spanStart[s + 1];
+      const c0 = xs.i0[x0];
+      const c1 = xs.i1[x0];
+      const pa = r0 + c0;
+      const pb = r0 + c1;
+      const pc = r1 + c0;
+      const pd = r1 + c1;
+      const k = patchBest[pa];
+      // the interpolated best value is at least the smallest corner's, so the threshold is decided too
+      if (
+        k === patchBest[pb] &&
+        k === patchBest[pc] &&
+        k === patchBest[pd] &&
+        Math.min(patchVal[pa], patchVal[pb], patchVal[pc], patchVal[pd]) >= threshold
+      ) {
+        out.fill(k < numParts ? k + 1 : 0, row + x0, row + x1);
+        continue;
       }
-      let label = best < numParts ? best + 1 : 0;
-      if (label !== 0 && bestVal < threshold) label = 0;
-      out[y * width + x] = label;
+      const a = pa * n;
+      const b = pb * n;
+      const c = pc * n;
+      const d = pd * n;
+      for (let x = x0; x < x1; x++) {
+        const wx = xs.w1[x];
+        const wa = (1 - wy) * (1 - wx);
+        const wb = (1 - wy) * wx;
+        const wc = wy * (1 - wx);
+        const wd = wy * wx;
+        let best = 0;
+        let bestVal = -Infinity;
+        for (let k = 0; k < n; k++) {
+          const v = wa * probs[a + k] + wb * probs[b + k] + wc * probs[c + k] + wd * probs[d + k];
+          if (v > bestVal) {
+            bestVal = v;
+            best = k;
+          }
+        }
+        let label = best < numParts ? best + 1 : 0;
+        if (label !== 0 && bestVal < threshold) label = 0;
+        out[row + x] = label;
+      }
     }
   }
   return { data: out, height, width, numParts };

@@ -77,13 +77,95 @@ export function labelMask(labels: LabelMap, label: number): Uint8Array {
 }
 
 /**
+ * Binary masks packed 32 pixels to a word, on a canvas that extends `pad` pixels past every
+ * side of the image (bit x + pad of row y + pad holds image pixel (x, y)); outside is empty.
+ */
+interface BitCanvas {
+  words: number;
+  rows: number;
+  pad: number;
+}
+
+function canvasFor(labels: LabelMap, pad: number): BitCanvas {
+  return { words: Math.ceil((labels.width + 2 * pad) / 32), rows: labels.height + 2 * pad, pad };
+}
+
+/** One 3x3 dilation (max) or erosion (min) step; the square (2r+1) is r such steps. */
+function step3(src: Int32Array, c: BitCanvas, dilate: boolean): Int32Array {
+  const { words, rows } = c;
+  const horiz = new Int32Array(src.length);
+  for (let y = 0; y < rows; y++) {
+    const o = y * words;
+    for (let i = 0; i < words; i++) {
+      const v = src[o + i];
+      const fromLeft = (v << 1) | (i > 0 ? src[o + i - 1] >>> 31 : 0);
+      const fromRight = (v >>> 1) | (i < words - 1 ? src[o + i + 1] << 31 : 0);
+      horiz[o + i] = dilate ? v | fromLeft | fromRight : v & fromLeft & fromRight;
+    }
+  }
+  const out = new Int32Array(src.length);
+  for (let y = 0; y < rows; y++) {
+    const o = y * words;
+    const up = y > 0 ? o - words : -1;
+    const down = y < rows - 1 ? o + words : -1;
+    for (let i = 0; i < words; i++) {
+      const a = up < 0 ? 0 : horiz[up + i];
+      const b = down < 0 ? 0 : horiz[down + i];
+      out[o + i] = dilate ? a | horiz[o + i] | b : a & horiz[o + i] & b;
+    }
+  }
+  return out;
+}
+
+/**
+ * Every part's closing on the zero-extended plane, bit-packed. The canvas pad is the kernel
+ * radius: r dilation steps reach at most r pixels past the image, so nothing is cut off.
+ */
+function closedPartBits(labels: LabelMap, r: number): { canvas: BitCanvas; parts: Array<Int32Array | undefined> } {
+  const { data, height, width, numParts } = labels;
+  const canvas = canvasFor(labels, r);
+  const parts: Array<Int32Array | undefined> = new Array(numParts + 1);
+  for (let y = 0; y < height; y++) {
+    const row = (y + r) * canvas.words;
+    for (let x = 0; x < width; x++) {
+      const l = data[y * width + x];
+      if (l === 0 || l > numParts) continue;
+      const bits = (parts[l] ??= new Int32Array(canvas.rows * canvas.words));
+      const b = x + r;
+      bits[row + (b >>> 5)] |= 1 << (b & 31);
+    }
+  }
+  for (let k = 1; k <= numParts; k++) {
+    let m = parts[k];
+    if (!m) continue;
+    for (let i = 0; i < r; i++) m = step3(m, canvas, true);
+    for (let i = 0; i < r; i++) m = step3(m, canvas, false);
+    parts[k] = m;
+  }
+  return { canvas, parts };
+}
+
+function bitAt(bits: Int32Array | undefined, c: BitCanvas, x: number, y: number): number {
+  if (!bits) return 0;
+  const b = x + c.pad;
+  return (bits[(y + c.pad) * c.words + (b >>> 5)] >>> (b & 31)) & 1;
+}
+
+/**
  * The per-part masks PSCL trains with: each part's one-hot mask closed on its own. They may
  * overlap along borders and over specks of another part; that is the paper's M = (S+K)-K.
  */
 export function closedPartMasks(labels: LabelMap, kernel: number): Uint8Array[] {
-  const masks: Uint8Array[] = [];
-  for (let k = 1; k <= labels.numParts; k++) masks.push(close(labelMask(labels, k), labels.height, labels.width, kernel));
-  return masks;
+  const r = checkKernel(kernel);
+  const { height, width, numParts } = labels;
+  if (r === 0) return Array.from({ length: numParts }, (_, k) => labelMask(labels, k + 1));
+  const { canvas, parts } = closedPartBits(labels, r);
+  return Array.from({ length: numParts }, (_, k) => {
+    const m = new Uint8Array(height * width);
+    const bits = parts[k + 1];
+    if (bits) for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) m[y * width + x] = bitAt(bits, canvas, x, y);
+    return m;
+  });
 }
 
 /**
@@ -101,23 +183,40 @@ export function closeLabelMap(labels: LabelMap, kernel: number): LabelMap {
   let hasBackground = false;
   for (let i = 0; i < src.length; i++) if (src[i] === 0) { hasBackground = true; break; }
   if (!hasBackground) return { ...labels, data: out };
-  const masks = closedPartMasks(labels, kernel);
+  const { canvas, parts } = closedPartBits(labels, r);
+  // how many parts cover each background pixel; `out` holds the last one that did
+  const covering = new Uint8Array(src.length);
+  for (let k = 1; k <= numParts; k++) {
+    const bits = parts[k];
+    if (!bits) continue;
+    for (let y = 0; y < height; y++) {
+      const row = (y + r) * canvas.words;
+      for (let x = 0; x < width; x++) {
+        const b = x + r;
+        const word = bits[row + (b >>> 5)];
+        if (word === 0) {
+          x += 31 - (b & 31); // the rest of this word is empty
+          continue;
+        }
+        const i = y * width + x;
+        if ((word >>> (b & 31)) & 1 && src[i] === 0) {
+          covering[i]++;
+          out[i] = k;
+        }
+      }
+    }
+  }
   const counts = new Int32Array(numParts + 1);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const i = y * width + x;
-      if (src[i] !== 0) continue;
-      let covering = 0;
-      let only = 0;
-      for (let k = 0; k < numParts; k++) if (masks[k][i]) { covering++; only = k + 1; }
-      if (covering === 0) continue;
-      if (covering === 1) { out[i] = only; continue; }
+      if (covering[i] < 2) continue;
       counts.fill(0);
       for (let j = Math.max(0, y - r); j <= Math.min(height - 1, y + r); j++) {
         for (let c = Math.max(0, x - r); c <= Math.min(width - 1, x + r); c++) counts[src[j * width + c]]++;
       }
       let best = 0;
-      for (let k = 1; k <= numParts; k++) if (masks[k - 1][i] && (best === 0 || counts[k] > counts[best])) best = k;
+      for (let k = 1; k <= numParts; k++) if (bitAt(parts[k], canvas, x, y) && (best === 0 || counts[k] > counts[best])) best = k;
       out[i] = best;
     }
   }

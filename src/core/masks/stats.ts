@@ -11,40 +11,79 @@ export interface PartStats {
   components: number;
 }
 
-/** Area and 8-connected component count of every part (label 1..numParts). */
+function find(parent: Int32Array, i: number): number {
+  while (parent[i] !== i) {
+    parent[i] = parent[parent[i]];
+    i = parent[i];
+  }
+  return i;
+}
+
+/**
+ * Area and 8-connected component count of every part (label 1..numParts). Components are
+ * found on runs (row segments of one label), not pixels: two runs of a label in adjacent rows
+ * join when they overlap or touch diagonally. Runs are few, so this is one pass over the pixels.
+ */
 export function partStatistics(labels: LabelMap): PartStats[] {
   const { data, height, width, numParts } = labels;
   const pixels = new Int32Array(numParts + 1);
-  const components = new Int32Array(numParts + 1);
-  const seen = new Uint8Array(data.length);
-  const stack = new Int32Array(data.length);
-  for (let i = 0; i < data.length; i++) {
-    const label = data[i];
-    pixels[label]++;
-    if (label === 0 || seen[i]) continue;
-    components[label]++;
-    let top = 0;
-    stack[top++] = i;
-    seen[i] = 1;
-    while (top > 0) {
-      const p = stack[--top];
-      const y = (p / width) | 0;
-      const x = p - y * width;
-      for (let dy = -1; dy <= 1; dy++) {
-        const ny = y + dy;
-        if (ny < 0 || ny >= height) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const nx = x + dx;
-          if ((dx === 0 && dy === 0) || nx < 0 || nx >= width) continue;
-          const q = ny * width + nx;
-          if (!seen[q] && data[q] === label) {
-            seen[q] = 1;
-            stack[top++] = q;
-          }
+  // runs: start x, end x (exclusive), label; one row's runs are contiguous
+  let cap = 1024;
+  let start = new Int32Array(cap);
+  let end = new Int32Array(cap);
+  let label = new Uint8Array(cap);
+  let parent = new Int32Array(cap);
+  let runs = 0;
+  let prevFirst = 0;
+  let prevLast = 0;
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    const first = runs;
+    let x = 0;
+    while (x < width) {
+      const l = data[row + x];
+      let e = x + 1;
+      while (e < width && data[row + e] === l) e++;
+      if (l !== 0 && l <= numParts) {
+        if (runs === cap) {
+          cap *= 2;
+          const grow = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+            const b = make(cap);
+            b.set(a);
+            return b;
+          };
+          start = grow(start, (n) => new Int32Array(n));
+          end = grow(end, (n) => new Int32Array(n));
+          label = grow(label, (n) => new Uint8Array(n));
+          parent = grow(parent, (n) => new Int32Array(n));
+        }
+        start[runs] = x;
+        end[runs] = e;
+        label[runs] = l;
+        parent[runs] = runs;
+        pixels[l] += e - x;
+        runs++;
+      }
+      x = e;
+    }
+    // join with the previous row's runs of the same label that overlap [x - 1, e] (8-connectivity)
+    if (y > 0) {
+      let p = prevFirst;
+      for (let c = first; c < runs; c++) {
+        while (p < prevLast && end[p] < start[c]) p++;
+        for (let q = p; q < prevLast && start[q] <= end[c]; q++) {
+          if (label[q] !== label[c]) continue;
+          const a = find(parent, q);
+          const b = find(parent, c);
+          if (a !== b) parent[a < b ? b : a] = a < b ? a : b;
         }
       }
     }
+    prevFirst = first;
+    prevLast = runs;
   }
+  const components = new Int32Array(numParts + 1);
+  for (let i = 0; i < runs; i++) if (find(parent, i) === i) components[label[i]]++;
   const total = data.length || 1;
   const out: PartStats[] = [];
   for (let k = 1; k <= numParts; k++) out.push({ label: k, pixels: pixels[k], areaFraction: pixels[k] / total, components: components[k] });
