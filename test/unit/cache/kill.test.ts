@@ -70,3 +70,11 @@ it('verify exits 1 and lists the problems of a damaged cache', () => {
   assert.match(r.stdout, /problem: .*not a readable PNG label map/);
   assert.match(r.stdout, /2 problems/);
 });
+
+it('pscl lint prints prototype diagnostics like pscl validate', () => {
+  const r = spawnSync(process.execPath, [pscl, 'lint', '--project', project, '--model', model, '--provider', 'cpu'], { env, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /tiny-birds\.pscl\.json:\d+:\d+: info: family 'Fringillidae' has a single genus \('Pictofringilla'\).* \[single-child\]/);
+  assert.match(r.stdout, /order 'Charadriiformes' has a single family \('Laridae'\)/);
+  assert.match(r.stdout, /\d+ warnings?, \d+ notes?\n$/);
+});
