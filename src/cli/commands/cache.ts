@@ -1,7 +1,7 @@
 // `pscl cache build|verify`: the training cache headless (docs/cache-format.md).
 import path from 'node:path';
 import { CliError, parseOptions, required, type Command } from '../command';
-import { buildCache, CacheError, clipEncoders, defaultCacheDir, verifyCache, type CacheProgress } from '../../core/cache';
+import { buildCache, CacheError, clipEncoders, defaultCacheDir, formatCacheProgress, verifyCache, type CacheProgress } from '../../core/cache';
 import { ClipModel } from '../../core/clip/model';
 import { PROVIDER_CHOICES, type ProviderChoice } from '../../core/clip/runtime';
 import { VARIANT_NAMES } from '../../core/clip/graph/variants';
@@ -50,12 +50,6 @@ export async function openClipModel(command: string, v: { model?: string; provid
   }
 }
 
-function formatSeconds(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  if (s < 60) return `${Math.ceil(s)}s`;
-  return `${Math.floor(s / 60)}m${String(Math.ceil(s % 60)).padStart(2, '0')}s`;
-}
-
 /** One progress line on stderr: rewritten in place on a terminal, at most one a second otherwise. */
 function progressPrinter(): (p: CacheProgress) => void {
   const tty = process.stderr.isTTY;
@@ -65,9 +59,7 @@ function progressPrinter(): (p: CacheProgress) => void {
     if (p.phase !== 'masks' && p.phase !== 'finish') return;
     if (!tty && now - last < 1000 && p.phase === 'masks' && p.done < p.total) return;
     last = now;
-    const rate = p.imagesPerSecond > 0 ? `${p.imagesPerSecond.toFixed(1)} images/s` : '';
-    const eta = p.etaSeconds !== undefined ? `ETA ${formatSeconds(p.etaSeconds)}` : '';
-    const line = [`masks ${p.done}/${p.total}`, `(${p.computed} computed, ${p.reused} reused, ${p.errors} errors)`, rate, eta].filter(Boolean).join('  ');
+    const line = formatCacheProgress(p);
     process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
   };
 }

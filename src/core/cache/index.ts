@@ -5,3 +5,4 @@ export { clipEncoders, imageSize, type CacheEncoders, type EncoderModel, type Lo
 export { cacheHashes, type CacheHashes, type MaskBuildSettings } from './hashes';
 export { readManifest, CacheError, MANIFEST_FILE, PROTOTYPES_FILE, MASKS_DIR, type CacheManifest, type ManifestImage } from './manifest';
 export { defaultCacheDir } from './location';
+export { formatCacheProgress } from './progress';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildCache, clipEncoders, verifyCache, type CacheBuildResult, type CacheEncoders } from '../../../src/core/cache';
+import { buildCache, clipEncoders, formatCacheProgress, verifyCache, type CacheBuildResult, type CacheEncoders, type CacheProgress } from '../../../src/core/cache';
 import { ClipModel } from '../../../src/core/clip/model';
 import { SafetensorsFile } from '../../../src/core/clip/safetensors';
 import { readLabelMapPng } from '../../../src/core/masks/export';
@@ -88,9 +88,18 @@ describe('cache build', () => {
     const again = await build(project, out);
     assert.deepEqual(again.images, { total: 72, computed: 0, reused: 72, errors: 0 });
     assert.equal(again.prototypes, 'reused');
-    const forced = await build(project, out, { force: true });
+    const events: CacheProgress[] = [];
+    const forced = await build(project, out, { force: true, onProgress: (p) => events.push(p) });
     assert.equal(forced.images.computed, 72);
     assert.equal(forced.prototypes, 'computed');
+    // progress: every phase, counts that only grow, a rate and an ETA while masks are computed
+    assert.deepEqual([...new Set(events.map((e) => e.phase))], ['prepare', 'prototypes', 'masks', 'finish']);
+    const masks = events.filter((e) => e.phase === 'masks');
+    assert.equal(masks.length, 72 / 4);
+    masks.forEach((e, i) => i > 0 && assert.ok(e.done > masks[i - 1].done));
+    assert.ok(masks.every((e) => e.imagesPerSecond > 0 && e.etaSeconds !== undefined && e.total === 72));
+    assert.equal(masks.at(-1)!.etaSeconds, 0);
+    assert.match(formatCacheProgress(masks[3]), /^masks 16\/72  \(16 computed, 0 reused, 0 errors\)  [\d.]+ images\/s  ETA \d+s$/);
   });
 
   it('a part prompt change makes the masks stale and not the prototypes', async () => {
