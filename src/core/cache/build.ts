@@ -81,6 +81,9 @@ export interface CacheBuildResult {
   /** Wall time of the mask phase and the part of it the model was busy (dense features). */
   maskPhaseSeconds: number;
   inferenceSeconds: number;
+  /** Main-thread work on the masks (pipeline, PNG, writes; overlaps the model) and waits for image decoding. */
+  postprocessSeconds: number;
+  loadWaitSeconds: number;
 }
 
 export function defaultSettings(encoders: CacheEncoders, s: Partial<MaskBuildSettings> = {}): MaskBuildSettings {
@@ -277,6 +280,8 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
   const prompts = new Map([...partT].map(([name, t]) => [name.slice('parts.'.length), { data: t.data, n: t.shape[0], dim }]));
   const maskStart = performance.now();
   let inferenceMs = 0;
+  let postprocessMs = 0;
+  let loadWaitMs = 0;
   let computed = 0;
   const total = images.length;
   const report = () => {
@@ -293,6 +298,7 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
     todoErrors++;
   };
   const finishBatch = async (loaded: Loaded[], feats: Map<Loaded, DenseFeatures>) => {
+    const t0 = performance.now();
     await Promise.all(
       loaded.map(async (l) => {
         if (l.error || !l.image) return fail(l.todo, l.error ?? 'not loaded');
@@ -311,6 +317,7 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
         computed++;
       }),
     );
+    postprocessMs += performance.now() - t0;
     report();
   };
   const load = (t: Todo): Promise<Loaded> =>
@@ -325,10 +332,12 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
       checkCancelled(signal);
       for (let i = b; i < Math.min(b + 2 * batchSize, todo.length); i++) if (!loads.has(i)) loads.set(i, load(todo[i]));
       const batch: Loaded[] = [];
+      const waitStart = performance.now();
       for (let i = b; i < Math.min(b + batchSize, todo.length); i++) {
         batch.push(await loads.get(i)!);
         loads.delete(i);
       }
+      loadWaitMs += performance.now() - waitStart;
       const withParts = batch.filter((l) => l.image && prompts.has(l.todo.coarse));
       const t0 = performance.now();
       const dense = withParts.length > 0 ? encoders.denseFeatures(withParts.map((l) => l.image!.pixels), { variant: settings.variant, signal }) : Promise.resolve([]);
@@ -381,6 +390,8 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
     imagesPerSecond: computed / Math.max(maskPhaseSeconds, 1e-9),
     maskPhaseSeconds,
     inferenceSeconds: inferenceMs / 1000,
+    postprocessSeconds: postprocessMs / 1000,
+    loadWaitSeconds: loadWaitMs / 1000,
   };
 }
 
