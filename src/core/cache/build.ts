@@ -203,7 +203,9 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
   const dim = encoders.model.embedDim;
   const hashes = cacheHashes(project, encoders.model.hash, settings);
   const dir = path.resolve(options.outDir);
-  await fs.mkdir(path.join(dir, MASKS_DIR), { recursive: true });
+  await fs.mkdir(path.join(dir, MASKS_DIR), { recursive: true }).catch((err: Error) => {
+    throw new CacheError(`cannot create the cache folder ${dir}: ${err.message}; choose another --out`);
+  });
   await removeTempFiles(dir);
   const journalFile = path.join(dir, JOURNAL_FILE);
   if (options.force) await fs.rm(journalFile, { force: true });

@@ -1,7 +1,7 @@
 // The cache builder on the sample dataset with the tiny CLIP: contents against the manifest,
 // staleness (part prompt vs class name), corrupt images, cancellation and resume, verify.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildCache, clipEncoders, formatCacheProgress, verifyCache, type CacheBuildResult, type CacheEncoders, type CacheProgress } from '../../../src/core/cache';
@@ -175,6 +175,28 @@ describe('cache build', () => {
     assert.deepEqual(r.images, { total: 72, computed: 72 - journaled, reused: journaled, errors: 0 });
     assert.deepEqual((await verifyCache(out)).problems, []);
     assert.ok(!existsSync(path.join(out, 'progress.jsonl')));
+  });
+
+  it('recomputes only the mask of an image whose file changed', async () => {
+    const { project, out } = sample();
+    const first = await build(project, out);
+    const img = first.manifest.images[10];
+    const file = path.join(first.manifest.datasetRoot, img.path);
+    utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    const r = await build(project, out);
+    assert.deepEqual(r.images, { total: 72, computed: 1, reused: 71, errors: 0 });
+    assert.notDeepEqual(r.manifest.images[10].source, img.source);
+  });
+
+  it('a build killed after setting the old manifest aside reuses its masks', async () => {
+    const { project, out } = sample();
+    await build(project, out);
+    // the state a kill leaves between setting the manifest aside and writing the new one
+    renameSync(path.join(out, 'manifest.json'), path.join(out, '.manifest.previous.json'));
+    const r = await build(project, out);
+    assert.deepEqual(r.images, { total: 72, computed: 0, reused: 72, errors: 0 });
+    assert.ok(!existsSync(path.join(out, '.manifest.previous.json')));
+    assert.deepEqual((await verifyCache(out)).problems, []);
   });
 
   it('verify reports a missing mask, a changed mask and a wrong prototype file', async () => {
