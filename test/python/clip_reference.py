@@ -2,7 +2,7 @@
 last-block variants of docs/clearclip.md. Used by the parity tests and as the benchmark baseline.
 It reads the same safetensors files as the TypeScript runtime but shares no code with it.
 
-    python3 clip_reference.py bench --model DIR --size 448 --variant clearclip --iters 3
+    python3 clip_reference.py serve --model DIR --threads 2   (the benchmark's baseline)
 """
 import argparse
 import json
@@ -202,25 +202,34 @@ class ClipReference:
         return acc / acc.norm(dim=-1, keepdim=True)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["bench"])
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--size", type=int, required=True)
-    ap.add_argument("--variant", default="clearclip")
-    ap.add_argument("--iters", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=2)
-    args = ap.parse_args()
+def serve(args):
+    """Benchmark server: reads 'SIZE ITERS VARIANT' lines, answers one JSON line of per-image
+    seconds each, so the benchmark can interleave PyTorch and ONNX Runtime rounds."""
+    import sys
     torch.set_num_threads(args.threads)
     ref = ClipReference(args.model)
-    pixels = torch.randn(1, 3, args.size, args.size, generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        ref.dense(pixels, args.variant)  # warm-up
-        t0 = time.perf_counter()
-        for _ in range(args.iters):
-            ref.dense(pixels, args.variant)
-        dt = time.perf_counter() - t0
-    print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "size": args.size, "iters": args.iters, "seconds": dt, "images_per_s": args.iters / dt}))
+    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        size, iters, variant = line.split()
+        pixels = torch.randn(1, 3, int(size), int(size), generator=torch.Generator().manual_seed(0))
+        times = []
+        with torch.no_grad():
+            for _ in range(int(iters)):
+                t0 = time.perf_counter()
+                ref.dense(pixels, variant)
+                times.append(time.perf_counter() - t0)
+        print(json.dumps({"size": int(size), "seconds": times}), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mode", choices=["serve"])
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    serve(args)
 
 
 if __name__ == "__main__":

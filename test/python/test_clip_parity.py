@@ -153,3 +153,17 @@ def test_text_embeddings_with_real_clip_vocabulary(tmp_path):
     with torch.no_grad():
         want = ClipReference(str(folder)).encode_text(ids).numpy()
     assert np.abs(np.load(out) - want).max() < TOL
+
+
+def test_cli_reports_a_damaged_checkpoint(work, tmp_path):
+    base, models = work
+    folder = tmp_path / "cut"
+    pscl("clip", "make-tiny", "--out", folder)
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-100])
+    r = subprocess.run(["node", str(ROOT / "bin" / "pscl.js"), "clip", "text", "--model", folder, "--text", "x", "--out", tmp_path / "t.npy"],
+                       cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "truncated file" in r.stderr and "'visual_projection.weight'" in r.stderr and str(weights) in r.stderr
+    assert "internal error" not in r.stderr
+    assert not (tmp_path / "t.npy").exists()

@@ -1,4 +1,5 @@
 // `pscl suggest` end to end: the built CLI (bin/pscl.js) against the local fake LLM server.
+import { buildDist } from '../helpers/build';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,8 +59,7 @@ const llm = () => ['--project', file, '--base-url', server.url, '--model', 'fake
 
 before(async () => {
   // The CLI runs from its bundle: build it once for this file.
-  const build = await new Promise<number>((resolve) => spawn(process.execPath, [path.join(repo, 'scripts', 'build.mjs')], { stdio: 'ignore' }).on('close', (c) => resolve(c ?? 1)));
-  assert.equal(build, 0, 'npm run build failed');
+  buildDist();
   server = await startFakeLlm();
   dir = mkdtempSync(path.join(os.tmpdir(), 'pscl-cli-suggest-'));
   file = path.join(dir, 'aircraft.pscl.json');

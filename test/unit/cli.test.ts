@@ -1,3 +1,4 @@
+import { buildDist } from '../helpers/build';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -15,8 +16,7 @@ function pscl(...args: string[]) {
 
 before(() => {
   // The CLI runs from the bundle: rebuild it so the test sees the current sources.
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build.mjs')], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
+  buildDist();
 });
 
 const MALFORMED = {

@@ -263,7 +263,7 @@ class App {
   private showLegend(): void {
     const figures = new Map<number, LegendFigures>();
     if (this.state.view === 'grid' && this.grid) {
-      this.legend.setColumns('Found in', 'Mean area');
+      this.legend.setColumns('Found', 'Mean');
       const items = this.grid.items;
       for (const p of this.grid.parts) {
         const areas = items.map((it) => it.stats.find((s) => s.label === p.label)?.areaFraction ?? 0);

@@ -114,7 +114,8 @@ async function dense(argv: string[]): Promise<number> {
     const stride = v.stride !== undefined ? int('clip dense', 'stride', v.stride, 0) : undefined;
     let maps;
     try {
-      maps = await model.denseFeatures([img], { variant: v.variant ?? 'clearclip', slidingWindow: window !== undefined ? { window, stride } : false });
+      const onProgress = process.stderr.isTTY ? (done: number, total: number) => process.stderr.write(`\rclip: ${done}/${total} inputs${done === total ? '\n' : ''}`) : undefined;
+      maps = await model.denseFeatures([img], { variant: v.variant ?? 'clearclip', slidingWindow: window !== undefined ? { window, stride } : false, onProgress });
     } catch (err) {
       throw new CliError(`clip dense: ${(err as Error).message}`);
     }

@@ -6,6 +6,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { readClipConfig, type ClipConfig, type TowerConfig } from './config';
 import { isFloatDtype, SafetensorsFile } from './safetensors';
+import { PsclError } from '../errors';
 
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
@@ -17,7 +18,10 @@ export interface ExpectedTensor {
   shape: number[];
 }
 
-export class CheckpointError extends Error {}
+/** Bad input the user can fix (kind 'input' for the backend's error mapping). */
+export class CheckpointError extends PsclError {
+  override name = 'CheckpointError';
+}
 
 function layerTensors(prefix: string, t: TowerConfig): ExpectedTensor[] {
   const w = t.hiddenSize;

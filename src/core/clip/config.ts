@@ -1,6 +1,7 @@
 // The parts of a Hugging Face CLIP `config.json` the graphs need. Missing fields take the same
 // defaults as transformers' CLIPTextConfig / CLIPVisionConfig, so older configs load as they do there.
 import { readFileSync } from 'node:fs';
+import { PsclError } from '../errors';
 
 export type Activation = 'quick_gelu' | 'gelu';
 
@@ -34,7 +35,10 @@ export interface ClipConfig {
 const TEXT_DEFAULTS = { hidden_size: 512, intermediate_size: 2048, num_attention_heads: 8, num_hidden_layers: 12, vocab_size: 49408, max_position_embeddings: 77 };
 const VISION_DEFAULTS = { hidden_size: 768, intermediate_size: 3072, num_attention_heads: 12, num_hidden_layers: 12, image_size: 224, patch_size: 32 };
 
-export class ClipConfigError extends Error {}
+/** Bad input the user can fix (kind 'input' for the backend's error mapping). */
+export class ClipConfigError extends PsclError {
+  override name = 'ClipConfigError';
+}
 
 export function readClipConfig(file: string): ClipConfig {
   let raw: Record<string, unknown>;

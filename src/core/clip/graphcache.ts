@@ -5,11 +5,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from '../util/atomic';
+import { writeFileAtomicSync as writeFileAtomic } from '../util/atomicWrite';
 import { hashFiles } from './checkpoint';
 
 /** Bump when a graph builder changes what it emits: old cache entries are then ignored. */
-export const GRAPH_BUILDER_VERSION = 1;
+export const GRAPH_BUILDER_VERSION = 2;
 
 export function defaultCacheDir(): string {
   if (process.env.PSCL_CACHE_DIR) return path.join(process.env.PSCL_CACHE_DIR, 'clip');
@@ -25,11 +25,20 @@ export class GraphCache {
     return path.join(this.dir, `${String(key.kind)}-${digest}.onnx`);
   }
 
-  /** The cached graph's path, building and storing it first when missing. */
-  getOrBuild(key: Record<string, unknown>, build: () => Uint8Array): { file: string; built: boolean } {
+  /**
+   * The cached graph (its path), building and storing it first when missing. When the cache
+   * folder cannot be written the built bytes come back instead, with the reason: the model still
+   * works, only the next start is slower.
+   */
+  getOrBuild(key: Record<string, unknown>, build: () => Uint8Array): { file: string; built: boolean; bytes?: Uint8Array; unwritable?: string } {
     const file = this.file(key);
     if (existsSync(file)) return { file, built: false };
-    writeFileAtomic(file, build());
+    const bytes = build();
+    try {
+      writeFileAtomic(file, bytes);
+    } catch (err) {
+      return { file, built: true, bytes, unwritable: (err as Error).message };
+    }
     return { file, built: true };
   }
 
@@ -53,7 +62,11 @@ export class GraphCache {
     if (hit) return hit;
     const hash = hashFiles(files);
     known[id] = hash;
-    writeFileAtomic(index, JSON.stringify(known, null, 1));
+    try {
+      writeFileAtomic(index, JSON.stringify(known, null, 1));
+    } catch {
+      // an unwritable cache only means hashing again next time
+    }
     return hash;
   }
 }

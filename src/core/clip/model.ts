@@ -1,19 +1,19 @@
 // The CLIP model as the rest of the project uses it: load a folder, embed texts, compute dense
 // patch features of images in any last-block variant. Graphs are built from the weights on first
 // use and cached on disk (graphcache.ts); sessions are kept for the life of the model.
+import path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
-import { ClipCheckpoint, TOKENIZER_CONFIG_FILE, TOKENIZER_FILE } from './checkpoint';
+import { ClipCheckpoint, TOKENIZER_FILE } from './checkpoint';
 import type { ClipConfig } from './config';
 import { defaultCacheDir, GraphCache } from './graphcache';
 import { buildImageHeadGraph, buildImageTrunkGraph } from './graph/image';
 import { buildTextGraph } from './graph/text';
+import { resizePositionEmbedding } from './graph/posembed';
 import { parseVariant, variantKey, type LastBlockVariant } from './graph/variants';
 import type { PixelImage } from './preprocess';
 import { OrtRuntime, type ProviderChoice, type ProviderReport } from './runtime';
 import { cropPixels, FeatureGrid, slidingWindows } from './slidingwindow';
-import { ClipTokenizer, TokenizerError } from './tokenizer';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
+import { checkTokenizerFiles, ClipTokenizer, TokenizerError } from './tokenizer';
 
 export interface ClipModelOptions {
   /** 'auto' (CUDA when it works, else CPU), 'cpu' or 'cuda'. */
@@ -69,6 +69,8 @@ function checkCancelled(signal?: AbortSignal): void {
 export class ClipModel {
   private tokenizer: Promise<ClipTokenizer> | undefined;
   private readonly sessions = new Map<string, Promise<InferenceSession>>();
+  /** Positional embeddings per patch grid ('GHxGW'), resized from the trained table. */
+  private readonly positions = new Map<string, Float32Array>();
 
   private constructor(
     readonly dir: string,
@@ -84,9 +86,7 @@ export class ClipModel {
   static async load(dir: string, options: ClipModelOptions = {}): Promise<ClipModel> {
     const checkpoint = ClipCheckpoint.open(dir);
     try {
-      for (const f of [TOKENIZER_FILE, TOKENIZER_CONFIG_FILE]) {
-        if (!existsSync(path.join(dir, f))) throw new TokenizerError(`${dir}: missing ${f}; a CLIP model folder needs ${TOKENIZER_FILE} and ${TOKENIZER_CONFIG_FILE}`);
-      }
+      checkTokenizerFiles(dir);
       const runtime = await OrtRuntime.create({ provider: options.provider, threads: options.threads });
       const log = options.log ?? (() => {});
       log(runtime.describe());
@@ -123,12 +123,16 @@ export class ClipModel {
     let s = this.sessions.get(id);
     if (!s) {
       s = (async () => {
-        const { file, built } = this.cache.getOrBuild({ ...key, weights: this.hash }, () => {
+        const got = this.cache.getOrBuild({ ...key, weights: this.hash }, () => {
           this.log(`building the ${key.kind} graph (${JSON.stringify(key)})`);
           return build();
         });
-        if (!built) this.log(`using the cached ${key.kind} graph ${file}`);
-        return this.runtime.session(file);
+        if (!got.built) this.log(`using the cached ${key.kind} graph ${got.file}`);
+        if (got.bytes) {
+          this.log(`cannot cache the ${key.kind} graph (${got.unwritable}); it will be rebuilt next time`);
+          return this.runtime.session(got.bytes);
+        }
+        return this.runtime.session(got.file);
       })();
       s.catch(() => this.sessions.delete(id));
       this.sessions.set(id, s);
@@ -150,6 +154,10 @@ export class ClipModel {
     for (let i = 0; i < texts.length; i += batch) {
       checkCancelled(options.signal);
       const tokens = await this.tokenize(texts.slice(i, i + batch));
+      const top = tokens.ids.reduce((a, b) => Math.max(a, b), 0);
+      if (top >= this.config.text.vocabSize) {
+        throw new TokenizerError(`${path.join(this.dir, TOKENIZER_FILE)}: gives token id ${top}, but config.json has text_config.vocab_size ${this.config.text.vocabSize}; the tokenizer does not belong to this model`);
+      }
       const feeds = { input_ids: this.runtime.int64Tensor(tokens.ids, [tokens.count, tokens.contextLength]) };
       const result = await session.run(feeds);
       out.set(result.text_embeds!.data as Float32Array, i * dim);
@@ -158,11 +166,28 @@ export class ClipModel {
     return { data: out, rows: texts.length, dim };
   }
 
+  private positionEmbedding(gh: number, gw: number): Float32Array {
+    const key = `${gh}x${gw}`;
+    let pos = this.positions.get(key);
+    if (!pos) {
+      const v = this.config.vision;
+      const grid = v.imageSize / v.patchSize;
+      pos = resizePositionEmbedding(this.checkpoint.tensor('vision_model.embeddings.position_embedding.weight'), grid, gh, gw, v.hiddenSize);
+      this.positions.set(key, pos);
+    }
+    return pos;
+  }
+
   /** Patch tokens of a batch of same-size images through trunk + head: [B, gh*gw*D] concatenated. */
   private async runDense(pixels: Float32Array, count: number, height: number, width: number, variant: LastBlockVariant): Promise<Float32Array> {
-    const trunk = await this.session({ kind: 'image-trunk', height, width }, () => buildImageTrunkGraph(this.checkpoint, height, width));
+    const trunk = await this.session({ kind: 'image-trunk' }, () => buildImageTrunkGraph(this.checkpoint));
     const head = await this.session({ kind: 'image-head', variant: variantKey(variant) }, () => buildImageHeadGraph(this.checkpoint, variant));
-    const tokens = (await trunk.run({ pixels: this.runtime.floatTensor(pixels, [count, 3, height, width]) })).tokens!;
+    const pos = this.positionEmbedding(height / this.patchSize, width / this.patchSize);
+    const feeds = {
+      pixels: this.runtime.floatTensor(pixels, [count, 3, height, width]),
+      position_embedding: this.runtime.floatTensor(pos, [1, pos.length / this.config.vision.hiddenSize, this.config.vision.hiddenSize]),
+    };
+    const tokens = (await trunk.run(feeds)).tokens!;
     const result = await head.run({ tokens });
     return result.patch_embeds!.data as Float32Array;
   }

@@ -4,6 +4,7 @@
 //   'fit':    long side to `size`, keeping the aspect ratio, each side rounded to a multiple of
 //             `multipleOf` (the patch size): large images for sliding-window inference
 import { existsSync } from 'node:fs';
+import { PsclError } from '../errors';
 
 export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
 export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711] as const;
@@ -20,7 +21,10 @@ export type ResizeMode =
   | { mode: 'resize'; width: number; height: number }
   | { mode: 'fit'; size: number; multipleOf?: number };
 
-export class ImageError extends Error {}
+/** Bad input the user can fix (kind 'input' for the backend's error mapping). */
+export class ImageError extends PsclError {
+  override name = 'ImageError';
+}
 
 type Sharp = typeof import('sharp').default;
 let sharpModule: Promise<Sharp> | undefined;

@@ -5,6 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { InferenceSession as OrtSession } from 'onnxruntime-node';
 import { GraphBuilder } from './graph/builder';
+import { PsclError } from '../errors';
 
 export type ProviderChoice = 'auto' | 'cpu' | 'cuda';
 export const PROVIDER_CHOICES: readonly ProviderChoice[] = ['auto', 'cpu', 'cuda'];
@@ -22,7 +23,10 @@ export interface ProviderReport {
   reason?: string;
 }
 
-export class RuntimeError extends Error {}
+/** Bad input the user can fix (kind 'input' for the backend's error mapping). */
+export class RuntimeError extends PsclError {
+  override name = 'RuntimeError';
+}
 
 type Ort = typeof import('onnxruntime-node');
 let ortModule: Promise<Ort> | undefined;

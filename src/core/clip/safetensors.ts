@@ -2,6 +2,7 @@
 // `{name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?}` and the raw data. Tensors are
 // read one at a time from the file (no whole-file buffer), as float32 whatever their stored type.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { PsclError } from '../errors';
 
 /** Stored types we turn into float32. Other types (I64 position ids...) may be present but unread. */
 export type FloatDtype = 'F32' | 'F16' | 'BF16' | 'F64';
@@ -17,7 +18,10 @@ export interface TensorInfo {
   end: number;
 }
 
-export class SafetensorsError extends Error {}
+/** Bad input the user can fix (kind 'input' for the backend's error mapping). */
+export class SafetensorsError extends PsclError {
+  override name = 'SafetensorsError';
+}
 
 export function isFloatDtype(dtype: string): dtype is FloatDtype {
   return Object.hasOwn(FLOAT_BYTES, dtype);

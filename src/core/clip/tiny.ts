@@ -7,7 +7,7 @@ import { expectedTensors, CONFIG_FILE, TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, WE
 import { clipConfigToJson, type Activation, type ClipConfig } from './config';
 import { encodeSafetensors, type TensorToWrite } from './safetensors';
 import { buildTokenizerConfig, buildTokenizerJson, buildVocab, readClipMerges } from './vocab';
-import { writeFileAtomic } from '../util/atomic';
+import { writeFileAtomicSync as writeFileAtomic } from '../util/atomicWrite';
 
 export interface TinyClipOptions {
   width: number;

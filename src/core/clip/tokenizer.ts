@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { TOKENIZER_CONFIG_FILE, TOKENIZER_FILE } from './checkpoint';
+import { PsclError } from '../errors';
 
 interface HfTokenizer {
   encode(text: string): number[];
@@ -10,13 +11,26 @@ interface HfTokenizer {
   eos_token_id?: number | null;
 }
 
-export class TokenizerError extends Error {}
+/** Bad input the user can fix (kind 'input' for the backend's error mapping). */
+export class TokenizerError extends PsclError {
+  override name = 'TokenizerError';
+}
 
 /** Token ids of a batch, row-major [count, contextLength], as numbers (transformers.js hands BigInts to ORT). */
 export interface TokenBatch {
   ids: number[];
   count: number;
   contextLength: number;
+}
+
+/** Fails early, naming the file, when a folder lacks the tokenizer files. */
+export function checkTokenizerFiles(dir: string): void {
+  for (const f of [TOKENIZER_FILE, TOKENIZER_CONFIG_FILE]) {
+    if (!existsSync(path.join(dir, f))) {
+      const hint = f === TOKENIZER_CONFIG_FILE ? ` (a file containing {} is enough)` : '';
+      throw new TokenizerError(`${dir}: missing ${f}${hint}; a CLIP model folder needs ${TOKENIZER_FILE} and ${TOKENIZER_CONFIG_FILE}`);
+    }
+  }
 }
 
 export class ClipTokenizer {
@@ -28,12 +42,7 @@ export class ClipTokenizer {
   ) {}
 
   static async load(dir: string, contextLength: number): Promise<ClipTokenizer> {
-    for (const f of [TOKENIZER_FILE, TOKENIZER_CONFIG_FILE]) {
-      if (!existsSync(path.join(dir, f))) {
-        const hint = f === TOKENIZER_CONFIG_FILE ? ` (a file containing {} is enough)` : '';
-        throw new TokenizerError(`${dir}: missing ${f}${hint}; a CLIP model folder needs ${TOKENIZER_FILE} and ${TOKENIZER_CONFIG_FILE}`);
-      }
-    }
+    checkTokenizerFiles(dir);
     const { AutoTokenizer, env } = await import('@huggingface/transformers');
     env.allowRemoteModels = false;
     env.allowLocalModels = true;

@@ -8,6 +8,7 @@ import type { Metadata, OutputInfo } from 'sharp';
 import type { LabelMap } from './labels';
 import { partColour, toHexColour } from './palette';
 import type { PartStats } from './stats';
+import { writeFileAtomic } from '../util/atomicWrite';
 
 export interface ExportPart {
   label: number;
@@ -143,18 +144,6 @@ export function maskLegend(o: {
     settings: o.settings,
     model: { id: o.modelId },
   };
-}
-
-/** Writes `data` to `file` through a temporary file in the same folder and a rename. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    await fs.writeFile(tmp, data);
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
 }
 
 export interface ExportedMasks {

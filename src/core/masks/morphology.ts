@@ -2,6 +2,8 @@
 // its one-hot part masks. Closing treats the outside of the image as empty: it is computed on a
 // canvas padded by the kernel radius and cropped, so it never grows a part along the border
 // (clipped windows would). The trainer does the same with zero padding and max-pooling.
+// `close`/`dilate`/`erode` are the plain byte versions; the label-map closing packs each part's
+// mask 32 pixels to a word (448x448 with 6 parts: ~3 ms instead of ~50 ms).
 import type { LabelMap } from './labels';
 
 function checkKernel(kernel: number): number {

@@ -50,17 +50,16 @@ export function presetSwitches(variant: PreviewVariant): ClearClipSwitches | und
 }
 
 /**
- * The variant name for the image-encoder graph: the preset name, or for 'custom' the switches
- * that are on joined by '+', e.g. 'noresidual+qq' ('vanilla' when none is on, 'clearclip' when
- * all are).
+ * The image-encoder variant in the CLIP core's language (src/core/clip/graph/variants.ts): the
+ * preset name, or for 'custom' the three switches as `attn=qq|qk,residual=on|off,ffn=on|off`
+ * ('vanilla' when none is on, 'clearclip' when all are).
  */
 export function graphVariantName(settings: Pick<PreviewSettings, 'variant' | 'switches'>): string {
   if (settings.variant !== 'custom') return settings.variant;
   const s = settings.switches;
-  const on = [s.noResidual && 'noresidual', s.noFfn && 'noffn', s.qqAttention && 'qq'].filter((x): x is string => !!x);
-  if (on.length === 0) return 'vanilla';
-  if (on.length === 3) return 'clearclip';
-  return on.join('+');
+  if (!s.noResidual && !s.noFfn && !s.qqAttention) return 'vanilla';
+  if (s.noResidual && s.noFfn && s.qqAttention) return 'clearclip';
+  return `attn=${s.qqAttention ? 'qq' : 'qk'},residual=${s.noResidual ? 'off' : 'on'},ffn=${s.noFfn ? 'off' : 'on'}`;
 }
 
 /** A label map on the wire: `data` is base64 of the row-major Uint8Array (0 = background). */

@@ -1,7 +1,7 @@
 // NumPy .npy files (format version 1.0) for float32 arrays: what the CLI writes for parity
 // checks and what `--pixels` reads. Little-endian, C order only.
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from './atomic';
+import { writeFileAtomicSync as writeFileAtomic } from './atomicWrite';
 
 export interface NpyArray {
   shape: number[];

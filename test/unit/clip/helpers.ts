@@ -4,10 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
 
-export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+import { repoRoot, sharedData as findSharedData } from '../../helpers/paths';
 
-/** The shared data folder: PSCL_SHARED_DATA, else `<repo>/../shared/data`. */
-export const sharedData = process.env.PSCL_SHARED_DATA ?? path.join(repoRoot, '..', 'shared', 'data');
+export { repoRoot };
+export const sharedData = findSharedData();
 
 export function tempDir(prefix = 'pscl-clip-'): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ClipModel, type DenseMap } from '../../../src/core/clip/model';
@@ -105,4 +105,28 @@ test('a broken model folder is a rejected promise naming the problem, not a cras
     (e: Error) => e.message,
   );
   assert.ok(cuda === 'cuda' || /CUDA provider .*ONNXRUNTIME_NODE_INSTALL=cuda12/.test(cuda), cuda);
+});
+
+test('a tokenizer from another model is caught before the graph sees its ids', async () => {
+  const mixed = path.join(root, 'mixed');
+  makeTinyClip(mixed, { seed: 5 });
+  const tok = JSON.parse(readFileSync(path.join(mixed, 'tokenizer.json'), 'utf8'));
+  tok.model.vocab['a</w>'] = 9999; // an id past the 514-token vocabulary
+  writeFileSync(path.join(mixed, 'tokenizer.json'), JSON.stringify(tok));
+  const model = await ClipModel.load(mixed, { provider: 'cpu', cacheDir });
+  await assert.rejects(model.embedTexts(['a']), /gives token id 9999, but config\.json has text_config\.vocab_size 514/);
+  await model.dispose();
+});
+
+test('an unwritable cache folder costs speed, not function', async () => {
+  const blocked = path.join(root, 'not-a-folder');
+  writeFileSync(blocked, 'a file where the cache folder should be');
+  const logs: string[] = [];
+  // the weights hash index cannot be written either: load must still succeed
+  const model = await ClipModel.load(modelDir, { provider: 'cpu', cacheDir: path.join(blocked, 'cache'), log: (m) => logs.push(m) }).catch((e: Error) => e);
+  assert.ok(model instanceof ClipModel, String(model));
+  const [m] = await model.denseFeatures([image(32, 32, 0)]);
+  assert.equal(m!.dim, 16);
+  assert.ok(logs.some((l) => /cannot cache the image-trunk graph/.test(l)), logs.join('\n'));
+  await model.dispose();
 });

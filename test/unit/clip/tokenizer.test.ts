@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ClipTokenizer } from '../../../src/core/clip/tokenizer';
@@ -11,7 +11,6 @@ const mergesFile = path.join(sharedData, 'clip', 'bpe_simple_vocab_16e6.txt.gz')
 async function realTokenizer(): Promise<ClipTokenizer> {
   assert.ok(existsSync(mergesFile), `the real CLIP merges are needed at ${mergesFile} (set PSCL_SHARED_DATA)`);
   const dir = path.join(tempDir(), 'clip');
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(dir);
   writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(buildTokenizerJson(readClipMerges(mergesFile))));
   writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify(buildTokenizerConfig(77)));

@@ -1,41 +1,36 @@
 // The CLIP image encoder as two ONNX graphs, so that switching the last-block variant does not
 // rebuild (or rerun) the expensive part:
 //
-//   trunk [per input size]: pixels [B,3,H,W] -> patch conv (stride p) -> [CLS, patches]
-//     + positional embeddings (bicubically resized to the H/p x W/p grid) -> pre_layrnorm
-//     -> blocks 0 .. L-2 -> tokens [B, 1+N, W]
+//   trunk [any input size]: pixels [B,3,H,W] -> patch conv (stride p) -> [CLS, patches]
+//     + position_embedding [1, 1+N, W] (an input: the trained table bicubically resized to the
+//     H/p x W/p grid by posembed.ts) -> pre_layrnorm -> blocks 0 .. L-2 -> tokens [B, 1+N, W]
+//     One graph and one session (one copy of the weights) serve every input size.
 //   head [per variant, any size]: tokens -> last block as the variant (variants.ts)
 //     -> patch tokens (CLS dropped) -> post_layernorm -> visual_projection
 //     -> L2-normalised per patch: [B, N, D] (row-major over the patch grid)
 import type { ClipCheckpoint } from '../checkpoint';
 import { GraphBuilder } from './builder';
 import { l2Normalize, layerNorm, mlp, standardBlock, variantAttention } from './layers';
-import { resizePositionEmbedding } from './posembed';
 import type { LastBlockVariant } from './variants';
 import { transpose } from './weights';
 
-export function buildImageTrunkGraph(ckpt: ClipCheckpoint, height: number, width: number): Uint8Array {
+export function buildImageTrunkGraph(ckpt: ClipCheckpoint): Uint8Array {
   const v = ckpt.config.vision;
   const p = v.patchSize;
-  if (height % p !== 0 || width % p !== 0) throw new Error(`image size ${width}x${height} is not a multiple of the patch size ${p}`);
-  const gh = height / p;
-  const gw = width / p;
   const w = v.hiddenSize;
-  const grid = v.imageSize / p;
   const g = new GraphBuilder('clip_image_trunk');
-  const pixels = g.input('pixels', 'float32', ['batch', 3, height, width]);
+  const pixels = g.input('pixels', 'float32', ['batch', 3, 'height', 'width']);
+  const pos = g.input('position_embedding', 'float32', [1, 'tokens', w]);
   const kernel = g.weight('patch_embedding', ckpt.tensor('vision_model.embeddings.patch_embedding.weight'), [w, 3, p, p]);
   const conv = g.op('Conv', [pixels, kernel], { kernel_shape: [p, p], strides: [p, p] }); // [B,W,gh,gw]
   const patches = g.op('Transpose', [g.op('Reshape', [conv, g.ints('shape_patches', [0, w, -1])])], { perm: [0, 2, 1] });
   const batch = g.op('Slice', [g.op('Shape', [pixels]), g.ints('zero', [0]), g.ints('one', [1])], {}, 'batch');
   const clsShape = g.op('Concat', [batch, g.ints('cls_tail', [1, w])], { axis: 0 });
   const cls = g.op('Expand', [g.weight('class_embedding', ckpt.tensor('vision_model.embeddings.class_embedding'), [1, 1, w]), clsShape]);
-  const posData = resizePositionEmbedding(ckpt.tensor('vision_model.embeddings.position_embedding.weight'), grid, gh, gw, w);
-  const pos = g.weight('position_embedding', posData, [1, 1 + gh * gw, w]);
   let x = g.op('Add', [g.op('Concat', [cls, patches], { axis: 1 }), pos], {}, 'embeddings');
   x = layerNorm(g, ckpt, x, 'vision_model.pre_layrnorm', v.layerNormEps);
   for (let i = 0; i < v.numLayers - 1; i++) x = standardBlock(g, ckpt, x, `vision_model.encoder.layers.${i}`, v);
-  g.output(x, 'tokens', 'float32', ['batch', 1 + gh * gw, w]);
+  g.output(x, 'tokens', 'float32', ['batch', 'tokens', w]);
   return g.encode();
 }
 

@@ -1,0 +1,14 @@
+// Every area of the backend, one line each. A new feature adds src/backend/methods/<area>.ts
+// exporting a BackendArea (requests and job kinds) and one line here; docs/backend.md has more.
+import type { BackendArea } from '../registry';
+import { backendArea } from './backend';
+import { clipArea } from './clip';
+import { jobsArea } from './jobs';
+import { modelArea } from './model';
+
+export const areas: BackendArea[] = [
+  backendArea, // backend/info, backend/shutdown
+  jobsArea, // jobs/start, jobs/cancel, jobs/list
+  modelArea, // model/resolve (request and job kind)
+  clipArea, // clip/textEmbeddings, clip/denseFeatures
+];

@@ -1,0 +1,49 @@
+"""The run folder's config.json and rebuilding a trained model from it."""
+import os
+
+import torch
+
+from .config import from_dict
+from .errors import ConfigError, DataError
+from .fsutil import read_json, write_json_atomic
+from .model import PSCLModel
+from .checkpoint import last_checkpoint, load_weights_file
+
+
+def write_run_config(run_dir, cfg, cache_dir, manifest, prototypes):
+    write_json_atomic(os.path.join(run_dir, "config.json"), {
+        "format": "pscl-run", "version": 1, "config": cfg, "cache": os.path.abspath(cache_dir),
+        "levels": manifest.levels, "classes": manifest.class_paths(),
+        "num_classes": manifest.num_classes, "num_part_slots": manifest.num_part_slots,
+        "prototype_dim": int(prototypes.shape[1]) if prototypes is not None else None,
+    })
+
+
+def read_run_config(run_dir):
+    path = os.path.join(run_dir, "config.json")
+    if not os.path.exists(path):
+        raise ConfigError(f"{run_dir} is not a run folder ({path} is missing); start a run with `train` first")
+    run = read_json(path, "run config", ConfigError)
+    run["config"] = from_dict(run["config"], path)
+    return run
+
+
+def build_model(cfg, num_classes, num_part_slots, prototypes):
+    return PSCLModel(cfg, num_classes, num_part_slots, prototypes if cfg["use_vlcl"] else None)
+
+
+def model_from_run(run_dir, checkpoint=None):
+    """(model on CPU in eval mode, run config, weights path) from a run folder's checkpoint."""
+    run = read_run_config(run_dir)
+    cfg = run["config"]
+    protos = torch.zeros(run["num_classes"], run["prototype_dim"]) if run.get("prototype_dim") else None
+    model = build_model(cfg, run["num_classes"], run["num_part_slots"], protos)
+    if checkpoint is None:
+        record = last_checkpoint(run_dir)
+        if record is None:
+            raise DataError(f"{run_dir} has no checkpoint yet (checkpoints/last.json); train at least one epoch")
+        checkpoint = os.path.join(record["_dir"], record["weights"])
+    elif not os.path.isabs(checkpoint) and not os.path.exists(checkpoint):
+        checkpoint = os.path.join(run_dir, checkpoint)
+    load_weights_file(model, checkpoint)
+    return model.eval(), run, checkpoint
