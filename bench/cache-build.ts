@@ -49,12 +49,12 @@ async function bench(name: string, modelDir: string, projectFile: string, outDir
     const encoders = clipEncoders(model, { batchSize: BATCH });
     const inputSize = model.imageSize;
     // warm-up: graphs built and sessions created before anything is timed
-    await buildCache({ projectFile, outDir, encoders, batchSize: BATCH });
+    await buildCache({ projectFile, outDir, encoders, batchSize: BATCH, settings: { inputSize } });
     const pixels = await decodedImages(encoders, projectFile, inputSize);
     let r: CacheBuildResult | undefined;
     let base: { seconds: number; images: number } | undefined;
     for (let i = 0; i < REPEATS; i++) {
-      const b = await buildCache({ projectFile, outDir, encoders, batchSize: BATCH, force: true });
+      const b = await buildCache({ projectFile, outDir, encoders, batchSize: BATCH, settings: { inputSize }, force: true });
       if (!r || b.maskPhaseSeconds < r.maskPhaseSeconds) r = b;
       const o = await inferenceOnly(encoders, pixels);
       if (!base || o.seconds < base.seconds) base = o;

@@ -34,7 +34,7 @@ def cache(tmp_path_factory):
     shutil.copytree(os.path.join(ROOT, "samples", "tiny-birds"), tmp / "sample")
     out = tmp / "out"
     summary = run(NODE, pscl, "cache", "build", "--project", str(tmp / "sample" / "tiny-birds.pscl.json"),
-                  "--model", str(tmp / "tiny"), "--out", str(out), "--provider", "cpu", "--mask-size", "96", "--json", env=env)
+                  "--model", str(tmp / "tiny"), "--out", str(out), "--input-size", "32", "--mask-size", "96", "--json", env=env)
     return out, json.loads(summary.strip().splitlines()[-1])
 
 

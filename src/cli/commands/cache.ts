@@ -1,12 +1,11 @@
 // `pscl cache build|verify`: the training cache headless (docs/cache-format.md).
 import path from 'node:path';
 import { CliError, parseOptions, required, type Command } from '../command';
-import { buildCache, CacheError, clipEncoders, defaultCacheDir, formatCacheProgress, verifyCache, type CacheProgress } from '../../core/cache';
-import { ClipModel } from '../../core/clip/model';
-import { PROVIDER_CHOICES, type ProviderChoice } from '../../core/clip/runtime';
-import { VARIANT_NAMES } from '../../core/clip/graph/variants';
-import { parseProject } from '../../core/taxonomy/project';
-import { promises as fs } from 'node:fs';
+import { loadModel, resolveModel } from '../model';
+import { loadProjectOrFail } from '../project';
+import { buildCache, CacheError, clipEncoders, defaultCacheDir, DEFAULT_MASK_SIZE, formatCacheProgress, verifyCache, type CacheProgress } from '../../core/cache';
+import { VARIANT_NAMES } from '../../core/clip';
+import { DEFAULT_PREVIEW_SETTINGS } from '../../core/masks/previewProtocol';
 
 const help = `pscl cache <subcommand> [options]
 
@@ -15,39 +14,21 @@ const help = `pscl cache <subcommand> [options]
           part label maps for every image, prototypes and the manifest; only what is stale
           is recomputed, and a killed or cancelled (Ctrl-C) build resumes where it stopped
           --out         default <project dir>/.pscl-cache/<project name>-<model hash>
-          --model       a Hugging Face CLIP folder (default $PSCL_CLIP_MODEL)
-          --mask-size   long side of the masks in pixels (default 224)
-          --input-size  long side of the image as the model sees it (default: the model's size)
-          --variant     ${VARIANT_NAMES.join(', ')} (default clearclip)
+          --model       a Hugging Face CLIP folder (default $PSCL_CLIP_MODEL, else the demo model)
+          --mask-size   long side of the masks in pixels (default ${DEFAULT_MASK_SIZE})
+          --input-size  long side of the image as the model sees it (default ${DEFAULT_PREVIEW_SETTINGS.size}, as the preview)
+          --variant     ${VARIANT_NAMES.join(', ')} (default ${DEFAULT_PREVIEW_SETTINGS.variant})
+          --kernel K    odd closing kernel, 1 = none (default ${DEFAULT_PREVIEW_SETTINGS.kernel})
+          --threshold P background below this part probability (default ${DEFAULT_PREVIEW_SETTINGS.threshold} = off)
           --json        print the summary as one JSON object on stdout
   verify  DIR [--json]
-          checks every file against the manifest; exit 1 with the list of problems
-
-common: --provider auto|cpu|cuda (default auto), --threads N`;
-
-const modelOptions = {
-  model: { type: 'string' },
-  provider: { type: 'string' },
-  threads: { type: 'string' },
-} as const;
+          checks every file against the manifest; exit 1 with the list of problems`;
 
 function positiveInt(command: string, name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new CliError(`${command}: --${name} must be a positive integer (got '${value}')`);
   return n;
-}
-
-/** Loads the CLIP folder of --model (or $PSCL_CLIP_MODEL) with the provider options. */
-export async function openClipModel(command: string, v: { model?: string; provider?: string; threads?: string }): Promise<ClipModel> {
-  const dir = required(command, 'model', v.model ?? process.env.PSCL_CLIP_MODEL);
-  const provider = (v.provider ?? 'auto') as ProviderChoice;
-  if (!PROVIDER_CHOICES.includes(provider)) throw new CliError(`${command}: --provider must be one of ${PROVIDER_CHOICES.join(', ')}`);
-  try {
-    return await ClipModel.load(path.resolve(dir), { provider, threads: positiveInt(command, 'threads', v.threads), log: (m) => process.stderr.write(`clip: ${m}\n`) });
-  } catch (err) {
-    throw new CliError(`${command}: ${(err as Error).message}`);
-  }
 }
 
 /** One progress line on stderr: rewritten in place on a terminal, at most one a second otherwise. */
@@ -66,28 +47,30 @@ function progressPrinter(): (p: CacheProgress) => void {
 
 async function build(argv: string[]): Promise<number> {
   const { values: v } = parseOptions('cache build', argv, {
-    ...modelOptions,
+    model: { type: 'string' },
     project: { type: 'string' },
     out: { type: 'string' },
     'mask-size': { type: 'string' },
     'input-size': { type: 'string' },
     variant: { type: 'string' },
+    kernel: { type: 'string' },
+    threshold: { type: 'string' },
     batch: { type: 'string' },
     force: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   });
-  const projectFile = path.resolve(required('cache build', 'project', v.project));
-  const text = await fs.readFile(projectFile, 'utf8').catch((err: Error) => {
-    throw new CliError(`cache build: cannot read ${projectFile}: ${err.message}`);
-  });
-  const name = parseProject(text, projectFile).project?.name ?? path.basename(projectFile, '.pscl.json');
+  const { file: projectFile, project } = await loadProjectOrFail('cache build', required('cache build', 'project', v.project));
+  const threshold = v.threshold === undefined ? undefined : Number(v.threshold);
+  if (threshold !== undefined && !(threshold >= 0 && threshold <= 1)) throw new CliError(`cache build: --threshold ${v.threshold}: give a probability between 0 and 1`);
   const settings = {
     maskSize: positiveInt('cache build', 'mask-size', v['mask-size']),
     inputSize: positiveInt('cache build', 'input-size', v['input-size']),
+    kernel: positiveInt('cache build', 'kernel', v.kernel),
+    threshold,
     variant: v.variant,
   };
   const batchSize = positiveInt('cache build', 'batch', v.batch);
-  const model = await openClipModel('cache build', v);
+  const model = await loadModel('cache build', await resolveModel('cache build', v.model), (m) => process.stderr.write(`clip: ${m}\n`));
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
@@ -97,7 +80,7 @@ async function build(argv: string[]): Promise<number> {
   process.on('SIGINT', onSigint);
   try {
     const encoders = clipEncoders(model, { batchSize });
-    const outDir = path.resolve(v.out ?? defaultCacheDir(projectFile, name, encoders.model.hash));
+    const outDir = path.resolve(v.out ?? defaultCacheDir(projectFile, project.name, encoders.model.hash));
     const r = await buildCache({
       projectFile,
       outDir,

@@ -1,10 +1,9 @@
 // `pscl lint`: the taxonomy lint from text prototypes (src/core/prototypes/lint.ts), printed like
 // `pscl validate`.
-import { promises as fs } from 'node:fs';
 import { CliError, parseOptions, required, type Command } from '../command';
-import { openClipModel } from './cache';
+import { loadModel, resolveModel } from '../model';
+import { loadProjectOrFail } from '../project';
 import { formatDiagnostic, sortDiagnostics } from '../../core/taxonomy/diagnostics';
-import { parseProject } from '../../core/taxonomy/project';
 import { DEFAULT_SIBLING_THRESHOLD, lintProject } from '../../core/prototypes/lint';
 
 const help = `usage: pscl lint --project FILE --model DIR [--threshold ${DEFAULT_SIBLING_THRESHOLD}]
@@ -12,7 +11,7 @@ const help = `usage: pscl lint --project FILE --model DIR [--threshold ${DEFAULT
 Taxonomy lint from the CLIP text prototypes: sibling categories whose prototypes nearly coincide
 (cosine above --threshold), intermediate values with a single child, classes that read closer to
 another coarse category than to their own. One FILE:LINE:COL: severity: message [code] line each.
---model defaults to $PSCL_CLIP_MODEL; --provider and --threads as for 'pscl cache build'.`;
+--model defaults to $PSCL_CLIP_MODEL, else the demo model.`;
 
 export const command: Command = {
   help,
@@ -20,21 +19,13 @@ export const command: Command = {
     const { values: v } = parseOptions('lint', argv, {
       project: { type: 'string' },
       model: { type: 'string' },
-      provider: { type: 'string' },
-      threads: { type: 'string' },
       threshold: { type: 'string' },
     });
     const file = required('lint', 'project', v.project);
     const threshold = v.threshold === undefined ? DEFAULT_SIBLING_THRESHOLD : Number(v.threshold);
     if (!(threshold > -1 && threshold <= 1)) throw new CliError(`lint: --threshold must be a cosine in (-1, 1] (got '${v.threshold}')`);
-    const text = await fs.readFile(file, 'utf8').catch((err: Error) => {
-      throw new CliError(`lint: cannot read ${file}: ${err.message}`);
-    });
-    const parsed = parseProject(text, file);
-    if (!parsed.project || parsed.diagnostics.some((d) => d.severity === 'error')) {
-      throw new CliError(`lint: ${file} does not parse; run 'pscl validate ${file}' first`);
-    }
-    const model = await openClipModel('lint', v);
+    const { parsed } = await loadProjectOrFail('lint', file);
+    const model = await loadModel('lint', await resolveModel('lint', v.model));
     try {
       const embed = async (texts: string[]) => (await model.embedTexts(texts)).data;
       const diags = sortDiagnostics(await lintProject(parsed, embed, model.embedDim, { siblingThreshold: threshold }));

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { encodeLabelMapPng } from '../masks/export';
 import type { LabelMap } from '../masks/labels';
 import { computePartMasks } from '../masks/pipeline';
+import { DEFAULT_PREVIEW_SETTINGS } from '../masks/previewProtocol';
 import { CLIP_LOGIT_SCALE, type DenseFeatures } from '../masks/similarity';
 import { buildClassPrototypes, buildPartEmbeddings, levelTable } from '../prototypes/build';
 import { datasetRoot, loadImages } from '../taxonomy/importers';
@@ -86,19 +87,21 @@ export interface CacheBuildResult {
   loadWaitSeconds: number;
 }
 
-export function defaultSettings(encoders: CacheEncoders, s: Partial<MaskBuildSettings> = {}): MaskBuildSettings {
+/** Settings left out are the mask preview's defaults, so the cache holds what the preview shows. */
+export function defaultSettings(s: Partial<MaskBuildSettings> = {}): MaskBuildSettings {
   const out: MaskBuildSettings = {
     maskSize: s.maskSize ?? DEFAULT_MASK_SIZE,
-    inputSize: s.inputSize ?? encoders.model.imageSize,
-    variant: s.variant ?? 'clearclip',
-    kernel: s.kernel ?? 3,
-    threshold: s.threshold ?? 0,
+    inputSize: s.inputSize ?? DEFAULT_PREVIEW_SETTINGS.size,
+    variant: s.variant ?? DEFAULT_PREVIEW_SETTINGS.variant,
+    kernel: s.kernel ?? DEFAULT_PREVIEW_SETTINGS.kernel,
+    threshold: s.threshold ?? DEFAULT_PREVIEW_SETTINGS.threshold,
     logitScale: s.logitScale ?? CLIP_LOGIT_SCALE,
   };
   for (const k of ['maskSize', 'inputSize', 'kernel'] as const) {
     if (!Number.isInteger(out[k]) || out[k] < 1 || out[k] > 8192) throw new CacheError(`${k} must be an integer from 1 to 8192 (got ${out[k]})`);
   }
   if (out.kernel % 2 === 0) throw new CacheError(`kernel must be odd (got ${out.kernel})`);
+  if (!(out.threshold >= 0 && out.threshold <= 1)) throw new CacheError(`threshold must be a probability from 0 to 1 (got ${out.threshold})`);
   return canonicalSettings(out);
 }
 
@@ -198,7 +201,7 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
   const log = options.log ?? (() => {});
   const projectFile = path.resolve(options.projectFile);
   const project = options.project ?? (await readProjectFile(projectFile));
-  const settings = defaultSettings(encoders, options.settings);
+  const settings = defaultSettings(options.settings);
   const batchSize = Math.max(1, options.batchSize ?? 8);
   const dim = encoders.model.embedDim;
   const hashes = cacheHashes(project, encoders.model.hash, settings);

@@ -8,6 +8,7 @@ import { buildCache, clipEncoders, formatCacheProgress, verifyCache, type CacheB
 import { ClipModel } from '../../../src/core/clip/model';
 import { SafetensorsFile } from '../../../src/core/clip/safetensors';
 import { readLabelMapPng } from '../../../src/core/masks/export';
+import { MaskSession } from '../../../src/core/masks/session';
 import { copySample, editProject, tinyModel } from '../../helpers/cacheFixture';
 import { tempDir } from '../../helpers/paths';
 
@@ -29,7 +30,7 @@ function sample(): { project: string; out: string } {
 }
 
 const build = (project: string, out: string, extra: Partial<Parameters<typeof buildCache>[0]> = {}): Promise<CacheBuildResult> =>
-  buildCache({ projectFile: project, outDir: out, encoders, batchSize: 4, ...extra });
+  buildCache({ projectFile: project, outDir: out, encoders, batchSize: 4, settings: { inputSize: 32 }, ...extra });
 
 function tensors(file: string): Map<string, { shape: number[]; data: Float32Array }> {
   const f = SafetensorsFile.open(file);
@@ -80,6 +81,24 @@ describe('cache build', () => {
     assert.deepEqual(v.problems, []);
     assert.equal(v.checked.masks, 72);
     assert.deepEqual(readdirSync(out).sort(), ['manifest.json', 'masks', 'prototypes.safetensors']);
+  });
+
+  it('holds the masks the preview session computes for the same image and settings', async () => {
+    const { project, out } = sample();
+    const r = await build(project, out);
+    const session = new MaskSession(model);
+    const parsed = JSON.parse(readFileSync(project, 'utf8'));
+    for (const img of [r.manifest.images[0], r.manifest.images[40]]) {
+      const cached = await readLabelMapPng(path.join(out, img.mask!), 12);
+      const preview = await session.compute(parsed, 'bird', path.join(r.manifest.datasetRoot, img.path), {
+        size: r.manifest.settings.inputSize,
+        variant: 'clearclip',
+        kernel: r.manifest.settings.kernel,
+        threshold: r.manifest.settings.threshold,
+        output: { height: cached.height, width: cached.width },
+      });
+      assert.deepEqual(preview.labels.data, cached.data, `image ${img.key}`);
+    }
   });
 
   it('a second build recomputes nothing; --force recomputes everything', async () => {

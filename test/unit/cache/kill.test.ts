@@ -2,6 +2,7 @@
 // again: it completes, recomputes only what was missing, and `pscl cache verify` passes.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { buildDist } from '../../helpers/build';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
@@ -16,11 +17,10 @@ let model: string;
 let project: string;
 const out = path.join(tmp.dir, 'cache');
 // a larger model input than the tiny default slows each image enough to kill the build midway
-const args = () => ['cache', 'build', '--project', project, '--model', model, '--out', out, '--provider', 'cpu', '--input-size', '160', '--mask-size', '512', '--batch', '2', '--json'];
+const args = () => ['cache', 'build', '--project', project, '--model', model, '--out', out, '--input-size', '160', '--mask-size', '512', '--batch', '2', '--json'];
 
 before(() => {
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build.mjs')], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
+  buildDist();
   model = tinyModel(path.join(tmp.dir, 'tiny'));
   project = copySample(path.join(tmp.dir, 'sample'));
 });
@@ -72,7 +72,7 @@ it('verify exits 1 and lists the problems of a damaged cache', () => {
 });
 
 it('pscl lint prints prototype diagnostics like pscl validate', () => {
-  const r = spawnSync(process.execPath, [pscl, 'lint', '--project', project, '--model', model, '--provider', 'cpu'], { env, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [pscl, 'lint', '--project', project, '--model', model], { env, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /tiny-birds\.pscl\.json:\d+:\d+: info: family 'Fringillidae' has a single genus \('Pictofringilla'\).* \[single-child\]/);
   assert.match(r.stdout, /order 'Charadriiformes' has a single family \('Laridae'\)/);
