@@ -110,3 +110,21 @@ def test_masks_are_grey_label_maps_of_the_recorded_size(cache):
         assert labels.max() <= len(parts)
         used.update(np.unique(labels).tolist())
     assert len(used - {0}) >= 2, "the masks should hold several parts"
+
+
+def test_the_trainer_reads_it(cache):
+    """The trainer's own reader (trainer/pscl_trainer/data.py) on the same cache."""
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "trainer"))
+    from pscl_trainer.config import load_config
+    from pscl_trainer.data import CacheDataset, Manifest, load_prototypes
+    out, _ = cache
+    m = Manifest(str(out))
+    assert (m.num_classes, m.num_part_slots) == (6, 12)
+    assert len(m.entries("train")) + len(m.entries("test")) == 72
+    assert tuple(load_prototypes(str(out), m).shape) == (6, m.raw["model"]["embedDim"])
+    cfg = load_config("tiny")
+    x, labels, label, _ = CacheDataset(m, "train", cfg, train=False)[0]
+    assert tuple(x.shape) == (3, cfg["resolution"], cfg["resolution"])
+    assert labels.dtype == torch.uint8 and int(labels.max()) <= 12
+    assert label == m.entries("train")[0]["label"]
