@@ -3,17 +3,18 @@
 import { CliError, type Command } from './command';
 
 const commands: Record<string, () => Promise<Command>> = {
-  // name: () => import('./commands/name').then((m) => m.command),
-  import: () => import('./commands/import').then((m) => m.command),
+  cache: () => import('./commands/cache').then((m) => m.command),
+  clip: () => import('./commands/clip').then((m) => m.command),
   eval: () => import('./commands/eval').then((m) => m.command),
+  import: () => import('./commands/import').then((m) => m.command),
   info: () => import('./commands/info').then((m) => m.command),
+  lint: () => import('./commands/lint').then((m) => m.command),
+  masks: () => import('./commands/masks').then((m) => m.command),
+  model: () => import('./commands/model').then((m) => m.command),
   runs: () => import('./commands/runs').then((m) => m.command),
   suggest: () => import('./commands/suggest').then((m) => m.command),
   train: () => import('./commands/train').then((m) => m.command),
   validate: () => import('./commands/validate').then((m) => m.command),
-  clip: () => import('./commands/clip').then((m) => m.command),
-  masks: () => import('./commands/masks').then((m) => m.command),
-  model: () => import('./commands/model').then((m) => m.command),
 };
 
 function usage(): string {

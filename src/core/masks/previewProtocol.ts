@@ -26,7 +26,7 @@ export interface PreviewSettings {
   switches: ClearClipSwitches;
   /** Odd closing kernel size; 1 disables the closing. */
   kernel: number;
-  /** Input resolution (short side) of the image encoder, pixels. */
+  /** Input resolution (long side, rounded to the patch) of the image encoder, pixels. */
   size: number;
   slidingWindow: boolean;
   /** Background threshold on the best part probability, 0 disables. */

@@ -6,6 +6,7 @@ import { statSync } from 'node:fs';
 import type { ClipModel, DenseMap, RunControl } from '../clip';
 import { loadImagePixels } from '../clip/preprocess';
 import { expandPartPrompts } from '../parts/prompts';
+import { groupEmbeddings } from '../prototypes/build';
 import type { Project } from '../taxonomy/model';
 import { computePartMasks, type MaskSettings, type PartMaskResult } from './pipeline';
 
@@ -80,29 +81,23 @@ export class MaskSession {
     return { ...(await job), cached: false };
   }
 
-  /** Normalised mean embedding of each group of texts, [groups, dim]; texts are cached. */
-  async groupEmbeddings(groups: string[][], control: RunControl = {}): Promise<Float32Array> {
+  /** Embeddings of `texts` as one [n, dim] block, each text encoded once per session. */
+  async embedTexts(texts: string[], signal?: AbortSignal): Promise<Float32Array> {
     const dim = this.model.embedDim;
-    const missing = [...new Set(groups.flat().filter((t) => !this.texts.has(t)))];
+    const missing = [...new Set(texts.filter((t) => !this.texts.has(t)))];
     if (missing.length > 0) {
-      const emb = await this.model.embedTexts(missing, { signal: control.signal });
+      const emb = await this.model.embedTexts(missing, { signal });
       missing.forEach((t, i) => this.texts.set(t, emb.data.slice(i * dim, (i + 1) * dim)));
-      while (this.texts.size > MAX_CACHED_TEXTS) this.texts.delete(this.texts.keys().next().value!);
     }
-    const out = new Float32Array(groups.length * dim);
-    groups.forEach((texts, g) => {
-      if (texts.length === 0) throw new Error(`prompt group ${g + 1} has no text`);
-      const o = g * dim;
-      for (const t of texts) {
-        const e = this.texts.get(t)!;
-        for (let d = 0; d < dim; d++) out[o + d] += e[d];
-      }
-      let n = 0;
-      for (let d = 0; d < dim; d++) n += out[o + d] * out[o + d];
-      n = Math.sqrt(n) || 1;
-      for (let d = 0; d < dim; d++) out[o + d] /= n;
-    });
+    const out = new Float32Array(texts.length * dim);
+    texts.forEach((t, i) => out.set(this.texts.get(t)!, i * dim));
+    while (this.texts.size > MAX_CACHED_TEXTS) this.texts.delete(this.texts.keys().next().value!);
     return out;
+  }
+
+  /** Normalised mean embedding of each group of texts, [groups, dim]. */
+  async groupEmbeddings(groups: string[][], control: RunControl = {}): Promise<Float32Array> {
+    return (await groupEmbeddings(groups, (texts, signal) => this.embedTexts(texts, signal), this.model.embedDim, control.signal)).data;
   }
 
   /** The part prompts of `coarse` through the project's templates, in label order. */

@@ -1,0 +1,89 @@
+// manifest.json of a training cache (docs/cache-format.md): the types, reading with clear errors,
+// and the file names inside a cache folder.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Split } from '../taxonomy/model';
+import type { CacheHashes, MaskBuildSettings } from './hashes';
+
+export const MANIFEST_FILE = 'manifest.json';
+/** Where the manifest of the last complete build waits while a new prototypes file replaces the old. */
+export const PREVIOUS_MANIFEST_FILE = '.manifest.previous.json';
+export const PROTOTYPES_FILE = 'prototypes.safetensors';
+export const JOURNAL_FILE = 'progress.jsonl';
+export const MASKS_DIR = 'masks';
+
+export interface ManifestClass {
+  index: number;
+  id: string;
+  name: string;
+  /** Index into levelValues[level] for every level, fine last. */
+  levelIndex: number[];
+}
+
+/** The image file as it was when its mask was made: a changed file makes the mask stale. */
+export interface SourceStamp {
+  bytes: number;
+  mtimeMs: number;
+}
+
+export interface ManifestImage {
+  key: string;
+  /** Relative to datasetRoot, '/'-separated. */
+  path: string;
+  split: Split;
+  /** Index into classes; -1 when the image's class is not in the project (status error). */
+  label: number;
+  status: 'ok' | 'error';
+  /** Relative to the cache folder (status ok). */
+  mask?: string;
+  maskWidth?: number;
+  maskHeight?: number;
+  maskSha256?: string;
+  source?: SourceStamp;
+  error?: string;
+}
+
+export interface CacheManifest {
+  format: 'pscl-cache';
+  version: 1;
+  createdBy: string;
+  createdAt: string;
+  project: string;
+  datasetRoot: string;
+  model: { id: string; hash: string; embedDim: number; imageSize: number; patchSize: number };
+  hashes: CacheHashes;
+  settings: MaskBuildSettings;
+  levels: string[];
+  levelValues: Record<string, string[]>;
+  classes: ManifestClass[];
+  parts: Record<string, string[]>;
+  numPartSlots: number;
+  maskSize: number;
+  files: { prototypes: string };
+  counts: { images: number; ok: number; error: number };
+  images: ManifestImage[];
+}
+
+export class CacheError extends Error {}
+
+/** The manifest in `dir` (or `file` inside it), undefined when there is none; throws on a malformed one. */
+export async function readManifest(dir: string, file = MANIFEST_FILE): Promise<CacheManifest | undefined> {
+  const p = path.join(dir, file);
+  let text: string;
+  try {
+    text = await fs.readFile(p, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new CacheError(`${p}: cannot read the manifest (${(err as Error).message})`);
+  }
+  let m: CacheManifest;
+  try {
+    m = JSON.parse(text) as CacheManifest;
+  } catch (err) {
+    throw new CacheError(`${p}: not JSON (${(err as Error).message}); delete the cache folder and build it again`);
+  }
+  if (m?.format !== 'pscl-cache') throw new CacheError(`${p}: not a PSCL cache manifest (format ${JSON.stringify(m?.format)})`);
+  if (m.version !== 1) throw new CacheError(`${p}: cache version ${m.version}; this version of PSCL Studio reads version 1: build the cache again`);
+  if (!Array.isArray(m.images) || !Array.isArray(m.classes) || !m.hashes) throw new CacheError(`${p}: images, classes or hashes missing; build the cache again`);
+  return m;
+}

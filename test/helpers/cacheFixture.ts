@@ -1,0 +1,40 @@
+// Fixtures for the cache tests and benchmark: the tiny CLIP (generated), a private copy of the
+// sample dataset (so tests may edit the project and corrupt images), and JSON edits of a project.
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { makeTinyClip, type TinyClipOptions } from '../../src/core/clip/tiny';
+import { repoRoot } from './paths';
+
+export const SAMPLE_DIR = path.join(repoRoot, 'samples', 'tiny-birds');
+export const SAMPLE_PROJECT = 'tiny-birds.pscl.json';
+
+/** Writes the tiny CLIP (or another shape) into `dir` and returns it. */
+export function tinyModel(dir: string, options: Partial<TinyClipOptions> = {}): string {
+  makeTinyClip(dir, options);
+  return dir;
+}
+
+/** Copies samples/tiny-birds into `dir`; returns the project file there. */
+export function copySample(dir: string, keepImages?: number): string {
+  cpSync(SAMPLE_DIR, dir, { recursive: true });
+  if (keepImages !== undefined) {
+    // CUB lists: keep the first N images (the importer reads images.txt)
+    const list = path.join(dir, 'CUB_tiny', 'images.txt');
+    writeFileSync(list, readFileSync(list, 'utf8').split('\n').filter(Boolean).slice(0, keepImages).join('\n') + '\n');
+  }
+  return path.join(dir, SAMPLE_PROJECT);
+}
+
+/** Rewrites a project file through a function of its JSON. */
+export interface ProjectJson {
+  name: string;
+  classes: { id: string; name: string; path: Record<string, string> }[];
+  parts: Record<string, { name: string; prompts: string[] }[]>;
+  templates: { class: string[]; part: string[] };
+}
+
+export function editProject(file: string, edit: (p: ProjectJson) => void): void {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as ProjectJson;
+  edit(p);
+  writeFileSync(file, JSON.stringify(p, null, 2));
+}
