@@ -2,7 +2,7 @@
 // builds the VSIX, installs it, opens a copy of samples/tiny-birds, drives the UI, and saves
 // screenshots to out/e2e/. Run twice: trusted, and in Restricted Mode.
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import {
@@ -100,7 +100,7 @@ async function waitFile(file, predicate, what) {
   const until = Date.now() + 15000;
   let text = '';
   while (Date.now() < until) {
-    text = readFileSync(file, 'utf8');
+    text = existsSync(file) ? readFileSync(file, 'utf8') : '';
     if (predicate(text)) return text;
     await sleep(200);
   }
@@ -163,6 +163,24 @@ async function trustedRun(browser, vsix) {
       await page.screenshot({ path: path.join(shots, 'filter.png') });
       await runCommand(page, 'PSCL: Clear Taxonomy Filter');
       await treeRow(page, /^bird/).waitFor({ timeout: 10000 });
+    });
+
+    await check('the import wizard writes a new project file from a dataset folder', async () => {
+      await runCommand(page, 'PSCL: New Project from Dataset...');
+      await pick(page, 'cub');
+      // code-server's folder picker is VS Code's simple file dialog: a quick input with a path.
+      const input = page.locator('.quick-input-widget input');
+      await page.locator('.quick-input-widget', { hasText: 'the dataset folder' }).waitFor({ timeout: 10000 });
+      await input.fill(path.join(server.workspace, 'CUB_tiny') + '/');
+      await sleep(500);
+      await page.locator('.quick-input-widget .monaco-button', { hasText: 'Use this dataset' }).first().click();
+      await page.locator('.quick-input-widget', { hasText: 'project file' }).waitFor({ timeout: 10000 });
+      assert.equal(await input.inputValue(), path.join(server.workspace, 'cub-tiny.pscl.json'));
+      await page.keyboard.press('Enter');
+      const created = path.join(server.workspace, 'cub-tiny.pscl.json');
+      await waitFile(created, (t) => t.includes('"format": "cub"'), 'import wizard');
+      await treeRow(page, /CUB_tiny|cub-tiny/).waitFor({ timeout: 15000 });
+      await page.screenshot({ path: path.join(shots, 'imported.png') });
     });
 
     await check('a broken project file shows its error in Problems', async () => {
