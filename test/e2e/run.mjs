@@ -2,7 +2,7 @@
 // builds the VSIX, installs it, opens a copy of samples/tiny-birds, drives the UI, and saves
 // screenshots to out/e2e/. Run twice: trusted, and in Restricted Mode.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import {
@@ -27,6 +27,7 @@ if (!codeServerInstalled()) {
   process.exit(0);
 }
 mkdirSync(shots, { recursive: true });
+for (const f of readdirSync(shots)) if (f.endsWith('.png')) rmSync(path.join(shots, f));
 
 const results = [];
 let currentPage;
@@ -171,6 +172,8 @@ async function trustedRun(browser, vsix) {
       // code-server's folder picker is VS Code's simple file dialog: a quick input with a path.
       const input = page.locator('.quick-input-widget input');
       await page.locator('.quick-input-widget', { hasText: 'the dataset folder' }).waitFor({ timeout: 10000 });
+      // The dialog fills in its start folder asynchronously: type only after it has.
+      await page.waitForFunction((ws) => document.querySelector('.quick-input-widget input')?.value === ws + '/', server.workspace, { timeout: 10000 });
       await input.fill(path.join(server.workspace, 'CUB_tiny') + '/');
       await sleep(500);
       await page.locator('.quick-input-widget .monaco-button', { hasText: 'Use this dataset' }).first().click();
