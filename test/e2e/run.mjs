@@ -105,7 +105,7 @@ async function waitFile(file, predicate, what) {
     if (predicate(text)) return text;
     await sleep(200);
   }
-  throw new Error(`${what}: ${file} did not change as expected`);
+  throw new Error(`${what}: ${file} did not change as expected; it holds:\n${text}`);
 }
 
 const codeServerDir = realpathSync(path.join(root, '.e2e', 'tools', 'node_modules', 'code-server'));
@@ -142,13 +142,14 @@ async function trustedRun(browser, vsix) {
       await treeRow(page, /Scarlet crowned Finch/).waitFor({ timeout: 10000 });
       await page.screenshot({ path: path.join(shots, 'renamed.png') });
       await runCommand(page, 'File: Save');
-      const renamed = await waitFile(file, (t) => t.includes('Scarlet crowned Finch'), 'save after rename');
-      // Only the name changed: the rest of the file, formatting included, is the same.
-      assert.equal(renamed, original.toString('utf8').replace('"Red crowned Finch"', '"Scarlet crowned Finch"'));
+      // Only the name changed: the rest of the file, formatting included, is the same. (Polled:
+      // VS Code writes the file in place, so a read can catch it half written.)
+      const expected = original.toString('utf8').replace('"Red crowned Finch"', '"Scarlet crowned Finch"');
+      await waitFile(file, (t) => t === expected, 'save after rename: only the class name changes');
       await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
       await page.keyboard.press('Control+z');
       await runCommand(page, 'File: Save');
-      await waitFile(file, (t) => !t.includes('Scarlet crowned Finch'), 'save after undo');
+      await waitFile(file, (t) => t === original.toString('utf8'), 'save after undo: the original text');
       assert.ok(readFileSync(file).equals(original), 'file bytes after undo equal the original');
       await treeRow(page, /Red crowned Finch/).waitFor({ timeout: 10000 });
     });
@@ -169,8 +170,10 @@ async function trustedRun(browser, vsix) {
       // The drop applies a WorkspaceEdit; the tree follows the document.
       await treeRow(page, /^Parulidae.*3 classes/).waitFor({ timeout: 10000 });
       await runCommand(page, 'File: Save');
-      const moved = await waitFile(file, (t) => /"White crowned Gull", "path": \{ "coarse": "bird", "order": "Passeriformes", "family": "Parulidae"/.test(t), 'drag and drop');
-      assert.equal(moved.split('\n').length, original.toString('utf8').split('\n').length, 'one line changed in place');
+      const lines = original.toString('utf8').split('\n');
+      const moved = await waitFile(file, (t) => /"White crowned Gull", "path": \{ "coarse": "bird", "order": "Passeriformes", "family": "Parulidae"/.test(t) && t.split('\n').length === lines.length, 'drag and drop');
+      const changed = moved.split('\n').filter((l, i) => l !== lines[i]);
+      assert.equal(changed.length, 1, `exactly the moved class's line changed: ${changed.join('\n')}`);
       await page.screenshot({ path: path.join(shots, 'dragged.png') });
       // Back to the original for the next checks.
       await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
