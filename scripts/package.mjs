@@ -73,6 +73,6 @@ writeFileSync(path.join(stage, '.vscodeignore'), '**/*.map\n**/*.ts\n!**/*.d.ts\
 mkdirSync(path.dirname(out), { recursive: true });
 const vsce = path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce');
 const deps = Object.keys(top).length > 0 ? [] : ['--no-dependencies'];
-run(process.execPath, [vsce, 'package', '--target', target, '--allow-missing-repository', '--skip-license', '-o', out, ...deps], stage);
+run(process.execPath, [vsce, 'package', '--target', target, '--allow-missing-repository', '--no-rewrite-relative-links', '--skip-license', '-o', out, ...deps], stage);
 const size = statSync(out).size;
 console.log(JSON.stringify({ vsix: path.relative(root, out), target, bytes: size, mb: +(size / 1048576).toFixed(2), nativeModules: shipped }));
