@@ -27,6 +27,20 @@ function run(cmd, args, env = {}) {
   return r.status ?? 1;
 }
 
+const python = process.env.PSCL_PYTHON || '/usr/bin/python3';
+const e2eInstalled = () => existsSync(path.join(root, '.e2e', 'tools', '.installed'));
+const hasTorch = () => spawnSync(python, ['-c', 'import torch, pytest'], { stdio: 'ignore' }).status === 0;
+
+// A fresh machine: install the Debian packages and code-server the suites need (scripts/setup.sh).
+if ((runs('python') && !hasTorch()) || (runs('e2e') && !e2eInstalled())) {
+  if (process.env.PSCL_NO_SETUP) {
+    console.log('setup: PSCL_NO_SETUP is set, so missing packages are not installed; the suites that need them are skipped');
+  } else {
+    console.log('setup: installing what the tests need (scripts/setup.sh; once, about 3 minutes)');
+    if (run('bash', [path.join(root, 'scripts', 'setup.sh')]) !== 0) console.log('setup: failed; the suites that need it are skipped (see above)');
+  }
+}
+
 let failed = 0;
 if (runs('unit')) {
   const files = findTests(path.join(root, 'test', 'unit'), '.test.ts');
@@ -37,8 +51,9 @@ if (runs('unit')) {
     failed += run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files]) === 0 ? 0 : 1;
   }
 }
-if (runs('python')) {
-  const python = process.env.PSCL_PYTHON || '/usr/bin/python3';
+if (runs('python') && !hasTorch()) {
+  console.log(`\npython: SKIPPED (${python} cannot import torch and pytest: run scripts/setup.sh or set PSCL_PYTHON)`);
+} else if (runs('python')) {
   const dirs = ['test/python', 'trainer/tests'].filter((d) => findTests(path.join(root, d), '.py').some((f) => path.basename(f).startsWith('test_')));
   if (dirs.length > 0) {
     failed += run(python, ['-m', 'pytest', '-q', ...dirs], { PYTHONPATH: root }) === 0 ? 0 : 1;
@@ -47,11 +62,11 @@ if (runs('python')) {
   }
 }
 if (runs('e2e')) {
-  // The end-to-end suite needs code-server in .e2e/tools (scripts/e2e-setup.sh; .ci/run does it).
-  if (existsSync(path.join(root, '.e2e', 'tools', '.installed'))) {
+  // The end-to-end suite needs code-server in .e2e/tools (scripts/e2e-setup.sh).
+  if (e2eInstalled()) {
     failed += run(process.execPath, ['test/e2e/run.mjs']) === 0 ? 0 : 1;
   } else {
-    console.log('\ne2e: SKIPPED (code-server not installed: run scripts/e2e-setup.sh, ~2 min, then npm test again)');
+    console.log('\ne2e: SKIPPED (code-server not installed: run scripts/setup.sh, ~2 min, then npm test again)');
   }
 }
 process.exit(failed === 0 ? 0 : 1);
