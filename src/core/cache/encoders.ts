@@ -3,7 +3,7 @@
 // (clipEncoders); the interface keeps the builder independent of how the model runs.
 import path from 'node:path';
 import type { ClipModel } from '../clip/model';
-import { loadImagePixels, type PixelImage } from '../clip/preprocess';
+import { ImageError, loadImagePixels, type PixelImage } from '../clip/preprocess';
 import type { DenseFeatures } from '../masks/similarity';
 
 export interface EncoderModel {
@@ -40,8 +40,12 @@ const loadSharp = () => (sharpModule ??= import('sharp').then((m) => m.default))
 /** Width and height as displayed (EXIF orientations 5-8 swap them). */
 export async function imageSize(file: string): Promise<{ width: number; height: number }> {
   const sharp = await loadSharp();
-  const meta = await sharp(file).metadata();
-  if (!meta.width || !meta.height) throw new Error(`${file}: the image has no size`);
+  const meta = await sharp(file)
+    .metadata()
+    .catch((err: Error) => {
+      throw new ImageError(`${file}: cannot read the image (${err.message})`);
+    });
+  if (!meta.width || !meta.height) throw new ImageError(`${file}: the image has no size`);
   return (meta.orientation ?? 1) >= 5 ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };
 }
 
@@ -59,8 +63,9 @@ export function clipEncoders(model: ClipModel, options: { batchSize?: number } =
       return (await model.embedTexts(texts, { signal })).data;
     },
     async loadImage(file, inputSize) {
-      const [pixels, size] = await Promise.all([loadImagePixels(file, { mode: 'fit', size: inputSize, multipleOf: model.patchSize }), imageSize(file)]);
-      return { pixels, ...size };
+      // decode first: its error names the file, and a bad file then costs one read
+      const pixels = await loadImagePixels(file, { mode: 'fit', size: inputSize, multipleOf: model.patchSize });
+      return { pixels, ...(await imageSize(file)) };
     },
     async denseFeatures(images, { variant, signal }) {
       const maps = await model.denseFeatures(images, { variant, signal, batchSize: options.batchSize ?? Math.max(1, images.length) });
