@@ -157,7 +157,7 @@ export function sessionProcesses(sid) {
       // fields: state ppid pgrp session ...
       if (Number(fields[3]) !== sid) continue;
       const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
-      out.push({ pid: Number(name), ppid: Number(fields[1]), cmd });
+      out.push({ pid: Number(name), ppid: Number(fields[1]), state: fields[0], cmd });
     } catch {
       // exited meanwhile
     }
@@ -177,7 +177,9 @@ export function foreignExtensionHostChildren(processes, codeServerDir) {
   const hostPids = new Set(hosts.map((h) => h.pid));
   const foreign = [];
   for (const p of processes) {
-    if (hostPids.has(p.pid)) continue;
+    // An exited (zombie) or just-forked process shows no command line: nothing to judge yet; the
+    // sampler sees it again once it runs something.
+    if (hostPids.has(p.pid) || p.cmd === '') continue;
     // Walk up to the extension host; remember whether a VS Code process lies on the way.
     let own = false;
     let underHost = false;

@@ -2,7 +2,7 @@
 // builds the VSIX, installs it, opens a copy of samples/tiny-birds, drives the UI, and saves
 // screenshots to out/e2e/. Run twice: trusted, and in Restricted Mode.
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import {
@@ -27,6 +27,7 @@ if (!codeServerInstalled()) {
   process.exit(0);
 }
 mkdirSync(shots, { recursive: true });
+for (const f of readdirSync(shots)) if (f.endsWith('.png')) rmSync(path.join(shots, f));
 
 const results = [];
 let currentPage;
@@ -100,11 +101,11 @@ async function waitFile(file, predicate, what) {
   const until = Date.now() + 15000;
   let text = '';
   while (Date.now() < until) {
-    text = readFileSync(file, 'utf8');
+    text = existsSync(file) ? readFileSync(file, 'utf8') : '';
     if (predicate(text)) return text;
     await sleep(200);
   }
-  throw new Error(`${what}: ${file} did not change as expected`);
+  throw new Error(`${what}: ${file} did not change as expected; it holds:\n${text}`);
 }
 
 const codeServerDir = realpathSync(path.join(root, '.e2e', 'tools', 'node_modules', 'code-server'));
@@ -141,15 +142,44 @@ async function trustedRun(browser, vsix) {
       await treeRow(page, /Scarlet crowned Finch/).waitFor({ timeout: 10000 });
       await page.screenshot({ path: path.join(shots, 'renamed.png') });
       await runCommand(page, 'File: Save');
-      const renamed = await waitFile(file, (t) => t.includes('Scarlet crowned Finch'), 'save after rename');
-      // Only the name changed: the rest of the file, formatting included, is the same.
-      assert.equal(renamed, original.toString('utf8').replace('"Red crowned Finch"', '"Scarlet crowned Finch"'));
+      // Only the name changed: the rest of the file, formatting included, is the same. (Polled:
+      // VS Code writes the file in place, so a read can catch it half written.)
+      const expected = original.toString('utf8').replace('"Red crowned Finch"', '"Scarlet crowned Finch"');
+      await waitFile(file, (t) => t === expected, 'save after rename: only the class name changes');
       await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
       await page.keyboard.press('Control+z');
       await runCommand(page, 'File: Save');
-      await waitFile(file, (t) => !t.includes('Scarlet crowned Finch'), 'save after undo');
+      await waitFile(file, (t) => t === original.toString('utf8'), 'save after undo: the original text');
       assert.ok(readFileSync(file).equals(original), 'file bytes after undo equal the original');
       await treeRow(page, /Red crowned Finch/).waitFor({ timeout: 10000 });
+    });
+
+    await check('dragging a class onto another family moves it there (with that family\'s order)', async () => {
+      await expand(page, /^Charadriiformes/);
+      await expand(page, /^Laridae/);
+      await expand(page, /^Pictolarus/);
+      // Native HTML5 drag: press, move in steps (VS Code starts the drag on movement), release.
+      const from = await treeRow(page, /White crowned Gull/).boundingBox();
+      const to = await treeRow(page, /^Parulidae/).boundingBox();
+      await page.mouse.move(from.x + 60, from.y + from.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(from.x + 70, from.y + from.height / 2 - 5, { steps: 5 });
+      await page.mouse.move(to.x + 60, to.y + to.height / 2, { steps: 15 });
+      await sleep(300);
+      await page.mouse.up();
+      // The drop applies a WorkspaceEdit; the tree follows the document.
+      await treeRow(page, /^Parulidae.*3 classes/).waitFor({ timeout: 10000 });
+      await runCommand(page, 'File: Save');
+      const lines = original.toString('utf8').split('\n');
+      const moved = await waitFile(file, (t) => /"White crowned Gull", "path": \{ "coarse": "bird", "order": "Passeriformes", "family": "Parulidae"/.test(t) && t.split('\n').length === lines.length, 'drag and drop');
+      const changed = moved.split('\n').filter((l, i) => l !== lines[i]);
+      assert.equal(changed.length, 1, `exactly the moved class's line changed: ${changed.join('\n')}`);
+      await page.screenshot({ path: path.join(shots, 'dragged.png') });
+      // Back to the original for the next checks.
+      await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
+      await page.keyboard.press('Control+z');
+      await runCommand(page, 'File: Save');
+      await waitFile(file, (t) => t === original.toString('utf8'), 'undo of the move');
     });
 
     await check('the filter narrows the tree to matches', async () => {
@@ -157,12 +187,36 @@ async function trustedRun(browser, vsix) {
       await page.locator('.quick-input-widget', { hasText: 'Filter Taxonomy' }).waitFor();
       await page.locator('.quick-input-widget input').fill('gull');
       await page.keyboard.press('Enter');
-      await treeRow(page, /White crowned Gull/).waitFor({ timeout: 10000 });
-      const text = await treeText(page);
+      let text = '';
+      for (const until = Date.now() + 10000; Date.now() < until; await sleep(200)) {
+        text = await treeText(page);
+        if (!text.includes('Finch')) break;
+      }
       assert.ok(!text.includes('Finch'), `no Finch left after filtering for gull: ${text}`);
+      assert.ok(text.includes('White crowned Gull') && text.includes('Black crowned Gull'), `both gulls shown, their branches open: ${text}`);
       await page.screenshot({ path: path.join(shots, 'filter.png') });
       await runCommand(page, 'PSCL: Clear Taxonomy Filter');
       await treeRow(page, /^bird/).waitFor({ timeout: 10000 });
+    });
+
+    await check('the import wizard writes a new project file from a dataset folder', async () => {
+      await runCommand(page, 'PSCL: New Project from Dataset...');
+      await pick(page, 'cub');
+      // code-server's folder picker is VS Code's simple file dialog: a quick input with a path.
+      const input = page.locator('.quick-input-widget input');
+      await page.locator('.quick-input-widget', { hasText: 'the dataset folder' }).waitFor({ timeout: 10000 });
+      // The dialog fills in its start folder asynchronously: type only after it has.
+      await page.waitForFunction((ws) => document.querySelector('.quick-input-widget input')?.value === ws + '/', server.workspace, { timeout: 10000 });
+      await input.fill(path.join(server.workspace, 'CUB_tiny') + '/');
+      await sleep(500);
+      await page.locator('.quick-input-widget .monaco-button', { hasText: 'Use this dataset' }).first().click();
+      await page.locator('.quick-input-widget', { hasText: 'project file' }).waitFor({ timeout: 10000 });
+      assert.equal(await input.inputValue(), path.join(server.workspace, 'cub-tiny.pscl.json'));
+      await page.keyboard.press('Enter');
+      const created = path.join(server.workspace, 'cub-tiny.pscl.json');
+      await waitFile(created, (t) => t.includes('"format": "cub"'), 'import wizard');
+      await treeRow(page, /CUB_tiny|cub-tiny/).waitFor({ timeout: 15000 });
+      await page.screenshot({ path: path.join(shots, 'imported.png') });
     });
 
     await check('a broken project file shows its error in Problems', async () => {

@@ -18,6 +18,7 @@ test('code-server\'s own helpers below the extension host are allowed', () => {
     { pid: 15, ppid: 11, cmd: '/bin/sh -c ps -F -A -l | grep root' },
     { pid: 16, ppid: 15, cmd: 'ps -F -A -l' },
     { pid: 17, ppid: 15, cmd: '' },
+    { pid: 18, ppid: 11, cmd: '' },
   ];
   assert.deepEqual(foreignExtensionHostChildren([...base, ...vscodeOwn], CS), { hosts: 1, foreign: [] });
 });
