@@ -3,7 +3,7 @@
 // legend lists the project's parts, a part toggle and the opacity slider change canvas pixels
 // read back inside the webview, and typing a new part prompt re-renders the open preview.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** PSCL_SHARED_DATA, else ../shared/data next to the repo (or a folder above it: worktrees). */
@@ -41,12 +41,15 @@ function differing(a, b) {
 }
 
 async function openProjectFile(page, name) {
+  await page.keyboard.press('Control+1'); // the first editor group: the preview stays visible beside it
   await page.keyboard.press('Control+P');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor();
   await input.fill(name);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 10000 });
-  await page.keyboard.press('Enter');
+  // Quick open ranks fuzzy matches (cub-tiny.pscl.json too): click the row named exactly so.
+  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${name.replace(/\./g, '\\.')}\\s*$`) }) }).first();
+  await row.waitFor({ timeout: 10000 });
+  await row.click();
   await page.locator('.monaco-editor .view-lines').first().waitFor();
 }
 
@@ -93,15 +96,23 @@ export async function previewChecks({ page, workspace, root, shots, check, runCo
   const parts = project.parts.bird.map((p) => p.name);
   const horses = path.join(workspace, 'horses.jpg');
   copyFileSync(path.join(sharedData(root), 'images', 'horses.jpg'), horses);
+  // Workspace settings: the demo model, and no auto-save so the live-edit check sees unsaved text.
+  mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
+  writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'pscl.clip.model': 'demo', 'files.autoSave': 'off' }, null, 2));
 
+  await runCommand(page, 'View: Hide Panel').catch(() => page.keyboard.press('Escape'));
   await check('mask preview on horses.jpg (palette + file dialog): legend, toggle and opacity change the canvas', async () => {
     await openProjectFile(page, 'tiny-birds.pscl.json');
     await runCommand(page, 'PSCL: Open Mask Preview');
     await pick(page, 'Choose an image file');
     const input = page.locator('.quick-input-widget input');
     await page.waitForFunction(() => (document.querySelector('.quick-input-widget input')?.value ?? '').endsWith('/'), null, { timeout: 15000 });
-    await input.fill(horses);
-    await page.waitForTimeout(500);
+    // The dialog may fill in its start folder again after the first wait: type until it sticks.
+    for (let i = 0; i < 10 && (await input.inputValue()) !== horses; i++) {
+      await input.fill(horses);
+      await page.waitForTimeout(500);
+    }
+    assert.equal(await input.inputValue(), horses);
     await page.keyboard.press('Enter');
     const view = await previewFrame(page);
     const r = await exercise(page, view, path.join(shots, 'preview-horses.png'), parts);
@@ -119,7 +130,10 @@ export async function previewChecks({ page, workspace, root, shots, check, runCo
     await page.keyboard.type('"bill"');
     await page.keyboard.press('Enter');
     await page.keyboard.press('Escape');
-    await page.keyboard.type('"hooked bill"');
+    // Inside the quotes (typing a quote would auto-close): "bill" -> "hooked bill".
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.type('hooked ');
     await view.locator('#legend li[data-label="2"][title*="hooked bill"]').waitFor({ timeout: 30000 });
     assert.ok(!readFileSync(path.join(workspace, 'tiny-birds.pscl.json'), 'utf8').includes('hooked bill'), 'the edit is not saved: the preview used the editor text');
     await page.screenshot({ path: path.join(shots, 'preview-live-edit.png') });
