@@ -137,7 +137,7 @@ export async function previewChecks({ page, workspace, root, shots, check, runCo
     await view.locator('#legend li[data-label="2"][title*="hooked bill"]').waitFor({ timeout: 30000 });
     assert.ok(!readFileSync(path.join(workspace, 'tiny-birds.pscl.json'), 'utf8').includes('hooked bill'), 'the edit is not saved: the preview used the editor text');
     await page.screenshot({ path: path.join(shots, 'preview-live-edit.png') });
-    await page.keyboard.press('Control+Z');
+    await runCommand(page, 'File: Revert File');
   });
 
   await check('mask preview on a sample-dataset image (class command): legend, toggle and opacity change the canvas', async () => {
