@@ -34,6 +34,31 @@ export class Config implements vscode.Disposable {
     return this.cfg.get<boolean>('edits.revealInEditor', true);
   }
 
+  /** `pscl.clip.model`: a CLIP folder or Hub repo id; '' or 'demo' is the embedded demo model. */
+  get clipModel(): string {
+    return (this.cfg.get<string>('clip.model', 'openai/clip-vit-base-patch16') ?? '').trim();
+  }
+
+  get clipDevice(): 'auto' | 'cpu' | 'cuda' {
+    const d = this.cfg.get<string>('clip.device', 'auto');
+    return d === 'cpu' || d === 'cuda' ? d : 'auto';
+  }
+
+  /** Defaults of a new mask preview (the page keeps its own settings afterwards). */
+  get previewDefaults(): { variant: string; kernel: number; size: number; threshold: number } {
+    return {
+      variant: this.cfg.get<string>('preview.variant', 'clearclip'),
+      kernel: this.cfg.get<number>('preview.kernel', 3),
+      size: this.cfg.get<number>('preview.inputSize', 448),
+      threshold: this.cfg.get<number>('preview.threshold', 0),
+    };
+  }
+
+  /** Delay after the last keystroke in a project file before open previews are re-rendered. */
+  get previewDelayMs(): number {
+    return Math.max(0, this.cfg.get<number>('preview.delayMs', 150));
+  }
+
   dispose(): void {
     this.listener.dispose();
     this.changed.dispose();

@@ -1,12 +1,16 @@
 // The one object that owns the extension's long-lived parts; commands receive it.
 import * as vscode from 'vscode';
+import type { Backend } from './backend';
 import type { Config } from './config';
 import type { ProjectStore } from './projects';
+import type { Previews } from './preview/previews';
 import type { PersistentState } from './state';
 import type { TaxonomyView } from './views/taxonomyTree';
 
 export class Ctx {
   taxonomy!: TaxonomyView;
+  backend!: Backend;
+  previews!: Previews;
 
   constructor(
     readonly extension: vscode.ExtensionContext,

@@ -1,5 +1,6 @@
 // PSCL Studio: the table of contents. Everything else lives in the modules named here.
 import * as vscode from 'vscode';
+import { Backend, stopBackends } from './backend';
 import { registerQuickFixes } from './codeActions';
 import { newProjectFromDataset, validate } from './commands/project';
 import { addClass, move, remove, rename, revealInFile } from './commands/taxonomy';
@@ -8,6 +9,8 @@ import { Config } from './config';
 import { Ctx, type CommandFactory } from './ctx';
 import { registerDiagnostics } from './diagnostics';
 import { ProjectStore } from './projects';
+import { openMaskPreview, previewMasksForFile, previewMasksForNode } from './preview/commands';
+import { Previews } from './preview/previews';
 import { PersistentState } from './state';
 import { TaxonomyView } from './views/taxonomyTree';
 
@@ -22,6 +25,9 @@ const commands: Record<string, CommandFactory> = {
   'pscl.taxonomy.filter': filter,
   'pscl.taxonomy.clearFilter': clearFilter,
   'pscl.taxonomy.refresh': refresh,
+  'pscl.preview.open': openMaskPreview,
+  'pscl.preview.forNode': previewMasksForNode,
+  'pscl.preview.forFile': previewMasksForFile,
 };
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
@@ -35,6 +41,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   ctx.taxonomy = new TaxonomyView(projects, config, state.taxonomyFilter);
   void vscode.commands.executeCommand('setContext', 'pscl.taxonomyFiltered', ctx.taxonomy.model.filter.active);
   context.subscriptions.push(ctx.taxonomy, registerDiagnostics(projects), registerQuickFixes());
+  context.subscriptions.push((ctx.backend = new Backend(context, log, (w) => ctx.requireTrust(w))), (ctx.previews = new Previews(ctx)));
 
   for (const [id, factory] of Object.entries(commands)) {
     context.subscriptions.push(vscode.commands.registerCommand(id, factory(ctx)));
@@ -43,6 +50,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   log.info(`activated: ${projects.uris().length} project file(s), workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode'}`);
 }
 
-export function deactivate(): void {
-  // Everything is in context.subscriptions; nothing runs outside the extension host.
+export function deactivate(): Promise<void> {
+  // Everything else is in context.subscriptions; the backend process is waited for.
+  return stopBackends();
 }

@@ -54,6 +54,7 @@ export async function startCodeServer({ vsix, sample, trusted = true, log = () =
         'security.workspace.trust.startupPrompt': 'never',
         'security.workspace.trust.banner': 'always',
         'workbench.startupEditor': 'none',
+        'pscl.clip.model': 'demo', // the embedded demo model: no download
         'workbench.tips.enabled': false,
         'extensions.autoCheckUpdates': false,
         'extensions.autoUpdate': false,

@@ -15,6 +15,7 @@ import {
   sleep,
   startCodeServer,
 } from './codeServer.mjs';
+import { previewChecks } from './checks/preview.mjs';
 
 const SAMPLE = path.join(root, 'samples', 'tiny-birds');
 const PROJECT = 'tiny-birds.pscl.json';
@@ -231,6 +232,7 @@ async function trustedRun(browser, vsix) {
       assert.match(text, /syntax error: expected ','/, `Problems shows the syntax error: ${text}`);
       await page.screenshot({ path: path.join(shots, 'problems.png') });
     });
+    await previewChecks({ page, workspace: server.workspace, root, shots, check, runCommand, pick, log });
   } finally {
     await server.stop();
   }

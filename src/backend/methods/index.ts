@@ -4,6 +4,7 @@ import type { BackendArea } from '../registry';
 import { backendArea } from './backend';
 import { clipArea } from './clip';
 import { jobsArea } from './jobs';
+import { masksArea } from './masks';
 import { modelArea } from './model';
 
 export const areas: BackendArea[] = [
@@ -11,4 +12,5 @@ export const areas: BackendArea[] = [
   jobsArea, // jobs/start, jobs/cancel, jobs/list
   modelArea, // model/resolve (request and job kind)
   clipArea, // clip/textEmbeddings, clip/denseFeatures
+  masksArea, // masks/compute, masks/grid (preview panel)
 ];

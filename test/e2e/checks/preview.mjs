@@ -1,0 +1,153 @@
+// E2E checks of the mask preview (issue 5) in the trusted run: the preview on horses.jpg (from
+// the palette through the file dialog) and on a sample-dataset image (the class command), the
+// legend lists the project's parts, a part toggle and the opacity slider change canvas pixels
+// read back inside the webview, and typing a new part prompt re-renders the open preview.
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** PSCL_SHARED_DATA, else ../shared/data next to the repo (or a folder above it: worktrees). */
+function sharedData(root) {
+  if (process.env.PSCL_SHARED_DATA) return path.resolve(process.env.PSCL_SHARED_DATA);
+  for (let dir = root; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+    const candidate = path.join(path.dirname(dir), 'shared', 'data');
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error(`no shared data next to ${root}: set PSCL_SHARED_DATA`);
+}
+
+/** The page's frame inside the newest visible webview (two nested iframes). */
+async function previewFrame(page) {
+  const outer = page.locator('iframe.webview.ready').last();
+  await outer.waitFor({ timeout: 30000 });
+  return (await outer.contentFrame()).frameLocator('iframe#active-frame');
+}
+
+async function waitRendered(view, timeout = 90000) {
+  await view.locator('#legend li[data-label]').first().waitFor({ timeout });
+  await view.locator('.stage[aria-busy="false"], .stage:not([aria-busy])').first().waitFor({ timeout });
+}
+
+/** A hash of the canvas pixels plus the pixel count that differs from `base` (when given). */
+async function canvasPixels(view) {
+  return view.locator('#view').evaluate((c) => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data));
+}
+
+function differing(a, b) {
+  assert.equal(a.length, b.length, 'same canvas size');
+  let n = 0;
+  for (let i = 0; i < a.length; i += 4) if (a[i] !== b[i] || a[i + 1] !== b[i + 1] || a[i + 2] !== b[i + 2]) n++;
+  return n;
+}
+
+async function openProjectFile(page, name) {
+  await page.keyboard.press('Control+1'); // the first editor group: the preview stays visible beside it
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(name);
+  // Quick open ranks fuzzy matches (cub-tiny.pscl.json too): click the row named exactly so.
+  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${name.replace(/\./g, '\\.')}\\s*$`) }) }).first();
+  await row.waitFor({ timeout: 10000 });
+  await row.click();
+  await page.locator('.monaco-editor .view-lines').first().waitFor();
+}
+
+async function legendNames(view) {
+  return (await view.locator('#legend li[data-label] .name').allTextContents()).map((s) => s.trim());
+}
+
+/** Legend, a part toggle and the opacity slider on the open preview; then a screenshot. */
+async function exercise(page, view, shot, parts) {
+  await waitRendered(view);
+  assert.deepEqual(await legendNames(view), parts, 'the legend lists the project\'s parts in order');
+  await view.locator('#opacity').fill('100');
+  await view.locator('#opacity').dispatchEvent('input');
+  await page.waitForTimeout(300);
+  const full = await canvasPixels(view);
+  // Hide the largest part: its pixels go back to the photo.
+  const areas = await view.locator('#legend li[data-label]').evaluateAll((rows) => rows.map((r) => Number(r.querySelector('.fig')?.textContent?.replace(/[^0-9.]/g, '') || 0)));
+  const biggest = areas.indexOf(Math.max(...areas)) + 1;
+  await view.locator(`#part-${biggest}`).click();
+  await page.waitForTimeout(300);
+  const toggled = await canvasPixels(view);
+  const byToggle = differing(full, toggled);
+  assert.ok(byToggle > 0, `hiding part ${biggest} changes the canvas (${byToggle} pixels)`);
+  await view.locator(`#part-${biggest}`).click();
+  await view.locator('#opacity').fill('0');
+  await view.locator('#opacity').dispatchEvent('input');
+  await page.waitForTimeout(300);
+  const clear = await canvasPixels(view);
+  const byOpacity = differing(full, clear);
+  assert.ok(byOpacity > full.length / 4 / 4, `opacity 0 changes much of the canvas (${byOpacity} of ${full.length / 4} pixels)`);
+  await view.locator('#opacity').fill('55');
+  await view.locator('#opacity').dispatchEvent('input');
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: shot });
+  return { byToggle, byOpacity };
+}
+
+/**
+ * @param {{ page: import('playwright-core').Page, workspace: string, root: string, shots: string,
+ *   check: (name: string, fn: () => Promise<void>) => Promise<void>, runCommand: Function, pick: Function, log: Function }} t
+ */
+export async function previewChecks({ page, workspace, root, shots, check, runCommand, pick, log }) {
+  const project = JSON.parse(readFileSync(path.join(workspace, 'tiny-birds.pscl.json'), 'utf8'));
+  const parts = project.parts.bird.map((p) => p.name);
+  const horses = path.join(workspace, 'horses.jpg');
+  copyFileSync(path.join(sharedData(root), 'images', 'horses.jpg'), horses);
+  // Workspace settings: the demo model, and no auto-save so the live-edit check sees unsaved text.
+  mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
+  writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'pscl.clip.model': 'demo', 'files.autoSave': 'off' }, null, 2));
+
+  await runCommand(page, 'View: Hide Panel').catch(() => page.keyboard.press('Escape'));
+  await check('mask preview on horses.jpg (palette + file dialog): legend, toggle and opacity change the canvas', async () => {
+    await openProjectFile(page, 'tiny-birds.pscl.json');
+    await runCommand(page, 'PSCL: Open Mask Preview');
+    await pick(page, 'Choose an image file');
+    const input = page.locator('.quick-input-widget input');
+    await page.waitForFunction(() => (document.querySelector('.quick-input-widget input')?.value ?? '').endsWith('/'), null, { timeout: 15000 });
+    // The dialog may fill in its start folder again after the first wait: type until it sticks.
+    for (let i = 0; i < 10 && (await input.inputValue()) !== horses; i++) {
+      await input.fill(horses);
+      await page.waitForTimeout(500);
+    }
+    assert.equal(await input.inputValue(), horses);
+    await page.keyboard.press('Enter');
+    const view = await previewFrame(page);
+    const r = await exercise(page, view, path.join(shots, 'preview-horses.png'), parts);
+    log(`horses.jpg: toggle changed ${r.byToggle} px, opacity ${r.byOpacity} px`);
+    assert.match(await view.locator('#title').textContent(), /horses\.jpg/);
+  });
+
+  await check('typing a new part prompt (unsaved) re-renders the open preview', async () => {
+    const view = await previewFrame(page);
+    await waitRendered(view);
+    const before = await view.locator('#legend li[data-label="2"]').getAttribute('title');
+    assert.match(before, /beak/);
+    await openProjectFile(page, 'tiny-birds.pscl.json');
+    await page.keyboard.press('Control+F');
+    await page.keyboard.type('"bill"');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Escape');
+    // Inside the quotes (typing a quote would auto-close): "bill" -> "hooked bill".
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.type('hooked ');
+    await view.locator('#legend li[data-label="2"][title*="hooked bill"]').waitFor({ timeout: 30000 });
+    assert.ok(!readFileSync(path.join(workspace, 'tiny-birds.pscl.json'), 'utf8').includes('hooked bill'), 'the edit is not saved: the preview used the editor text');
+    await page.screenshot({ path: path.join(shots, 'preview-live-edit.png') });
+    await runCommand(page, 'File: Revert File');
+  });
+
+  await check('mask preview on a sample-dataset image (class command): legend, toggle and opacity change the canvas', async () => {
+    await openProjectFile(page, 'tiny-birds.pscl.json');
+    await runCommand(page, 'PSCL: Preview Masks for this Class/Category');
+    await pick(page, 'Blue crowned Finch');
+    await page.locator('.tab', { hasText: 'Blue_crowned_Finch' }).first().waitFor({ timeout: 20000 });
+    const view = await previewFrame(page);
+    const r = await exercise(page, view, path.join(shots, 'preview-sample.png'), parts);
+    log(`sample image: toggle changed ${r.byToggle} px, opacity ${r.byOpacity} px`);
+    assert.match(await view.locator('#title').textContent(), /Blue_crowned_Finch/);
+  });
+}
