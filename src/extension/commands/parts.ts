@@ -1,0 +1,112 @@
+// Editing part prompts from the Parts view or the palette: add, rename, delete a part; add, edit,
+// remove a phrasing. Each is the core's parts edit applied as one WorkspaceEdit (editProject).
+import * as vscode from 'vscode';
+import { addPart as addPartEdit, addPhrasing as addPhrasingEdit, deletePart, editPhrasing as editPhrasingEdit, removePhrasing as removePhrasingEdit, renamePart as renamePartEdit } from '../../core/parts/edits';
+import type { CommandFactory, Ctx } from '../ctx';
+import { editProject } from '../edits';
+import { coarseCategories, type PartNode, type PartsNode, type PhrasingNode } from '../views/partsModel';
+import type { ProjectSnapshot } from '../views/taxonomyModel';
+import { pickProject } from './pick';
+
+const uri = (s: ProjectSnapshot) => vscode.Uri.parse(s.key);
+const notEmpty = (what: string) => (v: string) => (v.trim() === '' ? `${what} cannot be empty` : /[{}]/.test(v) ? 'No { or }: templates add the rest' : undefined);
+
+/** The node of `kind` a command acts on: given by the view, or picked from the palette. */
+async function nodeOf<K extends PartsNode['kind']>(ctx: Ctx, node: PartsNode | 'selection' | undefined, kind: K, placeHolder: string): Promise<Extract<PartsNode, { kind: K }> | undefined> {
+  const given = ctx.parts.target(node);
+  if (given?.kind === kind) return given as Extract<PartsNode, { kind: K }>;
+  const project = await pickProject(ctx);
+  if (!project) return undefined;
+  const root = ctx.parts.model.getRoots().find((r) => r.snapshot.key === project.snapshot.key);
+  if (!root) return undefined;
+  const items = [...ctx.parts.model.walk(root)]
+    .filter((n): n is Extract<PartsNode, { kind: K }> => n.kind === kind)
+    .map((n) => ({ label: ctx.parts.model.view(n).label, description: pathText(n), node: n }));
+  if (items.length === 0) {
+    void vscode.window.showInformationMessage(`${project.snapshot.relativePath} has no ${kind === 'coarse' ? 'coarse categories' : `${kind}s`} yet.`);
+    return undefined;
+  }
+  return items.length === 1 && kind === 'coarse' ? items[0].node : (await vscode.window.showQuickPick(items, { placeHolder, matchOnDescription: true }))?.node;
+}
+
+function pathText(n: PartsNode): string | undefined {
+  if (n.kind === 'part') return n.coarse;
+  if (n.kind === 'phrasing') return `${n.coarse} › ${n.part}`;
+  return undefined;
+}
+
+export const addPart: CommandFactory = (ctx) => async (node?: PartsNode | 'selection') => {
+  const at = await nodeOf(ctx, node, 'coarse', 'Add a part to which coarse category?');
+  if (!at) return;
+  const existing = at.snapshot.parsed.project?.parts[at.coarse] ?? [];
+  const name = await vscode.window.showInputBox({
+    title: `New part of ${at.coarse}`,
+    prompt: 'A short part name, e.g. "wing"',
+    validateInput: (v) => notEmpty('A part name')(v) ?? (existing.some((p) => p.name.trim().toLowerCase() === v.trim().toLowerCase()) ? `'${at.coarse}' already has a part '${v.trim()}'` : undefined),
+  });
+  if (!name) return;
+  const phrasings = await vscode.window.showInputBox({
+    title: `Phrasings of '${name.trim()}'`,
+    prompt: 'One or more phrasings, separated by commas (e.g. "wing, wingtip")',
+    value: name.trim(),
+    validateInput: (v) => (v.split(',').every((p) => p.trim() === '') ? 'At least one phrasing' : /[{}]/.test(v) ? 'No { or }: templates add the rest' : undefined),
+  });
+  if (phrasings === undefined) return;
+  const prompts = [...new Set(phrasings.split(',').map((p) => p.trim()).filter(Boolean))];
+  await editProject(ctx.config, uri(at.snapshot), 'Add Part', (text) => addPartEdit(text, at.coarse, { name: name.trim(), prompts }));
+};
+
+export const renamePart: CommandFactory = (ctx) => async (node?: PartsNode | 'selection') => {
+  const part = (await nodeOf(ctx, node, 'part', 'Rename which part?')) as PartNode | undefined;
+  if (!part) return;
+  const name = await vscode.window.showInputBox({ title: `Rename part '${part.name}' of ${part.coarse}`, value: part.name, valueSelection: [0, part.name.length], validateInput: notEmpty('A part name') });
+  if (name === undefined || name.trim() === part.name) return;
+  await editProject(ctx.config, uri(part.snapshot), 'Rename Part', (text) => renamePartEdit(text, part.coarse, part.name, name.trim()));
+};
+
+export const removePart: CommandFactory = (ctx) => async (node?: PartsNode | 'selection') => {
+  const part = (await nodeOf(ctx, node, 'part', 'Delete which part?')) as PartNode | undefined;
+  if (!part) return;
+  const ok = await vscode.window.showWarningMessage(
+    `Delete part '${part.name}' of ${part.coarse} from the project file?`,
+    { modal: true, detail: 'The parts after it move up one mask label. You can undo this in the editor (Ctrl+Z).' },
+    'Delete',
+  );
+  if (ok !== 'Delete') return;
+  await editProject(ctx.config, uri(part.snapshot), 'Delete Part', (text) => deletePart(text, part.coarse, part.name));
+};
+
+export const addPhrasing: CommandFactory = (ctx) => async (node?: PartsNode | 'selection') => {
+  const part = (await nodeOf(ctx, node, 'part', 'Add a phrasing to which part?')) as PartNode | undefined;
+  if (!part) return;
+  const phrasing = await vscode.window.showInputBox({
+    title: `New phrasing of '${part.name}' (${part.coarse})`,
+    prompt: `Another way to say it; now: ${part.prompts.map((p) => `"${p}"`).join(', ')}`,
+    validateInput: (v) => notEmpty('A phrasing')(v) ?? (part.prompts.some((p) => p.toLowerCase() === v.trim().toLowerCase()) ? `'${part.name}' already has "${v.trim()}"` : undefined),
+  });
+  if (!phrasing) return;
+  await editProject(ctx.config, uri(part.snapshot), 'Add Phrasing', (text) => addPhrasingEdit(text, part.coarse, part.name, phrasing.trim()));
+};
+
+export const editPhrasing: CommandFactory = (ctx) => async (node?: PartsNode | 'selection') => {
+  const p = (await nodeOf(ctx, node, 'phrasing', 'Edit which phrasing?')) as PhrasingNode | undefined;
+  if (!p) return;
+  const phrasing = await vscode.window.showInputBox({ title: `Edit phrasing of '${p.part}' (${p.coarse})`, value: p.text, valueSelection: [0, p.text.length], validateInput: notEmpty('A phrasing') });
+  if (phrasing === undefined || phrasing.trim() === p.text) return;
+  await editProject(ctx.config, uri(p.snapshot), 'Edit Phrasing', (text) => editPhrasingEdit(text, p.coarse, p.part, p.index, phrasing.trim()));
+};
+
+export const removePhrasing: CommandFactory = (ctx) => async (node?: PartsNode | 'selection') => {
+  const p = (await nodeOf(ctx, node, 'phrasing', 'Remove which phrasing?')) as PhrasingNode | undefined;
+  if (!p) return;
+  await editProject(ctx.config, uri(p.snapshot), 'Remove Phrasing', (text) => removePhrasingEdit(text, p.coarse, p.part, p.text));
+};
+
+/** The coarse category for part suggestions: the row's, the only one, or one picked. */
+export async function pickCoarse(ctx: Ctx, node: PartsNode | undefined, snapshot: ProjectSnapshot): Promise<string | undefined> {
+  if (node?.kind === 'coarse' || node?.kind === 'part') return node.coarse;
+  const project = snapshot.parsed.project;
+  const known = project ? coarseCategories(project).filter((c) => c.known).map((c) => c.coarse) : [];
+  if (known.length <= 1) return known[0];
+  return vscode.window.showQuickPick(known, { placeHolder: 'Suggest parts for which coarse category?' });
+}
