@@ -180,7 +180,7 @@ function reviewList(review: SuggestionReview, names: ReadonlyMap<string, string>
   return new Promise((resolve) => {
     const qp = vscode.window.createQuickPick<Row>();
     qp.title = title;
-    qp.placeholder = 'Tick the suggestions to accept (all are ticked), then press Enter or OK; Escape writes nothing';
+    qp.placeholder = 'Untick what to reject; OK applies the ticked ones; Escape writes nothing';
     qp.canSelectMany = true;
     qp.matchOnDetail = true;
     qp.ignoreFocusOut = true;
