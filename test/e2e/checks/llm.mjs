@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { openProjectFile } from './preview.mjs';
 
 const KEY = 'sk-e2e-3c9f1a7b5d2e8f4a6b0c9d1e7f3a5b8c';
 const PROJECT = 'tiny-birds.pscl.json';
@@ -56,17 +57,6 @@ function filesHolding(dir, needle) {
   };
   walk(dir);
   return found;
-}
-
-async function openProjectFile(page, name) {
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor();
-  await input.fill(name);
-  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${name.replace(/\./g, '\\.')}\\s*$`) }) }).first();
-  await row.waitFor({ timeout: 10000 });
-  await row.click();
-  await page.locator('.monaco-editor .view-lines').first().waitFor();
 }
 
 function toast(page, text) {
