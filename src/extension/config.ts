@@ -1,6 +1,7 @@
 // Every setting the extension reads, typed, in one place; nobody else calls getConfiguration.
 import * as vscode from 'vscode';
 import type { LlmSettings } from '../core/llm';
+import { llmSettingsFrom } from './suggestModel';
 
 const SECTION = 'pscl';
 
@@ -60,30 +61,9 @@ export class Config implements vscode.Disposable {
     return Math.max(0, this.cfg.get<number>('preview.delayMs', 150));
   }
 
-  /**
-   * `pscl.llm.*` as the core takes them. In Restricted Mode the base URL and model come from the
-   * user settings only: a workspace's own settings could send the API key to a server of its choosing.
-   */
+  /** `pscl.llm.*`; in Restricted Mode the base URL and model from the user settings only. */
   llmSettings(trusted: boolean): Partial<LlmSettings> {
-    const userOnly = <T>(key: string): T | undefined => {
-      if (trusted) return this.cfg.get<T>(key);
-      const i = this.cfg.inspect<T>(key);
-      return i?.globalValue ?? i?.defaultValue;
-    };
-    const text = (key: string) => (userOnly<string>(key) ?? '').trim() || undefined;
-    const num = (key: string) => {
-      const v = this.cfg.get<number>(key);
-      return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
-    };
-    const timeout = num('llm.timeoutSeconds');
-    const retries = num('llm.maxRetries');
-    return {
-      baseUrl: text('llm.baseUrl'),
-      model: text('llm.model'),
-      temperature: num('llm.temperature'),
-      timeoutMs: timeout !== undefined && timeout > 0 ? timeout * 1000 : undefined,
-      maxRetries: retries !== undefined && retries >= 0 ? Math.floor(retries) : undefined,
-    };
+    return llmSettingsFrom(this.cfg, trusted);
   }
 
   dispose(): void {

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { Backend, stopBackends } from './backend';
 import { registerQuickFixes } from './codeActions';
-import { addPart, addPhrasing, editPhrasing, removePart, removePhrasing, renamePart } from './commands/parts';
+import { addPart, addPhrasing, editPhrasing, movePartDown, movePartUp, removePart, removePhrasing, renamePart } from './commands/parts';
 import { newProjectFromDataset, validate } from './commands/project';
 import { clearApiKey, setApiKey, suggestDescriptions, suggestIntermediate, suggestParts } from './commands/suggest';
 import { addClass, move, remove, rename, revealInFile } from './commands/taxonomy';
@@ -34,6 +34,8 @@ const commands: Record<string, CommandFactory> = {
   'pscl.parts.add': addPart,
   'pscl.parts.rename': renamePart,
   'pscl.parts.delete': removePart,
+  'pscl.parts.moveUp': movePartUp,
+  'pscl.parts.moveDown': movePartDown,
   'pscl.parts.addPhrasing': addPhrasing,
   'pscl.parts.editPhrasing': editPhrasing,
   'pscl.parts.removePhrasing': removePhrasing,

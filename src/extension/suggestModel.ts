@@ -2,8 +2,39 @@
 // how a selection and a rename reach the core's SuggestionReview, which classes a tree row means,
 // and the messages for every outcome (always naming the project file, never holding the key).
 // The commands in commands/suggest.ts only put these on screen.
-import { describeSuggestion, LlmError, redact, SuggestionReview, type Suggestion, type SuggestionKind } from '../core/llm';
+import { describeSuggestion, LlmError, redact, SuggestionReview, type LlmSettings, type Suggestion, type SuggestionKind } from '../core/llm';
 import type { Project } from '../core/taxonomy/model';
+
+/** The part of vscode.WorkspaceConfiguration (section 'pscl') the LLM settings are read from. */
+export interface SettingSource {
+  get<T>(key: string): T | undefined;
+  inspect<T>(key: string): { globalValue?: T; defaultValue?: T } | undefined;
+}
+
+/**
+ * `pscl.llm.*` as the core takes them. Untrusted (Restricted Mode): the base URL and model come
+ * from the user settings only, since a folder's own settings could send the key to any server.
+ */
+export function llmSettingsFrom(cfg: SettingSource, trusted: boolean): Partial<LlmSettings> {
+  const text = (key: string) => {
+    const i = trusted ? undefined : cfg.inspect<string>(key);
+    const v = trusted ? cfg.get<string>(key) : (i?.globalValue ?? i?.defaultValue);
+    return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+  };
+  const num = (key: string) => {
+    const v = cfg.get<number>(key);
+    return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+  };
+  const timeout = num('llm.timeoutSeconds');
+  const retries = num('llm.maxRetries');
+  return {
+    baseUrl: text('llm.baseUrl'),
+    model: text('llm.model'),
+    temperature: num('llm.temperature'),
+    timeoutMs: timeout !== undefined && timeout > 0 ? timeout * 1000 : undefined,
+    maxRetries: retries !== undefined && retries >= 0 ? Math.floor(retries) : undefined,
+  };
+}
 
 export const KIND_TITLES: Record<SuggestionKind, string> = {
   intermediate: 'intermediate categories',

@@ -1,7 +1,7 @@
 // Editing part prompts from the Parts view or the palette: add, rename, delete a part; add, edit,
 // remove a phrasing. Each is the core's parts edit applied as one WorkspaceEdit (editProject).
 import * as vscode from 'vscode';
-import { addPart as addPartEdit, addPhrasing as addPhrasingEdit, deletePart, editPhrasing as editPhrasingEdit, removePhrasing as removePhrasingEdit, renamePart as renamePartEdit } from '../../core/parts/edits';
+import { addPart as addPartEdit, addPhrasing as addPhrasingEdit, deletePart, editPhrasing as editPhrasingEdit, movePart, removePhrasing as removePhrasingEdit, renamePart as renamePartEdit } from '../../core/parts/edits';
 import type { CommandFactory, Ctx } from '../ctx';
 import { editProject } from '../edits';
 import { coarseCategories, type PartNode, type PartsNode, type PhrasingNode } from '../views/partsModel';
@@ -75,6 +75,21 @@ export const removePart: CommandFactory = (ctx) => async (node?: PartsNode | 'se
   if (ok !== 'Delete') return;
   await editProject(ctx.config, uri(part.snapshot), 'Delete Part', (text) => deletePart(text, part.coarse, part.name));
 };
+
+/** Moves a part one place up or down: its mask label changes with its position. */
+function move(by: -1 | 1): CommandFactory {
+  return (ctx) => async (node?: PartsNode | 'selection') => {
+    const part = (await nodeOf(ctx, node, 'part', `Move which part ${by < 0 ? 'up' : 'down'}?`)) as PartNode | undefined;
+    if (!part) return;
+    const count = part.snapshot.parsed.project?.parts[part.coarse]?.length ?? 0;
+    const to = part.index + by;
+    if (to < 0 || to >= count) return void vscode.window.showInformationMessage(`'${part.name}' is already the ${by < 0 ? 'first' : 'last'} part of ${part.coarse}.`);
+    await editProject(ctx.config, uri(part.snapshot), 'Move Part', (text) => movePart(text, part.coarse, part.name, to));
+  };
+}
+
+export const movePartUp = move(-1);
+export const movePartDown = move(1);
 
 export const addPhrasing: CommandFactory = (ctx) => async (node?: PartsNode | 'selection') => {
   const part = (await nodeOf(ctx, node, 'part', 'Add a phrasing to which part?')) as PartNode | undefined;

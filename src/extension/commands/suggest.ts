@@ -4,7 +4,7 @@
 // it is now, become ONE WorkspaceEdit. Any failure says so, names the file and writes nothing.
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { configurationProblem, redact, suggest, SuggestionReview, type SuggestionKind, type SuggestResult } from '../../core/llm';
+import { configurationProblem, LlmError, redact, suggest, SuggestionReview, type SuggestionKind, type SuggestResult } from '../../core/llm';
 import { EditError } from '../../core/taxonomy/edits';
 import type { CommandFactory, Ctx } from '../ctx';
 import { editProject } from '../edits';
@@ -49,6 +49,16 @@ export const clearApiKey: CommandFactory = (ctx) => async () => {
   ctx.log.info('LLM API key removed from the secret storage');
   void vscode.window.showInformationMessage('The LLM API key is removed.');
 };
+
+/** The stored key; a secret storage that fails (no keyring) counts as no key, with a log line. */
+async function readKey(ctx: Ctx): Promise<string | undefined> {
+  try {
+    return (await ctx.extension.secrets.get(SECRET)) || undefined;
+  } catch (err) {
+    ctx.log.warn(`cannot read the LLM API key from the secret storage (${(err as Error).message}); asking without a key`);
+    return undefined;
+  }
+}
 
 /** Shows a setup problem with buttons that fix it (the user runs the command again after). */
 async function offerSetup(ctx: Ctx, problem: string): Promise<void> {
@@ -115,7 +125,7 @@ function runSuggest(kind: SuggestionKind): CommandFactory {
       return void vscode.window.showErrorMessage(`${file} has syntax errors (see Problems); fix them before asking for suggestions.`);
     }
     const settings = ctx.config.llmSettings(vscode.workspace.isTrusted);
-    const apiKey = (await ctx.extension.secrets.get(SECRET)) || undefined;
+    const apiKey = await readKey(ctx);
     const problem = configurationProblem(settings, apiKey);
     if (problem) return offerSetup(ctx, problem);
     const clean = (s: string) => redact(s, apiKey);
@@ -144,6 +154,7 @@ function runSuggest(kind: SuggestionKind): CommandFactory {
     } catch (err) {
       const message = failureMessage(err, file, kind, apiKey);
       ctx.log.warn(message);
+      if (err instanceof LlmError && err.code === 'cancelled') return void vscode.window.showInformationMessage(message);
       return void vscode.window.showErrorMessage(message);
     }
     for (const r of result.rejected) ctx.log.info(clean(`suggestion rejected (${file}): ${r.item}: ${r.reason}`));
@@ -151,7 +162,7 @@ function runSuggest(kind: SuggestionKind): CommandFactory {
 
     const review = new SuggestionReview(result);
     const names = new Map(project.classes.map((c) => [c.id, c.name]));
-    const accepted = await reviewList(review, names, reviewTitle(kind, file, result.suggestions.length, result.rejected.length, result.cached));
+    const accepted = await reviewList(review, names, reviewTitle(kind, file, result.suggestions.length, result.rejected.length, result.cached), () => ctx.log.show(true));
     if (!accepted) return;
     if (review.accepted().length === 0) return void vscode.window.showInformationMessage(`No suggestion accepted; ${file} was not changed.`);
     let applied: string[] = [];
@@ -175,11 +186,16 @@ type Row = vscode.QuickPickItem & { id: string };
  * The review list: every suggestion ticked at first (OK = accept all), untick to reject, the
  * pencil button renames. Resolves true on OK (the review holds the choice), false on Escape.
  */
-function reviewList(review: SuggestionReview, names: ReadonlyMap<string, string>, title: string): Promise<boolean> {
+function reviewList(review: SuggestionReview, names: ReadonlyMap<string, string>, title: string, showLog: () => void): Promise<boolean> {
   const edit: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon('edit'), tooltip: 'Edit name' };
   return new Promise((resolve) => {
     const qp = vscode.window.createQuickPick<Row>();
     qp.title = title;
+    if (review.rejected.length > 0) {
+      // Rejected items cannot be accepted; their reasons are in the PSCL output channel.
+      qp.buttons = [{ iconPath: new vscode.ThemeIcon('output'), tooltip: `Show the ${review.rejected.length} rejected item(s) and why (PSCL output)` }];
+      qp.onDidTriggerButton(showLog);
+    }
     qp.placeholder = 'Untick what to reject; OK applies the ticked ones; Escape writes nothing';
     qp.canSelectMany = true;
     qp.matchOnDetail = true;
