@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { Backend, stopBackends } from './backend';
 import { registerQuickFixes } from './codeActions';
-import { addPart, addPhrasing, editPhrasing, movePartDown, movePartUp, removePart, removePhrasing, renamePart } from './commands/parts';
+import { addPart, addPhrasing, addTemplate, editPhrasing, editTemplate, movePartDown, movePartUp, removePart, removePhrasing, removeTemplate, renamePart } from './commands/parts';
 import { newProjectFromDataset, validate } from './commands/project';
 import { clearApiKey, setApiKey, suggestDescriptions, suggestIntermediate, suggestParts } from './commands/suggest';
 import { addClass, move, remove, rename, revealInFile } from './commands/taxonomy';
@@ -39,6 +39,9 @@ const commands: Record<string, CommandFactory> = {
   'pscl.parts.addPhrasing': addPhrasing,
   'pscl.parts.editPhrasing': editPhrasing,
   'pscl.parts.removePhrasing': removePhrasing,
+  'pscl.parts.addTemplate': addTemplate,
+  'pscl.parts.editTemplate': editTemplate,
+  'pscl.parts.removeTemplate': removeTemplate,
   'pscl.llm.setApiKey': setApiKey,
   'pscl.llm.clearApiKey': clearApiKey,
   'pscl.llm.suggestIntermediate': suggestIntermediate,

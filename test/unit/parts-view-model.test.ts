@@ -38,8 +38,10 @@ test('coarse categories from the classes, then part-only keys; parts in order wi
   assert.equal(m.view(root).label, 'Mixed');
   assert.equal(m.view(root).description, '3 parts · mixed.pscl.json');
   assert.equal(m.view(root).collapsible, 'expanded');
-  const coarse = m.getChildren(root);
+  const [...coarse] = m.getChildren(root);
+  const templates = coarse.pop()!;
   assert.deepEqual(labels(m, coarse), ['bird', 'airplane', 'boat']);
+  assert.equal(templates.kind, 'templates');
   assert.deepEqual(coarse.map((c) => m.view(c).description), ['2 parts', 'no parts yet', 'no class has this coarse category']);
   assert.deepEqual(coarse.map((c) => m.view(c).icon.id), ['symbol-namespace', 'warning', 'warning']);
   assert.ok(coarse.every((c) => m.view(c).contextValue === 'pscl.parts.coarse'));
@@ -74,4 +76,16 @@ test('an unreadable file shows a message row, not a crash', () => {
   const children = m.getChildren(m.getRoots()[0]);
   assert.equal(children.length, 1);
   assert.equal(children[0].kind, 'message');
+});
+
+test('templates: class then part templates, each its own row (the parsed defaults when the file has none)', () => {
+  const m = new PartsModel();
+  const text = JSON.stringify({ ...JSON.parse(TEXT), templates: { class: ['a photo of a {name}.'], part: ['the {part} of a {coarse}.', 'a {coarse} {part}.'] } });
+  m.setSnapshots([snapshot(text)]);
+  const templates = m.getChildren(m.getRoots()[0]).at(-1)!;
+  assert.equal(m.view(templates).description, '1 class · 2 part');
+  const rows = m.getChildren(templates);
+  assert.deepEqual(labels(m, rows), ['a photo of a {name}.', 'the {part} of a {coarse}.', 'a {coarse} {part}.']);
+  assert.deepEqual(rows.map((r) => r.kind === 'template' && `${r.templateKind}${r.index}`), ['class0', 'part0', 'part1']);
+  assert.ok(rows.every((r) => m.view(r).contextValue === 'pscl.parts.template'));
 });

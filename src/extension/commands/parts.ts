@@ -1,10 +1,22 @@
 // Editing part prompts from the Parts view or the palette: add, rename, delete a part; add, edit,
 // remove a phrasing. Each is the core's parts edit applied as one WorkspaceEdit (editProject).
 import * as vscode from 'vscode';
-import { addPart as addPartEdit, addPhrasing as addPhrasingEdit, deletePart, editPhrasing as editPhrasingEdit, movePart, removePhrasing as removePhrasingEdit, renamePart as renamePartEdit } from '../../core/parts/edits';
+import {
+  addPart as addPartEdit,
+  addPhrasing as addPhrasingEdit,
+  addTemplate as addTemplateEdit,
+  deletePart,
+  editPhrasing as editPhrasingEdit,
+  editTemplate as editTemplateEdit,
+  movePart,
+  removePhrasing as removePhrasingEdit,
+  removeTemplate as removeTemplateEdit,
+  renamePart as renamePartEdit,
+  type TemplateKind,
+} from '../../core/parts/edits';
 import type { CommandFactory, Ctx } from '../ctx';
 import { editProject } from '../edits';
-import { coarseCategories, type PartNode, type PartsNode, type PhrasingNode } from '../views/partsModel';
+import { coarseCategories, type PartNode, type PartsNode, type PhrasingNode, type TemplateNode } from '../views/partsModel';
 import type { ProjectSnapshot } from '../views/taxonomyModel';
 import { pickProject } from './pick';
 
@@ -115,6 +127,38 @@ export const removePhrasing: CommandFactory = (ctx) => async (node?: PartsNode |
   const p = (await nodeOf(ctx, node, 'phrasing', 'Remove which phrasing?')) as PhrasingNode | undefined;
   if (!p) return;
   await editProject(ctx.config, uri(p.snapshot), 'Remove Phrasing', (text) => removePhrasingEdit(text, p.coarse, p.part, p.text));
+};
+
+const PLACEHOLDERS = 'Placeholders: {name} (class), {part}, {coarse}, {level:NAME}';
+
+export const addTemplate: CommandFactory = (ctx) => async (node?: PartsNode | 'selection') => {
+  const at = ctx.parts.target(node) ?? (await pickProject(ctx));
+  if (!at) return;
+  const kind = (await vscode.window.showQuickPick(
+    [
+      { label: 'part', description: 'e.g. "a photo of the {part} of a {coarse}."', templateKind: 'part' as TemplateKind },
+      { label: 'class', description: 'e.g. "a photo of a {name}, a type of {coarse}."', templateKind: 'class' as TemplateKind },
+    ],
+    { placeHolder: 'Add a template of which kind?' },
+  ))?.templateKind;
+  if (!kind) return;
+  const template = await vscode.window.showInputBox({ title: `New ${kind} template`, prompt: PLACEHOLDERS, validateInput: (v) => (v.trim() === '' ? 'A template cannot be empty' : undefined) });
+  if (!template) return;
+  await editProject(ctx.config, uri(at.snapshot), 'Add Template', (text) => addTemplateEdit(text, kind, template.trim()));
+};
+
+export const editTemplate: CommandFactory = (ctx) => async (node?: PartsNode | 'selection') => {
+  const t = (await nodeOf(ctx, node, 'template', 'Edit which template?')) as TemplateNode | undefined;
+  if (!t) return;
+  const template = await vscode.window.showInputBox({ title: `Edit ${t.templateKind} template ${t.index + 1}`, prompt: PLACEHOLDERS, value: t.text, validateInput: (v) => (v.trim() === '' ? 'A template cannot be empty' : undefined) });
+  if (template === undefined || template.trim() === t.text) return;
+  await editProject(ctx.config, uri(t.snapshot), 'Edit Template', (text) => editTemplateEdit(text, t.templateKind, t.index, template.trim()));
+};
+
+export const removeTemplate: CommandFactory = (ctx) => async (node?: PartsNode | 'selection') => {
+  const t = (await nodeOf(ctx, node, 'template', 'Remove which template?')) as TemplateNode | undefined;
+  if (!t) return;
+  await editProject(ctx.config, uri(t.snapshot), 'Remove Template', (text) => removeTemplateEdit(text, t.templateKind, t.index));
 };
 
 /** The coarse category for part suggestions: the row's, the only one, or one picked. */

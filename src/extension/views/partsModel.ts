@@ -38,12 +38,24 @@ export interface PhrasingNode extends Base {
   text: string;
 }
 
+/** The project's templates, class and part (a sibling of the coarse categories). */
+export interface TemplatesNode extends Base {
+  kind: 'templates';
+}
+
+export interface TemplateNode extends Base {
+  kind: 'template';
+  templateKind: 'class' | 'part';
+  index: number;
+  text: string;
+}
+
 export interface PartsMessageNode extends Base {
   kind: 'message';
   text: string;
 }
 
-export type PartsNode = PartsProjectNode | CoarseNode | PartNode | PhrasingNode | PartsMessageNode;
+export type PartsNode = PartsProjectNode | CoarseNode | PartNode | PhrasingNode | TemplatesNode | TemplateNode | PartsMessageNode;
 
 /** Coarse categories in the order the classes name them, then part-only keys. */
 export function coarseCategories(project: Project): Array<{ coarse: string; known: boolean }> {
@@ -91,8 +103,13 @@ export class PartsModel {
         if (!project) return [{ kind: 'message', id: `${node.id}#message`, snapshot, parent: node, text: 'unreadable: see Problems' }];
         const list = coarseCategories(project);
         if (list.length === 0) return [{ kind: 'message', id: `${node.id}#message`, snapshot, parent: node, text: 'no classes, so no coarse categories yet' }];
-        return list.map(({ coarse, known }) => ({ kind: 'coarse', id: `${node.id}/${encodeURIComponent(coarse)}`, snapshot, parent: node, coarse, known }));
+        const coarse: PartsNode[] = list.map(({ coarse, known }) => ({ kind: 'coarse', id: `${node.id}/${encodeURIComponent(coarse)}`, snapshot, parent: node, coarse, known }));
+        return [...coarse, { kind: 'templates', id: `${node.id}#templates`, snapshot, parent: node }];
       }
+      case 'templates':
+        return (['class', 'part'] as const).flatMap((templateKind) =>
+          (project?.templates[templateKind] ?? []).map((text, index): TemplateNode => ({ kind: 'template', id: `${node.id}/${templateKind}/${index}`, snapshot, parent: node, templateKind, index, text })),
+        );
       case 'coarse':
         return (project?.parts[node.coarse] ?? []).map((p, index) => ({
           kind: 'part',
@@ -164,6 +181,26 @@ export class PartsModel {
           tooltip: `Phrasing ${node.index + 1} of part **${node.part}**: the part templates put it in place of {part}.`,
           icon: { id: 'quote' },
           contextValue: 'pscl.parts.phrasing',
+          collapsible: 'none',
+        };
+      case 'templates': {
+        const t = node.snapshot.parsed.project?.templates;
+        return {
+          label: 'templates',
+          description: t ? `${t.class.length} class · ${t.part.length} part` : undefined,
+          tooltip: 'Text templates around class and part prompts: {name}, {part}, {coarse}, {level:NAME}.',
+          icon: { id: 'symbol-string' },
+          contextValue: 'pscl.parts.templates',
+          collapsible: 'collapsed',
+        };
+      }
+      case 'template':
+        return {
+          label: node.text,
+          description: `${node.templateKind} template`,
+          tooltip: `${node.templateKind === 'class' ? 'Class' : 'Part'} template ${node.index + 1}; prompts are averaged over the templates.`,
+          icon: { id: node.templateKind === 'class' ? 'symbol-class' : 'symbol-field' },
+          contextValue: 'pscl.parts.template',
           collapsible: 'none',
         };
       case 'message':

@@ -23,6 +23,7 @@ async function fakeLlm(reply) {
       requests.push({ url: req.url, authorization: req.headers.authorization, body: Buffer.concat(chunks).toString('utf8') });
       if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return void res.writeHead(404).end('{}');
       const content = reply();
+      if (content === undefined) return; // never answers (until the client gives up or cancels)
       const completion = { id: 'e2e', object: 'chat.completion', created: 1700000000, model: 'fake-model', choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: 'stop', logprobs: null }] };
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(completion));
     });
@@ -81,7 +82,7 @@ export async function llmChecks({ page, workspace, userData, shots, check, runCo
   const original = readFileSync(file);
   const goodReply = readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'unit', 'fixtures', 'llm-tiny-birds-intermediate.json'), 'utf8');
   let mode = 'good';
-  const llm = await fakeLlm(() => (mode === 'good' ? goodReply : 'Sure! Good intermediate categories would be habitat and suborder.'));
+  const llm = await fakeLlm(() => (mode === 'good' ? goodReply : mode === 'hang' ? undefined : 'Sure! Good intermediate categories would be habitat and suborder.'));
   const userSettings = path.join(userData, 'User', 'settings.json');
   const suggest = async () => {
     await openProjectFile(page, PROJECT); // the active editor's project: no project picker
@@ -134,6 +135,21 @@ export async function llmChecks({ page, workspace, userData, shots, check, runCo
       assert.equal(llm.requests.length, 1, 'one request, not retried');
       assert.ok(readFileSync(file).equals(original), 'the file on disk is unchanged');
       assert.equal(await page.locator('.tab.dirty', { hasText: PROJECT }).count(), 0, 'the editor holds no unsaved change');
+      await clearToasts(page, runCommand);
+    });
+
+    await check('LLM: Cancel on the progress notification stops a request that gets no answer; the file is untouched', async () => {
+      mode = 'hang';
+      const before = llm.requests.length;
+      await suggest();
+      const progress = toast(page, 'asking fake-model');
+      await progress.waitFor({ timeout: 15000 });
+      for (const until = Date.now() + 15000; llm.requests.length === before && Date.now() < until; ) await page.waitForTimeout(100);
+      await progress.locator('.monaco-button', { hasText: 'Cancel' }).first().click();
+      const t = toast(page, 'cancelled; tiny-birds.pscl.json was not changed');
+      await t.waitFor({ timeout: 15000 });
+      assert.equal(llm.requests.length, before + 1, 'the request had reached the server');
+      assert.ok(readFileSync(file).equals(original));
       await clearToasts(page, runCommand);
     });
 
