@@ -120,12 +120,14 @@ export function failureMessage(err: unknown, file: string, kind: SuggestionKind,
   return redact(`${what} failed: ${message}. ${file} was not changed.`, apiKey);
 }
 
-/** Summary of a reply with nothing to review (all rejected, or none suggested). */
+/** Summary of a reply with nothing to review (all rejected, or none suggested); outcome first. */
 export function nothingToReviewMessage(result: { suggestions: readonly unknown[]; rejected: ReadonlyArray<{ item: string; reason: string }> }, file: string, kind: SuggestionKind): string {
   if (result.rejected.length === 0) return `The LLM suggested no ${KIND_TITLES[kind]} for ${file}; nothing was changed.`;
-  const shown = result.rejected.slice(0, 3).map((r) => `${r.item}: ${r.reason}`).join('; ');
+  const cut = (t: string) => (t.length > 140 ? `${t.slice(0, 137)}...` : t);
+  const shown = result.rejected.slice(0, 3).map((r) => `${r.item}: ${cut(r.reason)}`).join('; ');
   const more = result.rejected.length > 3 ? `; and ${result.rejected.length - 3} more` : '';
-  return `Every suggested item was rejected (${shown}${more}); ${file} was not changed.`;
+  const n = result.rejected.length;
+  return `Every suggested item was rejected, so ${file} was not changed (${n === 1 ? 'one item' : `${n} items`}; all reasons in the PSCL output): ${shown}${more}.`;
 }
 
 /** Text of the review list's title line. */

@@ -111,7 +111,9 @@ describe('failure messages', () => {
 
   it('everything rejected: the reasons and that the file is unchanged', () => {
     const m = nothingToReviewMessage({ suggestions: [], rejected: [{ item: "level 'x'", reason: 'unknown class id' }] }, FILE, 'intermediate');
-    assert.equal(m, "Every suggested item was rejected (level 'x': unknown class id); tiny-birds.pscl.json was not changed.");
+    assert.equal(m, "Every suggested item was rejected, so tiny-birds.pscl.json was not changed (one item; all reasons in the PSCL output): level 'x': unknown class id.");
+    const long = nothingToReviewMessage({ suggestions: [], rejected: [1, 2, 3, 4].map((i) => ({ item: `level ${i}`, reason: 'x'.repeat(500) })) }, FILE, 'intermediate');
+    assert.ok(long.length < 700 && long.endsWith('; and 1 more.'), long);
   });
 });
 

@@ -210,6 +210,27 @@ export async function llmChecks({ page, workspace, userData, shots, check, runCo
       await page.waitForFunction(() => !document.querySelector('.pane-body .monaco-list')?.textContent?.includes('by habitat'), null, { timeout: 15000 });
     });
 
+    await check('LLM: from a Taxonomy row only its classes are sent; suggestions naming other classes are all rejected, file untouched', async () => {
+      mode = 'good';
+      llm.requests.length = 0;
+      await expand(page, /^bird/);
+      await expand(page, /^Charadriiformes/);
+      await treeRow(page, /^Laridae/).click({ button: 'right' });
+      await page.getByRole('menuitem', { name: /Suggest Intermediate Categories/ }).first().click();
+      const t = toast(page, 'Every suggested item was rejected');
+      await t.waitFor({ timeout: 30000 });
+      const message = (await t.innerText()).replace(/\s+/g, ' ');
+      assert.match(message, /rejected, so tiny-birds\.pscl\.json was not changed/, message);
+      assert.match(message, /was not among the classes asked about/, message);
+      assert.equal(llm.requests.length, 1);
+      const sent = JSON.parse(llm.requests[0].body).messages.map((m) => m.content).join('\n');
+      assert.ok(sent.includes('White crowned Gull') && sent.includes('Black crowned Gull'), 'the row\'s classes are sent');
+      assert.ok(!sent.includes('Red crowned Finch') && !sent.includes('Warbler'), 'no other class is sent');
+      assert.ok(readFileSync(file).equals(original));
+      assert.equal(await page.locator('.tab.dirty', { hasText: PROJECT }).count(), 0);
+      await clearToasts(page, runCommand);
+    });
+
     await check('LLM: the key is in no file of the user data or the workspace, nor in the extension log', async () => {
       const inFiles = [...filesHolding(userData, KEY), ...filesHolding(workspace, KEY)];
       assert.deepEqual(inFiles, [], 'files holding the key');
