@@ -68,7 +68,17 @@ export const addPart: CommandFactory = (ctx) => async (node?: PartsNode | 'selec
   await editProject(ctx.config, uri(at.snapshot), 'Add Part', (text) => addPartEdit(text, at.coarse, { name: name.trim(), prompts }));
 };
 
+/** F2 / Delete act on the selected row: a phrasing or template row gets its own command. */
+function byRow(ctx: Ctx, node: PartsNode | 'selection' | undefined, phrasing: CommandFactory, template: CommandFactory): Promise<unknown> | undefined {
+  const given = ctx.parts.target(node);
+  if (given?.kind === 'phrasing') return Promise.resolve(phrasing(ctx)(given));
+  if (given?.kind === 'template') return Promise.resolve(template(ctx)(given));
+  return undefined;
+}
+
 export const renamePart: CommandFactory = (ctx) => async (node?: PartsNode | 'selection') => {
+  const other = byRow(ctx, node, editPhrasing, editTemplate);
+  if (other) return other;
   const part = (await nodeOf(ctx, node, 'part', 'Rename which part?')) as PartNode | undefined;
   if (!part) return;
   const name = await vscode.window.showInputBox({ title: `Rename part '${part.name}' of ${part.coarse}`, value: part.name, valueSelection: [0, part.name.length], validateInput: notEmpty('A part name') });
@@ -77,6 +87,8 @@ export const renamePart: CommandFactory = (ctx) => async (node?: PartsNode | 'se
 };
 
 export const removePart: CommandFactory = (ctx) => async (node?: PartsNode | 'selection') => {
+  const other = byRow(ctx, node, removePhrasing, removeTemplate);
+  if (other) return other;
   const part = (await nodeOf(ctx, node, 'part', 'Delete which part?')) as PartNode | undefined;
   if (!part) return;
   const ok = await vscode.window.showWarningMessage(
