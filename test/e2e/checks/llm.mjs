@@ -241,7 +241,7 @@ export async function llmChecks({ page, workspace, userData, shots, check, runCo
       assert.ok(!settings.includes(KEY.slice(0, 12)), 'not in the user settings');
     });
 
-    await check('Parts view: rename a part and add one (each an editor edit of the project file)', async () => {
+    await check('Parts view: rename a part, add one, F2 on a phrasing edits it (each one undo step)', async () => {
       // The Parts view starts collapsed below the Taxonomy: give it the whole side bar.
       const header = (name) => page.locator('.pane-header', { hasText: name }).first();
       const setOpen = async (name, open) => {
@@ -272,16 +272,25 @@ export async function llmChecks({ page, workspace, userData, shots, check, runCo
       await partRow(/^cheek/).waitFor({ timeout: 10000 });
       const row = await partRow(/^cheek/).innerText();
       assert.match(row.replace(/\s+/g, ' '), /"cheek", "cheek patch"/);
+      // F2 on a phrasing row (in the view) edits that phrasing.
+      await partRow(/^cheek/).click();
+      await partRow(/^cheek patch/).click();
+      await page.keyboard.press('F2');
+      await page.locator('.quick-input-widget', { hasText: "Edit phrasing of 'cheek'" }).waitFor();
+      await page.locator('.quick-input-widget input').fill('cheek spot');
+      await page.keyboard.press('Enter');
+      await partRow(/^cheek spot/).waitFor({ timeout: 10000 });
       await page.screenshot({ path: path.join(shots, 'parts.png') });
       await runCommand(page, 'File: Save');
-      const saved = await waitFile(file, (t) => t.includes('"cheek patch"'), 'save after the part edits');
+      const saved = await waitFile(file, (t) => t.includes('"cheek spot"'), 'save after the part edits');
       assert.match(saved, /\{ "name": "bill", "prompts": \["beak", "bill"\] \}/);
-      // Both edits undone: the original file again.
+      assert.match(saved, /\{ "name": "cheek", "prompts": \["cheek", "cheek spot"\] \}/);
+      // The three edits undone: the original file again.
+      await openProjectFile(page, PROJECT);
       await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
-      await page.keyboard.press('Control+z');
-      await page.keyboard.press('Control+z');
+      for (let i = 0; i < 3; i++) await page.keyboard.press('Control+z');
       await runCommand(page, 'File: Save');
-      await waitFile(file, (t) => t === original.toString('utf8'), 'two undos restore the file');
+      await waitFile(file, (t) => t === original.toString('utf8'), 'three undos restore the file');
       await setOpen(/^\s*Parts/i, false);
       await setOpen(/^\s*Taxonomy/i, true);
     });
