@@ -82,7 +82,9 @@ export async function llmChecks({ page, workspace, userData, shots, check, runCo
   const original = readFileSync(file);
   const goodReply = readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'unit', 'fixtures', 'llm-tiny-birds-intermediate.json'), 'utf8');
   let mode = 'good';
-  const llm = await fakeLlm(() => (mode === 'good' ? goodReply : mode === 'hang' ? undefined : 'Sure! Good intermediate categories would be habitat and suborder.'));
+  const partsReply = JSON.stringify({ parts: [{ name: 'cheek', prompts: ['cheek', 'cheek patch'] }, { name: 'Wing', prompts: ['wing', 'wingtip'] }] });
+  const replies = { good: goodReply, parts: partsReply, hang: undefined, bad: 'Sure! Good intermediate categories would be habitat and suborder.' };
+  const llm = await fakeLlm(() => replies[mode]);
   const userSettings = path.join(userData, 'User', 'settings.json');
   const suggest = async () => {
     await openProjectFile(page, PROJECT); // the active editor's project: no project picker
@@ -231,17 +233,7 @@ export async function llmChecks({ page, workspace, userData, shots, check, runCo
       await clearToasts(page, runCommand);
     });
 
-    await check('LLM: the key is in no file of the user data or the workspace, nor in the extension log', async () => {
-      const inFiles = [...filesHolding(userData, KEY), ...filesHolding(workspace, KEY)];
-      assert.deepEqual(inFiles, [], 'files holding the key');
-      const logText = extensionLog();
-      assert.match(logText, /LLM API key stored/, 'the extension log is the one written in this session');
-      assert.ok(!logText.includes(KEY) && !logText.includes(KEY.slice(4, 20)), 'the key is not in the extension log');
-      const settings = readFileSync(userSettings, 'utf8');
-      assert.ok(!settings.includes(KEY.slice(0, 12)), 'not in the user settings');
-    });
-
-    await check('Parts view: rename a part, add one, F2 on a phrasing edits it (each one undo step)', async () => {
+    await check('Parts view: rename a part, add one, F2 on a phrasing edits it (each one undo step); part suggestions from the coarse row, one undo', async () => {
       // The Parts view starts collapsed below the Taxonomy: give it the whole side bar.
       const header = (name) => page.locator('.pane-header', { hasText: name }).first();
       const setOpen = async (name, open) => {
@@ -291,8 +283,42 @@ export async function llmChecks({ page, workspace, userData, shots, check, runCo
       for (let i = 0; i < 3; i++) await page.keyboard.press('Control+z');
       await runCommand(page, 'File: Save');
       await waitFile(file, (t) => t === original.toString('utf8'), 'three undos restore the file');
+
+      // Part suggestions from the coarse row: a new part, and a new phrasing for an existing one.
+      mode = 'parts';
+      await partRow(/^bird/).click({ button: 'right' });
+      await page.getByRole('menuitem', { name: /Suggest Part Prompts/ }).first().click();
+      await page.locator('.quick-input-widget', { hasText: 'Review 2 suggested part prompts' }).waitFor({ timeout: 30000 });
+      await quickRow(page, "new part 'cheek' for bird").waitFor();
+      await quickRow(page, "more phrasings for part 'wing' of bird").waitFor();
+      await page.locator('.quick-input-widget .quick-input-action .monaco-button', { hasText: 'OK' }).first().click(); // all ticked: accept all
+      await toast(page, 'Applied 2 suggestions (P1, P2)').waitFor({ timeout: 15000 });
+      await partRow(/^cheek/).waitFor({ timeout: 10000 });
+      assert.match((await partRow(/^wing/).innerText()).replace(/\s+/g, ' '), /"wing", "wingtip"/);
+      await runCommand(page, 'File: Save');
+      const withParts = await waitFile(file, (t) => t.includes('"wingtip"'), 'save after part suggestions');
+      assert.match(withParts, /\{ "name": "wing", "prompts": \["wing", "wingtip"\] \}/);
+      assert.match(withParts, /\{ "name": "cheek", "prompts": \["cheek", "cheek patch"\] \}/);
+      await openProjectFile(page, PROJECT);
+      await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
+      await page.keyboard.press('Control+z');
+      await runCommand(page, 'File: Save');
+      await waitFile(file, (t) => t === original.toString('utf8'), 'one undo takes the suggestions back');
       await setOpen(/^\s*Parts/i, false);
       await setOpen(/^\s*Taxonomy/i, true);
+    });
+
+    // Last, after every request and cache write of this run.
+    await check('LLM: the key is in no file of the user data or the workspace, nor in the extension log', async () => {
+      const cached = filesHolding(userData, '"content"').filter((f) => f.includes(`${path.sep}llm${path.sep}`));
+      assert.ok(cached.length >= 2, `the reply cache in the global storage was written (and searched): ${cached.join(', ')}`);
+      const inFiles = [...filesHolding(userData, KEY), ...filesHolding(workspace, KEY)];
+      assert.deepEqual(inFiles, [], 'files holding the key');
+      const logText = extensionLog();
+      assert.match(logText, /LLM API key stored/, 'the extension log is the one written in this session');
+      assert.ok(!logText.includes(KEY) && !logText.includes(KEY.slice(4, 20)), 'the key is not in the extension log');
+      const settings = readFileSync(userSettings, 'utf8');
+      assert.ok(!settings.includes(KEY.slice(0, 12)), 'not in the user settings');
     });
   } finally {
     if (process.env.PSCL_E2E_DEBUG) log(`extension log:\n${extensionLog()}`);
