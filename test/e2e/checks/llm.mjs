@@ -86,6 +86,14 @@ export async function llmChecks({ page, workspace, userData, shots, check, runCo
   const replies = { good: goodReply, parts: partsReply, hang: undefined, bad: 'Sure! Good intermediate categories would be habitat and suborder.' };
   const llm = await fakeLlm(() => replies[mode]);
   const userSettings = path.join(userData, 'User', 'settings.json');
+  /** `n` undo steps in the project file's editor, then save: the file must be the original again. */
+  const undoAndSave = async (n, what) => {
+    await openProjectFile(page, PROJECT);
+    await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
+    for (let i = 0; i < n; i++) await page.keyboard.press('Control+z');
+    await runCommand(page, 'File: Save');
+    await waitFile(file, (t) => t === original.toString('utf8'), what);
+  };
   const suggest = async () => {
     await openProjectFile(page, PROJECT); // the active editor's project: no project picker
     await runCommand(page, 'PSCL: Suggest Intermediate Categories...');
@@ -203,11 +211,7 @@ export async function llmChecks({ page, workspace, userData, shots, check, runCo
     });
 
     await check('LLM: one undo restores the file byte for byte', async () => {
-      await openProjectFile(page, PROJECT);
-      await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
-      await page.keyboard.press('Control+z');
-      await runCommand(page, 'File: Save');
-      await waitFile(file, (t) => t === original.toString('utf8'), 'save after undo: the original text');
+      await undoAndSave(1, 'save after undo: the original text');
       assert.ok(readFileSync(file).equals(original));
       await page.waitForFunction(() => !document.querySelector('.pane-body .monaco-list')?.textContent?.includes('by habitat'), null, { timeout: 15000 });
     });
@@ -278,11 +282,7 @@ export async function llmChecks({ page, workspace, userData, shots, check, runCo
       assert.match(saved, /\{ "name": "bill", "prompts": \["beak", "bill"\] \}/);
       assert.match(saved, /\{ "name": "cheek", "prompts": \["cheek", "cheek spot"\] \}/);
       // The three edits undone: the original file again.
-      await openProjectFile(page, PROJECT);
-      await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
-      for (let i = 0; i < 3; i++) await page.keyboard.press('Control+z');
-      await runCommand(page, 'File: Save');
-      await waitFile(file, (t) => t === original.toString('utf8'), 'three undos restore the file');
+      await undoAndSave(3, 'three undos restore the file');
 
       // Part suggestions from the coarse row: a new part, and a new phrasing for an existing one.
       mode = 'parts';
@@ -299,11 +299,7 @@ export async function llmChecks({ page, workspace, userData, shots, check, runCo
       const withParts = await waitFile(file, (t) => t.includes('"wingtip"'), 'save after part suggestions');
       assert.match(withParts, /\{ "name": "wing", "prompts": \["wing", "wingtip"\] \}/);
       assert.match(withParts, /\{ "name": "cheek", "prompts": \["cheek", "cheek patch"\] \}/);
-      await openProjectFile(page, PROJECT);
-      await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
-      await page.keyboard.press('Control+z');
-      await runCommand(page, 'File: Save');
-      await waitFile(file, (t) => t === original.toString('utf8'), 'one undo takes the suggestions back');
+      await undoAndSave(1, 'one undo takes the suggestions back');
       await setOpen(/^\s*Parts/i, false);
       await setOpen(/^\s*Taxonomy/i, true);
     });
