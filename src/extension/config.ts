@@ -66,6 +66,12 @@ export class Config implements vscode.Disposable {
     return llmSettingsFrom(this.cfg, trusted);
   }
 
+  /** Writes the LLM base URL (and model, when given) to the user settings. */
+  async setUserLlm(baseUrl: string, model: string | undefined): Promise<void> {
+    await this.cfg.update('llm.baseUrl', baseUrl, vscode.ConfigurationTarget.Global);
+    if (model) await this.cfg.update('llm.model', model, vscode.ConfigurationTarget.Global);
+  }
+
   dispose(): void {
     this.listener.dispose();
     this.changed.dispose();

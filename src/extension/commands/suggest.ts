@@ -75,9 +75,7 @@ async function offerSetup(ctx: Ctx, problem: string): Promise<void> {
   });
   if (!baseUrl) return;
   const model = await vscode.window.showInputBox({ title: 'LLM model (user setting pscl.llm.model)', value: current.model ?? '', prompt: 'The model name the server knows, e.g. qwen2.5-7b-instruct' });
-  const cfg = vscode.workspace.getConfiguration('pscl');
-  await cfg.update('llm.baseUrl', baseUrl.trim(), vscode.ConfigurationTarget.Global);
-  if (model?.trim()) await cfg.update('llm.model', model.trim(), vscode.ConfigurationTarget.Global);
+  await ctx.config.setUserLlm(baseUrl.trim(), model?.trim() || undefined);
 }
 
 interface Target {
