@@ -1,5 +1,7 @@
 // Every setting the extension reads, typed, in one place; nobody else calls getConfiguration.
 import * as vscode from 'vscode';
+import type { LlmSettings } from '../core/llm';
+import { llmSettingsFrom } from './suggestModel';
 
 const SECTION = 'pscl';
 
@@ -57,6 +59,17 @@ export class Config implements vscode.Disposable {
   /** Delay after the last keystroke in a project file before open previews are re-rendered. */
   get previewDelayMs(): number {
     return Math.max(0, this.cfg.get<number>('preview.delayMs', 150));
+  }
+
+  /** `pscl.llm.*`; in Restricted Mode the base URL and model from the user settings only. */
+  llmSettings(trusted: boolean): Partial<LlmSettings> {
+    return llmSettingsFrom(this.cfg, trusted);
+  }
+
+  /** Writes the LLM base URL (and model, when given) to the user settings. */
+  async setUserLlm(baseUrl: string, model: string | undefined): Promise<void> {
+    await this.cfg.update('llm.baseUrl', baseUrl, vscode.ConfigurationTarget.Global);
+    if (model) await this.cfg.update('llm.model', model, vscode.ConfigurationTarget.Global);
   }
 
   dispose(): void {

@@ -5,10 +5,12 @@ import type { Config } from './config';
 import type { ProjectStore } from './projects';
 import type { Previews } from './preview/previews';
 import type { PersistentState } from './state';
+import type { PartsView } from './views/partsTree';
 import type { TaxonomyView } from './views/taxonomyTree';
 
 export class Ctx {
   taxonomy!: TaxonomyView;
+  parts!: PartsView;
   backend!: Backend;
   previews!: Previews;
 

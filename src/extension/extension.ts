@@ -2,7 +2,9 @@
 import * as vscode from 'vscode';
 import { Backend, stopBackends } from './backend';
 import { registerQuickFixes } from './codeActions';
+import { addPart, addPhrasing, addTemplate, editPhrasing, editTemplate, movePartDown, movePartUp, removePart, removePhrasing, removeTemplate, renamePart } from './commands/parts';
 import { newProjectFromDataset, validate } from './commands/project';
+import { clearApiKey, setApiKey, suggestDescriptions, suggestIntermediate, suggestParts } from './commands/suggest';
 import { addClass, move, remove, rename, revealInFile } from './commands/taxonomy';
 import { clearFilter, filter, refresh } from './commands/view';
 import { Config } from './config';
@@ -12,6 +14,7 @@ import { ProjectStore } from './projects';
 import { openMaskPreview, previewMasksForFile, previewMasksForNode } from './preview/commands';
 import { Previews } from './preview/previews';
 import { PersistentState } from './state';
+import { PartsView } from './views/partsTree';
 import { TaxonomyView } from './views/taxonomyTree';
 
 const commands: Record<string, CommandFactory> = {
@@ -28,6 +31,22 @@ const commands: Record<string, CommandFactory> = {
   'pscl.preview.open': openMaskPreview,
   'pscl.preview.forNode': previewMasksForNode,
   'pscl.preview.forFile': previewMasksForFile,
+  'pscl.parts.add': addPart,
+  'pscl.parts.rename': renamePart,
+  'pscl.parts.delete': removePart,
+  'pscl.parts.moveUp': movePartUp,
+  'pscl.parts.moveDown': movePartDown,
+  'pscl.parts.addPhrasing': addPhrasing,
+  'pscl.parts.editPhrasing': editPhrasing,
+  'pscl.parts.removePhrasing': removePhrasing,
+  'pscl.parts.addTemplate': addTemplate,
+  'pscl.parts.editTemplate': editTemplate,
+  'pscl.parts.removeTemplate': removeTemplate,
+  'pscl.llm.setApiKey': setApiKey,
+  'pscl.llm.clearApiKey': clearApiKey,
+  'pscl.llm.suggestIntermediate': suggestIntermediate,
+  'pscl.llm.suggestParts': suggestParts,
+  'pscl.llm.suggestDescriptions': suggestDescriptions,
 };
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
@@ -40,7 +59,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   ctx.taxonomy = new TaxonomyView(projects, config, state.taxonomyFilter);
   void vscode.commands.executeCommand('setContext', 'pscl.taxonomyFiltered', ctx.taxonomy.model.filter.active);
-  context.subscriptions.push(ctx.taxonomy, registerDiagnostics(projects), registerQuickFixes());
+  ctx.parts = new PartsView(projects);
+  context.subscriptions.push(ctx.taxonomy, ctx.parts, registerDiagnostics(projects), registerQuickFixes());
   context.subscriptions.push((ctx.backend = new Backend(context, log, (w) => ctx.requireTrust(w))), (ctx.previews = new Previews(ctx)));
 
   for (const [id, factory] of Object.entries(commands)) {

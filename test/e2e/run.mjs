@@ -16,6 +16,7 @@ import {
   startCodeServer,
 } from './codeServer.mjs';
 import { previewChecks } from './checks/preview.mjs';
+import { llmChecks } from './checks/llm.mjs';
 
 const SAMPLE = path.join(root, 'samples', 'tiny-birds');
 const PROJECT = 'tiny-birds.pscl.json';
@@ -238,6 +239,7 @@ async function trustedRun(browser, vsix) {
       await page.screenshot({ path: path.join(shots, 'problems.png') });
     });
     if (wants('preview')) await previewChecks({ page, workspace: server.workspace, root, shots, check, runCommand, pick, log });
+    if (wants('llm')) await llmChecks({ page, workspace: server.workspace, userData: server.userData, shots, check, runCommand, pick, log, treeRow, expand, treeText, waitFile, extensionLog: () => findExtensionLog(server.userData) });
   } finally {
     await server.stop();
   }

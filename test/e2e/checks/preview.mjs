@@ -40,7 +40,8 @@ function differing(a, b) {
   return n;
 }
 
-async function openProjectFile(page, name) {
+/** Opens a workspace file by name in the first editor group (quick open). */
+export async function openProjectFile(page, name) {
   await page.keyboard.press('Control+1'); // the first editor group: the preview stays visible beside it
   await page.keyboard.press('Control+P');
   const input = page.locator('.quick-input-widget input');
