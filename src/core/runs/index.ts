@@ -14,3 +14,4 @@ export * from './evalProtocol';
 export * from './dashboardFeed';
 export * from './html';
 export * from './presentation';
+export * from './classify';
