@@ -15,3 +15,4 @@ export * from './dashboardFeed';
 export * from './html';
 export * from './presentation';
 export * from './classify';
+export * from './gallery';
