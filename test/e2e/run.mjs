@@ -16,6 +16,7 @@ import {
   startCodeServer,
 } from './codeServer.mjs';
 import { previewChecks } from './checks/preview.mjs';
+import { runsChecks } from './checks/runs.mjs';
 
 const SAMPLE = path.join(root, 'samples', 'tiny-birds');
 const PROJECT = 'tiny-birds.pscl.json';
@@ -238,6 +239,7 @@ async function trustedRun(browser, vsix) {
       await page.screenshot({ path: path.join(shots, 'problems.png') });
     });
     if (wants('preview')) await previewChecks({ page, workspace: server.workspace, root, shots, check, runCommand, pick, log });
+    if (wants('runs')) await runsChecks({ page, workspace: server.workspace, root, shots, check, runCommand, pick, log });
   } finally {
     await server.stop();
   }
