@@ -24,13 +24,21 @@ function parse(raw: unknown): CacheBuildParams {
 }
 
 async function build(params: CacheBuildParams, ctx: HandlerContext): Promise<CacheBuildSummary> {
+  // the saved file is what the cache records (its hashes), so unsaved edits are not used
+  const text = await readFile(params.projectFile, 'utf8').catch((err: Error) => {
+    throw new PsclError(`cannot read the project file ${params.projectFile}: ${err.message}`);
+  });
+  const parsed = parseProject(text, params.projectFile);
+  const error = parsed.diagnostics.find((d) => d.severity === 'error');
+  if (!parsed.project || error) {
+    const where = error ? `:${error.range.start.line + 1}: ${error.message}` : '';
+    throw new PsclError(`${params.projectFile} does not parse${where}; fix it (PSCL: Validate Project Files) before building the cache`);
+  }
   const { dir, id } = await modelDir(params.model, ctx);
   ctx.progress({ done: 0, total: null, message: `loading CLIP model ${id}` });
   const model = await ClipModel.load(dir, { provider: params.device ?? 'auto', log });
   try {
     const encoders = clipEncoders(model);
-    const parsed = parseProject(await readFile(params.projectFile, 'utf8'), params.projectFile);
-    if (!parsed.project) throw new PsclError(`${params.projectFile} does not parse: fix it (PSCL: Validate Project Files) before building the cache`);
     const outDir = params.outDir ?? defaultCacheDir(params.projectFile, parsed.project.name, encoders.model.hash);
     const r = await buildCache({
       projectFile: params.projectFile,

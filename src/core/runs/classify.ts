@@ -143,6 +143,33 @@ const clip8 = (v: number) => {
   return x < 0 ? 0 : x > 255 ? 255 : x;
 };
 
+/**
+ * One resampling pass (PIL's ImagingResampleHorizontal/Vertical_8bpc): output pixel (i, j) along
+ * the resampled axis sums `ksize` source pixels `step` apart, starting at bounds[2i] + offset.
+ * `at(i, j)` is the byte index of the first source pixel for output index i (unshifted) in line j.
+ */
+function resamplePass(src: Uint8Array, out: Uint8Array, c: ReturnType<typeof bilinearCoeffs>, outLen: number, lines: number, step: number, first: (i: number, j: number, start: number) => number, outAt: (i: number, j: number) => number): void {
+  const half = 1 << (PRECISION_BITS - 1);
+  for (let j = 0; j < lines; j++) {
+    for (let i = 0; i < outLen; i++) {
+      const n = c.bounds[i * 2 + 1]!;
+      const k0 = i * c.ksize;
+      let p = first(i, j, c.bounds[i * 2]!);
+      let s0 = half, s1 = half, s2 = half;
+      for (let x = 0; x < n; x++, p += step) {
+        const k = c.kk[k0 + x]!;
+        s0 += src[p]! * k;
+        s1 += src[p + 1]! * k;
+        s2 += src[p + 2]! * k;
+      }
+      const o = outAt(i, j);
+      out[o] = clip8(s0);
+      out[o + 1] = clip8(s1);
+      out[o + 2] = clip8(s2);
+    }
+  }
+}
+
 /** `Image.resize((outW, outH), Image.BILINEAR)` of an RGB image, bit-exact with Pillow. */
 export function resizeBilinearLikePil(src: RgbImage, outW: number, outH: number): RgbImage {
   if (src.width === outW && src.height === outH) return { data: src.data.slice(), width: outW, height: outH };
@@ -156,52 +183,13 @@ export function resizeBilinearLikePil(src: RgbImage, outW: number, outH: number)
   if (outW !== src.width) {
     const h = yLast - yFirst;
     const tmp = new Uint8Array(outW * h * 3);
-    const half = 1 << (PRECISION_BITS - 1);
-    for (let y = 0; y < h; y++) {
-      const row = (y + yFirst) * src.width * 3;
-      for (let xx = 0; xx < outW; xx++) {
-        const xmin = horiz.bounds[xx * 2]!;
-        const xmax = horiz.bounds[xx * 2 + 1]!;
-        const k0 = xx * horiz.ksize;
-        let s0 = half, s1 = half, s2 = half;
-        for (let x = 0; x < xmax; x++) {
-          const k = horiz.kk[k0 + x]!;
-          const p = row + (x + xmin) * 3;
-          s0 += src.data[p]! * k;
-          s1 += src.data[p + 1]! * k;
-          s2 += src.data[p + 2]! * k;
-        }
-        const o = (y * outW + xx) * 3;
-        tmp[o] = clip8(s0);
-        tmp[o + 1] = clip8(s1);
-        tmp[o + 2] = clip8(s2);
-      }
-    }
+    resamplePass(src.data, tmp, horiz, outW, h, 3, (xx, y, xmin) => ((y + yFirst) * src.width + xmin) * 3, (xx, y) => (y * outW + xx) * 3);
     cur = { data: tmp, width: outW, height: h };
     rowOffset = yFirst;
   }
   if (outH === src.height) return cur.height === outH ? cur : { data: cur.data.slice(0, outW * outH * 3), width: outW, height: outH };
   const out = new Uint8Array(outW * outH * 3);
-  const half = 1 << (PRECISION_BITS - 1);
-  for (let yy = 0; yy < outH; yy++) {
-    const ymin = vert.bounds[yy * 2]! - rowOffset;
-    const ymax = vert.bounds[yy * 2 + 1]!;
-    const k0 = yy * vert.ksize;
-    for (let xx = 0; xx < outW; xx++) {
-      let s0 = half, s1 = half, s2 = half;
-      for (let y = 0; y < ymax; y++) {
-        const k = vert.kk[k0 + y]!;
-        const p = ((y + ymin) * outW + xx) * 3;
-        s0 += cur.data[p]! * k;
-        s1 += cur.data[p + 1]! * k;
-        s2 += cur.data[p + 2]! * k;
-      }
-      const o = (yy * outW + xx) * 3;
-      out[o] = clip8(s0);
-      out[o + 1] = clip8(s1);
-      out[o + 2] = clip8(s2);
-    }
-  }
+  resamplePass(cur.data, out, vert, outH, outW, outW * 3, (yy, xx, ymin) => ((ymin - rowOffset) * outW + xx) * 3, (yy, xx) => (yy * outW + xx) * 3);
   return { data: out, width: outW, height: outH };
 }
 

@@ -267,7 +267,7 @@ export const classifyImage: CommandFactory = (ctx) => async (uri?: vscode.Uri) =
     const lines = preds.list.map((p, i) => `${i + 1}. ${(p.prob * 100).toFixed(1)}%  ${predictionPath(p, preds.levels)}`);
     ctx.log.info(`classify ${image.fsPath} with ${path.basename(runDir)}:\n${lines.join('\n')}`);
     await vscode.window.showQuickPick(
-      preds.list.map((p, i) => ({ label: `${i + 1}. ${p.name}`, description: `${(p.prob * 100).toFixed(1)}%`, detail: predictionPath(p, preds.levels) })),
+      preds.list.map((p, i) => ({ label: `${i + 1}. ${p.name}`, description: `${(p.prob * 100).toFixed(1)}% · ${predictionPath(p, preds.levels)}` })),
       { title: `${path.basename(image.fsPath)}: top ${preds.list.length} (${path.basename(runDir)})`, placeHolder: 'Predicted classes, most likely first (sigmoid probability per class)' },
     );
   } catch (err) {
