@@ -6,6 +6,7 @@ import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { galleryFiles, readEvaluation } from '../../src/core/runs';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PYTHON = process.env.PSCL_PYTHON || '/usr/bin/python3';
@@ -46,7 +47,7 @@ test('pscl train runs the trainer to the end; pscl runs lists it; pscl eval summ
   assert.match(pscl('train', '--run-dir', 'x').stderr, /--cache DIR or --project FILE is required/);
 });
 
-test('pscl train --project builds the cache then trains; pscl classify exports model.onnx and prints the top classes', { skip, timeout: 180_000 }, () => {
+test('pscl train --project builds the cache then trains; pscl classify exports model.onnx and prints the top classes', { skip, timeout: 180_000 }, async () => {
   const ws = path.join(tmp, 'tiny-birds');
   cpSync(path.join(ROOT, 'samples/tiny-birds'), ws, { recursive: true });
   const inWs = (...args: string[]) =>
@@ -60,6 +61,18 @@ test('pscl train --project builds the cache then trains; pscl classify exports m
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stderr, /: 0 image\(s\) computed, 72 reused/);
   assert.match(inWs('train', '--project', 'x.pscl.json', '--cache', 'c', '--run-dir', 'r').stderr, /give --cache or --project, not both/);
+
+  // the evaluation report's gallery: images and part masks resolved through the run's cache
+  const evaluation = await readEvaluation(path.join(ws, 'runs/p'));
+  const gallery = await galleryFiles(path.join(ws, 'runs/p'), evaluation.report);
+  assert.ok(evaluation.report.wrong.length > 0);
+  assert.equal(gallery.roots[0], path.join(ws, 'CUB_tiny'));
+  for (const w of evaluation.report.wrong) {
+    const f = gallery.files[w.key]!;
+    assert.ok(existsSync(f.image!) && f.image!.startsWith(gallery.roots[0]!), `image of ${w.key}: ${f.image}`);
+    assert.ok(existsSync(f.mask!) && f.mask!.startsWith(gallery.roots[1]!), `mask of ${w.key}: ${f.mask}`);
+    assert.deepEqual(f.parts?.slice(0, 3), ['back', 'beak', 'belly']);
+  }
 
   const image = 'CUB_tiny/images/001.Red_crowned_Finch/Red_crowned_Finch_0001.jpg';
   assert.ok(!existsSync(path.join(ws, 'runs/p/model.onnx')));

@@ -24,7 +24,7 @@ function parse(raw: unknown): CacheBuildParams {
 }
 
 async function build(params: CacheBuildParams, ctx: HandlerContext): Promise<CacheBuildSummary> {
-  // the saved file is what the cache records (its hashes), so unsaved edits are not used
+  // the saved file, as `pscl cache build` reads it (unsaved edits in an editor are not used)
   const text = await readFile(params.projectFile, 'utf8').catch((err: Error) => {
     throw new PsclError(`cannot read the project file ${params.projectFile}: ${err.message}`);
   });
