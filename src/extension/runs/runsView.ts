@@ -80,7 +80,6 @@ export class RunsView implements vscode.TreeDataProvider<RunSummary>, vscode.Dis
         return;
       }
       this.view.message = undefined;
-      void vscode.commands.executeCommand('setContext', 'pscl.hasRuns', this.runs.length > 0);
       this.changed.fire(undefined);
     });
     return this.listing;
