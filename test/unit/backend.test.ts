@@ -74,10 +74,10 @@ describe('the built backend (dist/backend.js)', { timeout: 30_000 }, () => {
     assert.equal(info.pid, client.pid);
     assert.equal(info.node, process.version);
     assert.equal(info.version, JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).version);
-    for (const m of ['backend/info', 'backend/shutdown', 'model/resolve', 'jobs/start', 'jobs/cancel', 'jobs/list', 'clip/textEmbeddings', 'clip/denseFeatures']) {
+    for (const m of ['backend/info', 'backend/shutdown', 'model/resolve', 'jobs/start', 'jobs/cancel', 'jobs/list', 'clip/textEmbeddings', 'clip/denseFeatures', 'cache/build']) {
       assert.ok(info.methods.includes(m), `missing ${m}`);
     }
-    assert.deepEqual(info.jobKinds, ['model/resolve']);
+    assert.deepEqual(info.jobKinds, ['model/resolve', 'cache/build']);
     assert.equal(typeof info.onnxruntime.available, 'boolean');
     if (info.onnxruntime.available) assert.ok(info.onnxruntime.executionProviders.some((e) => e.name === 'cpu'));
     else assert.match(info.onnxruntime.error ?? '', /onnxruntime-node/);
