@@ -2,7 +2,6 @@
 // are recomputed) with the model loaded for this call and released afterwards.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buildCache, clipEncoders, defaultCacheDir, formatCacheProgress } from '../../core/cache';
 import { ClipModel } from '../../core/clip';
 import { PsclError } from '../../core/errors';
 import { CacheRequests, type CacheBuildParams, type CacheBuildSummary } from '../../core/rpc/cache';
@@ -34,6 +33,8 @@ async function build(params: CacheBuildParams, ctx: HandlerContext): Promise<Cac
     const where = error ? `:${error.range.start.line + 1}: ${error.message}` : '';
     throw new PsclError(`${params.projectFile} does not parse${where}; fix it (PSCL: Validate Project Files) before building the cache`);
   }
+  // loaded on first use: the cache builder pulls in sharp, which the backend need not load at start
+  const { buildCache, clipEncoders, defaultCacheDir, formatCacheProgress } = await import('../../core/cache');
   const { dir, id } = await modelDir(params.model, ctx);
   ctx.progress({ done: 0, total: null, message: `loading CLIP model ${id}` });
   const model = await ClipModel.load(dir, { provider: params.device ?? 'auto', log });
