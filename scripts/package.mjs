@@ -31,6 +31,8 @@ mkdirSync(stage, { recursive: true });
 for (const f of ['README.md', 'LICENSE', 'CHANGELOG.md', 'dist', 'schemas', 'media']) {
   if (existsSync(path.join(root, f))) cpSync(path.join(root, f), path.join(stage, f), { recursive: true, filter: (src) => !src.endsWith('.map') });
 }
+// The Python trainer the extension launches (its tests and caches stay behind).
+cpSync(path.join(root, 'trainer'), path.join(stage, 'trainer'), { recursive: true, filter: (src) => !/[\\/](tests|__pycache__)([\\/]|$)|\.pyc$/.test(src) });
 
 /** A package built for another platform (npm's os/cpu fields), or a binary folder of one. */
 function otherPlatform(dir) {

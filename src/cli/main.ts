@@ -4,6 +4,7 @@ import { CliError, type Command } from './command';
 
 const commands: Record<string, () => Promise<Command>> = {
   cache: () => import('./commands/cache').then((m) => m.command),
+  classify: () => import('./commands/classify').then((m) => m.command),
   clip: () => import('./commands/clip').then((m) => m.command),
   eval: () => import('./commands/eval').then((m) => m.command),
   import: () => import('./commands/import').then((m) => m.command),

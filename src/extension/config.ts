@@ -72,6 +72,21 @@ export class Config implements vscode.Disposable {
     if (model) await this.cfg.update('llm.model', model, vscode.ConfigurationTarget.Global);
   }
 
+  /** `pscl.python`: the interpreter for the trainer ('' = the Python extension's, else python3). */
+  get python(): string {
+    return (this.cfg.get<string>('python', '') ?? '').trim();
+  }
+
+  /** `pscl.runs.folder`: where runs live, relative to the first workspace folder (or absolute). */
+  get runsFolder(): string {
+    return (this.cfg.get<string>('runs.folder', 'runs') ?? '').trim() || 'runs';
+  }
+
+  /** Seconds a stopped trainer gets to checkpoint before it is killed. */
+  get stopGraceSeconds(): number {
+    return Math.max(1, this.cfg.get<number>('runs.stopGraceSeconds', 30));
+  }
+
   dispose(): void {
     this.listener.dispose();
     this.changed.dispose();

@@ -4,6 +4,9 @@ import type { Backend } from './backend';
 import type { Config } from './config';
 import type { ProjectStore } from './projects';
 import type { Previews } from './preview/previews';
+import type { RunPanels } from './runs/panels';
+import type { RunsView } from './runs/runsView';
+import type { Trainers } from './runs/trainers';
 import type { PersistentState } from './state';
 import type { PartsView } from './views/partsTree';
 import type { TaxonomyView } from './views/taxonomyTree';
@@ -13,6 +16,9 @@ export class Ctx {
   parts!: PartsView;
   backend!: Backend;
   previews!: Previews;
+  runs!: RunsView;
+  trainers!: Trainers;
+  runPanels!: RunPanels;
 
   constructor(
     readonly extension: vscode.ExtensionContext,

@@ -1,5 +1,6 @@
 // PSCL Studio: the table of contents. Everything else lives in the modules named here.
 import * as vscode from 'vscode';
+import { TrainerProcess } from '../core/runs/launch';
 import { Backend, stopBackends } from './backend';
 import { registerQuickFixes } from './codeActions';
 import { addPart, addPhrasing, addTemplate, editPhrasing, editTemplate, movePartDown, movePartUp, removePart, removePhrasing, removeTemplate, renamePart } from './commands/parts';
@@ -13,6 +14,10 @@ import { registerDiagnostics } from './diagnostics';
 import { ProjectStore } from './projects';
 import { openMaskPreview, previewMasksForFile, previewMasksForNode } from './preview/commands';
 import { Previews } from './preview/previews';
+import { classifyImage, deleteRunCommand, openDashboard, openEvaluation, refreshRuns, resumeRun, revealRun, startTraining, stopRun } from './runs/commands';
+import { RunPanels } from './runs/panels';
+import { RunsView } from './runs/runsView';
+import { Trainers } from './runs/trainers';
 import { PersistentState } from './state';
 import { PartsView } from './views/partsTree';
 import { TaxonomyView } from './views/taxonomyTree';
@@ -47,6 +52,15 @@ const commands: Record<string, CommandFactory> = {
   'pscl.llm.suggestIntermediate': suggestIntermediate,
   'pscl.llm.suggestParts': suggestParts,
   'pscl.llm.suggestDescriptions': suggestDescriptions,
+  'pscl.runs.startTraining': startTraining,
+  'pscl.runs.stop': stopRun,
+  'pscl.runs.resume': resumeRun,
+  'pscl.runs.openDashboard': openDashboard,
+  'pscl.runs.openEvaluation': openEvaluation,
+  'pscl.runs.reveal': revealRun,
+  'pscl.runs.delete': deleteRunCommand,
+  'pscl.runs.refresh': refreshRuns,
+  'pscl.runs.classifyImage': classifyImage,
 };
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
@@ -63,6 +77,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(ctx.taxonomy, ctx.parts, registerDiagnostics(projects), registerQuickFixes());
   context.subscriptions.push((ctx.backend = new Backend(context, log, (w) => ctx.requireTrust(w))), (ctx.previews = new Previews(ctx)));
 
+  context.subscriptions.push((ctx.runs = new RunsView(config)), (ctx.trainers = new Trainers(ctx)));
+  ctx.runPanels = new RunPanels(ctx, { stop: (d) => vscode.commands.executeCommand('pscl.runs.stop', d), resume: (d) => vscode.commands.executeCommand('pscl.runs.resume', d), canStop: (d) => ctx.trainers.isOurs(d) });
+  context.subscriptions.push(ctx.runPanels, ctx.trainers.onDidChange(() => ctx.runs.refreshSoon()));
+
   for (const [id, factory] of Object.entries(commands)) {
     context.subscriptions.push(vscode.commands.registerCommand(id, factory(ctx)));
   }
@@ -70,7 +88,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   log.info(`activated: ${projects.uris().length} project file(s), workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode'}`);
 }
 
-export function deactivate(): Promise<void> {
-  // Everything else is in context.subscriptions; the backend process is waited for.
-  return stopBackends();
+export async function deactivate(): Promise<void> {
+  // Everything else is in context.subscriptions. Trainers get SIGTERM (they checkpoint and write
+  // `end: stopped`) and SIGKILL to their process group after 4 s; the backend process is waited for.
+  await Promise.all([stopBackends(), TrainerProcess.stopAll(4000)]);
 }

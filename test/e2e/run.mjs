@@ -17,6 +17,7 @@ import {
 } from './codeServer.mjs';
 import { previewChecks } from './checks/preview.mjs';
 import { llmChecks } from './checks/llm.mjs';
+import { runsChecks } from './checks/runs.mjs';
 
 const SAMPLE = path.join(root, 'samples', 'tiny-birds');
 const PROJECT = 'tiny-birds.pscl.json';
@@ -240,6 +241,7 @@ async function trustedRun(browser, vsix) {
     });
     if (wants('preview')) await previewChecks({ page, workspace: server.workspace, root, shots, check, runCommand, pick, log });
     if (wants('llm')) await llmChecks({ page, workspace: server.workspace, userData: server.userData, shots, check, runCommand, pick, log, treeRow, expand, treeText, waitFile, extensionLog: () => findExtensionLog(server.userData) });
+    if (wants('runs')) await runsChecks({ page, workspace: server.workspace, root, shots, check, runCommand, pick, log });
   } finally {
     await server.stop();
   }

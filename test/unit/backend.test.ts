@@ -74,10 +74,10 @@ describe('the built backend (dist/backend.js)', { timeout: 30_000 }, () => {
     assert.equal(info.pid, client.pid);
     assert.equal(info.node, process.version);
     assert.equal(info.version, JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).version);
-    for (const m of ['backend/info', 'backend/shutdown', 'model/resolve', 'jobs/start', 'jobs/cancel', 'jobs/list', 'clip/textEmbeddings', 'clip/denseFeatures']) {
+    for (const m of ['backend/info', 'backend/shutdown', 'model/resolve', 'jobs/start', 'jobs/cancel', 'jobs/list', 'clip/textEmbeddings', 'clip/denseFeatures', 'cache/build']) {
       assert.ok(info.methods.includes(m), `missing ${m}`);
     }
-    assert.deepEqual(info.jobKinds, ['model/resolve']);
+    assert.deepEqual(info.jobKinds, ['cache/build', 'model/resolve']);
     assert.equal(typeof info.onnxruntime.available, 'boolean');
     if (info.onnxruntime.available) assert.ok(info.onnxruntime.executionProviders.some((e) => e.name === 'cpu'));
     else assert.match(info.onnxruntime.error ?? '', /onnxruntime-node/);
@@ -147,7 +147,7 @@ describe('the built backend (dist/backend.js)', { timeout: 30_000 }, () => {
       assert.equal(e.kind, 'input');
       assert.match(e.message, /model\/resolve: 'model' must be a non-empty string/);
     });
-    await rejectsWith(client.request(Requests.jobsStart, { kind: 'cache/nonsense' }), (e) => assert.match(e.message, /unknown job kind 'cache\/nonsense'; known kinds: model\/resolve/));
+    await rejectsWith(client.request(Requests.jobsStart, { kind: 'cache/nonsense' }), (e) => assert.match(e.message, /unknown job kind 'cache\/nonsense'; known kinds: cache\/build, model\/resolve/));
     await rejectsWith(client.request(new RequestType<null, null, unknown>('no/such'), null), (e) => assert.equal(e.code, ErrorCodes.MethodNotFound));
   });
 

@@ -2,10 +2,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { galleryFiles, readEvaluation } from '../../src/core/runs';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PYTHON = process.env.PSCL_PYTHON || '/usr/bin/python3';
@@ -43,5 +44,48 @@ test('pscl train runs the trainer to the end; pscl runs lists it; pscl eval summ
   assert.match(text.stdout, /^tiny: test split, 32 images, epoch 1\ntop-1 [\d.]+%   top-5 [\d.]+%\nper level: coarse [\d.]+% · tone [\d.]+% · fine [\d.]+%\n/);
   assert.match(pscl('eval', '--run', 'runs/tiny', '--level', 'genus').stderr, /unknown level "genus"; levels: coarse, tone, fine/);
   assert.match(pscl('eval', '--run', 'runs/nope').stderr, /pscl: eval: /);
-  assert.match(pscl('train', '--run-dir', 'x').stderr, /--cache is required/);
+  assert.match(pscl('train', '--run-dir', 'x').stderr, /--cache DIR or --project FILE is required/);
+});
+
+test('pscl train --project builds the cache then trains; pscl classify exports model.onnx and prints the top classes', { skip, timeout: 180_000 }, async () => {
+  const ws = path.join(tmp, 'tiny-birds');
+  cpSync(path.join(ROOT, 'samples/tiny-birds'), ws, { recursive: true });
+  const inWs = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, path.join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ws, encoding: 'utf8', env: { ...process.env, PSCL_PYTHON: PYTHON, OMP_NUM_THREADS: '1' } });
+  const train = inWs('train', '--project', 'tiny-birds.pscl.json', '--run-dir', 'runs/p', '--config', 'tiny', '--set', 'epochs=1', '--device', 'cpu');
+  assert.equal(train.status, 0, train.stderr);
+  assert.match(train.stderr, /cache .*\.pscl-cache.*: 72 image\(s\) computed, 0 reused/);
+  assert.match(train.stdout, /^p: finished/);
+  // a second run reuses the cache: nothing is recomputed
+  const again = inWs('train', '--project', 'tiny-birds.pscl.json', '--run-dir', 'runs/q', '--config', 'tiny', '--set', 'epochs=1', '--device', 'cpu');
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, /: 0 image\(s\) computed, 72 reused/);
+  assert.match(inWs('train', '--project', 'x.pscl.json', '--cache', 'c', '--run-dir', 'r').stderr, /give --cache or --project, not both/);
+
+  // the evaluation report's gallery: images and part masks resolved through the run's cache
+  const evaluation = await readEvaluation(path.join(ws, 'runs/p'));
+  const gallery = await galleryFiles(path.join(ws, 'runs/p'), evaluation.report);
+  assert.ok(evaluation.report.wrong.length > 0);
+  assert.equal(gallery.roots[0], path.join(ws, 'CUB_tiny'));
+  for (const w of evaluation.report.wrong) {
+    const f = gallery.files[w.key]!;
+    assert.ok(existsSync(f.image!) && f.image!.startsWith(gallery.roots[0]!), `image of ${w.key}: ${f.image}`);
+    assert.ok(existsSync(f.mask!) && f.mask!.startsWith(gallery.roots[1]!), `mask of ${w.key}: ${f.mask}`);
+    assert.deepEqual(f.parts?.slice(0, 3), ['back', 'beak', 'belly']);
+  }
+
+  const image = 'CUB_tiny/images/001.Red_crowned_Finch/Red_crowned_Finch_0001.jpg';
+  assert.ok(!existsSync(path.join(ws, 'runs/p/model.onnx')));
+  const text = inWs('classify', '--run', 'runs/p', '--image', image, '--top', '3');
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stderr, /has no model\.onnx; exporting it with the trainer/);
+  assert.ok(existsSync(path.join(ws, 'runs/p/model.onnx')));
+  const lines = text.stdout.trim().split('\n');
+  assert.equal(lines.length, 4);
+  assert.match(lines[1]!, /^ 1\.\s+\d+\.\d%  bird › \w+iformes › \w+ › \w+ › [A-Z][a-z]+ crowned \w+$/);
+  const json = JSON.parse(inWs('classify', '--run', 'runs/p', '--image', image, '--json').stdout);
+  assert.equal(json.predictions.length, 5);
+  assert.ok(json.predictions.every((p: { prob: number }, i: number, a: { prob: number }[]) => i === 0 || a[i - 1]!.prob >= p.prob));
+  assert.match(inWs('classify', '--run', 'runs/p', '--image', 'nope.jpg').stderr, /nope\.jpg: image not found/);
+  assert.match(inWs('classify', '--run', 'runs/p', '--image', image, '--top', '0').stderr, /--top must be a positive integer/);
 });

@@ -2,6 +2,7 @@
 // exporting a BackendArea (requests and job kinds) and one line here; docs/backend.md has more.
 import type { BackendArea } from '../registry';
 import { backendArea } from './backend';
+import { cacheArea } from './cache';
 import { clipArea } from './clip';
 import { jobsArea } from './jobs';
 import { masksArea } from './masks';
@@ -13,4 +14,5 @@ export const areas: BackendArea[] = [
   modelArea, // model/resolve (request and job kind)
   clipArea, // clip/textEmbeddings, clip/denseFeatures
   masksArea, // masks/compute, masks/grid (preview panel)
+  cacheArea, // cache/build (request and job kind: Start Training)
 ];

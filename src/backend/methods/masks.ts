@@ -31,7 +31,7 @@ interface LoadedSession {
 
 const sessions = new Map<string, Promise<LoadedSession>>();
 
-async function modelDir(spec: string, ctx: HandlerContext): Promise<{ dir: string; id: string }> {
+export async function modelDir(spec: string, ctx: HandlerContext): Promise<{ dir: string; id: string }> {
   if (spec === '' || spec === DEMO_MODEL_SPEC) return { dir: await ensureDemoModel(psclCacheRoot(), PACKAGE_ROOT), id: DEMO_MODEL_ID };
   const r = await resolveModel(spec, { cacheDir: ctx.services.modelCacheDir, offline: true });
   return { dir: r.dir, id: r.repo ?? path.basename(r.dir) };

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { CliError, parseOptions, required, type Command } from '../command';
 import { loadModel, resolveModel } from '../model';
 import { loadProjectOrFail } from '../project';
-import { buildCache, CacheError, clipEncoders, defaultCacheDir, DEFAULT_MASK_SIZE, formatCacheProgress, verifyCache, type CacheProgress } from '../../core/cache';
+import { buildCache, CacheError, clipEncoders, defaultCacheDir, DEFAULT_MASK_SIZE, formatCacheProgress, verifyCache, type CacheBuildResult, type CacheProgress, type MaskBuildSettings } from '../../core/cache';
 import { VARIANT_NAMES } from '../../core/clip';
 import { DEFAULT_PREVIEW_SETTINGS } from '../../core/masks/previewProtocol';
 
@@ -45,6 +45,53 @@ function progressPrinter(): (p: CacheProgress) => void {
   };
 }
 
+export interface ProjectCacheOptions {
+  model?: string;
+  out?: string;
+  settings?: Partial<MaskBuildSettings>;
+  batchSize?: number;
+  force?: boolean;
+}
+
+/**
+ * Builds (or brings up to date: only stale images are recomputed) the training cache of a project,
+ * with progress on stderr and Ctrl-C cancelling. Shared by `pscl cache build` and `pscl train --project`.
+ */
+export async function buildProjectCache(command: string, projectArg: string, o: ProjectCacheOptions = {}): Promise<CacheBuildResult> {
+  const { file: projectFile, project } = await loadProjectOrFail(command, projectArg);
+  const model = await loadModel(command, await resolveModel(command, o.model), (m) => process.stderr.write(`clip: ${m}\n`));
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write('\ncancelling (Ctrl-C again to quit at once)...\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const encoders = clipEncoders(model, { batchSize: o.batchSize });
+    const outDir = path.resolve(o.out ?? defaultCacheDir(projectFile, project.name, encoders.model.hash));
+    const r = await buildCache({
+      projectFile,
+      outDir,
+      encoders,
+      settings: Object.fromEntries(Object.entries(o.settings ?? {}).filter(([, x]) => x !== undefined)),
+      batchSize: o.batchSize,
+      force: o.force,
+      signal: controller.signal,
+      onProgress: progressPrinter(),
+      log: (m) => process.stderr.write(`cache: ${m}\n`),
+    });
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    return r;
+  } catch (err) {
+    if (err instanceof CacheError) throw new CliError(`${command}: ${err.message}`);
+    throw err;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await model.dispose();
+  }
+}
+
 async function build(argv: string[]): Promise<number> {
   const { values: v } = parseOptions('cache build', argv, {
     model: { type: 'string' },
@@ -59,7 +106,7 @@ async function build(argv: string[]): Promise<number> {
     force: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   });
-  const { file: projectFile, project } = await loadProjectOrFail('cache build', required('cache build', 'project', v.project));
+  const projectArg = required('cache build', 'project', v.project);
   const threshold = v.threshold === undefined ? undefined : Number(v.threshold);
   if (threshold !== undefined && !(threshold >= 0 && threshold <= 1)) throw new CliError(`cache build: --threshold ${v.threshold}: give a probability between 0 and 1`);
   const settings = {
@@ -69,63 +116,38 @@ async function build(argv: string[]): Promise<number> {
     threshold,
     variant: v.variant,
   };
-  const batchSize = positiveInt('cache build', 'batch', v.batch);
-  const model = await loadModel('cache build', await resolveModel('cache build', v.model), (m) => process.stderr.write(`clip: ${m}\n`));
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\ncancelling (Ctrl-C again to quit at once)...\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  let r: CacheBuildResult;
   try {
-    const encoders = clipEncoders(model, { batchSize });
-    const outDir = path.resolve(v.out ?? defaultCacheDir(projectFile, project.name, encoders.model.hash));
-    const r = await buildCache({
-      projectFile,
-      outDir,
-      encoders,
-      settings: Object.fromEntries(Object.entries(settings).filter(([, x]) => x !== undefined)),
-      batchSize,
-      force: v.force,
-      signal: controller.signal,
-      onProgress: progressPrinter(),
-      log: (m) => process.stderr.write(`cache: ${m}\n`),
-    });
-    if (process.stderr.isTTY) process.stderr.write('\n');
-    const summary = {
-      dir: r.dir,
-      images: r.images,
-      prototypes: r.prototypes,
-      partEmbeddings: r.partEmbeddings,
-      seconds: +r.seconds.toFixed(3),
-      imagesPerSecond: +r.imagesPerSecond.toFixed(2),
-      inferenceShare: r.maskPhaseSeconds > 0 ? +(r.inferenceSeconds / r.maskPhaseSeconds).toFixed(3) : 0,
-    };
-    if (v.json) process.stdout.write(JSON.stringify(summary) + '\n');
-    else {
-      const i = r.images;
-      process.stdout.write(
-        `cache ${r.dir}\n` +
-          `images: ${i.total} (${i.computed} computed, ${i.reused} reused, ${i.errors} errors)\n` +
-          `prototypes ${r.prototypes}, part embeddings ${r.partEmbeddings}\n` +
-          (i.computed > 0 ? `masks: ${r.imagesPerSecond.toFixed(1)} images/s, model busy ${(summary.inferenceShare * 100).toFixed(0)}% of the mask phase\n` : '') +
-          `done in ${r.seconds.toFixed(1)}s\n`,
-      );
-      for (const img of r.manifest.images.filter((x) => x.status === 'error').slice(0, 10)) process.stdout.write(`  skipped ${img.path}: ${img.error}\n`);
-    }
-    return 0;
+    r = await buildProjectCache('cache build', projectArg, { model: v.model, out: v.out, settings, batchSize: positiveInt('cache build', 'batch', v.batch), force: v.force });
   } catch (err) {
     if ((err as Error).name === 'AbortError') {
       process.stderr.write(`pscl: ${(err as Error).message}\n`);
       return 130;
     }
-    if (err instanceof CacheError) throw new CliError(`cache build: ${err.message}`);
     throw err;
-  } finally {
-    process.off('SIGINT', onSigint);
-    await model.dispose();
   }
+  const summary = {
+    dir: r.dir,
+    images: r.images,
+    prototypes: r.prototypes,
+    partEmbeddings: r.partEmbeddings,
+    seconds: +r.seconds.toFixed(3),
+    imagesPerSecond: +r.imagesPerSecond.toFixed(2),
+    inferenceShare: r.maskPhaseSeconds > 0 ? +(r.inferenceSeconds / r.maskPhaseSeconds).toFixed(3) : 0,
+  };
+  if (v.json) process.stdout.write(JSON.stringify(summary) + '\n');
+  else {
+    const i = r.images;
+    process.stdout.write(
+      `cache ${r.dir}\n` +
+        `images: ${i.total} (${i.computed} computed, ${i.reused} reused, ${i.errors} errors)\n` +
+        `prototypes ${r.prototypes}, part embeddings ${r.partEmbeddings}\n` +
+        (i.computed > 0 ? `masks: ${r.imagesPerSecond.toFixed(1)} images/s, model busy ${(summary.inferenceShare * 100).toFixed(0)}% of the mask phase\n` : '') +
+        `done in ${r.seconds.toFixed(1)}s\n`,
+    );
+    for (const img of r.manifest.images.filter((x) => x.status === 'error').slice(0, 10)) process.stdout.write(`  skipped ${img.path}: ${img.error}\n`);
+  }
+  return 0;
 }
 
 async function verify(argv: string[]): Promise<number> {

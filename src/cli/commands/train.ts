@@ -1,11 +1,15 @@
 import path from 'node:path';
 import { checkPythonEnvironment, findTrainerPath, foldEvent, emptyProgress, progressLine, TrainerProcess, trainArgs, type RunEvent } from '../../core/runs';
 import { CliError, parseOptions, required, type Command } from '../command';
+import { buildProjectCache } from './cache';
 
-const help = `usage: pscl train --cache DIR --run-dir DIR [--config NAME|FILE] [--set KEY=VALUE]... [--resume]
-                  [--nproc N] [--device auto|cpu|cuda] [--python PATH]
+const help = `usage: pscl train (--cache DIR | --project FILE [--model DIR|REPO]) --run-dir DIR [--config NAME|FILE]
+                  [--set KEY=VALUE]... [--resume] [--nproc N] [--device auto|cpu|cuda] [--python PATH]
 
-Runs the PSCL trainer on a training cache (pscl cache build) into a run folder, streaming progress.
+Runs the PSCL trainer on a training cache into a run folder, streaming progress.
+--cache    a built training cache (pscl cache build)
+--project  a project file: its cache (default location, as pscl cache build) is built or brought up
+           to date first (only stale images are recomputed); --model is the CLIP model for it
 Ctrl-C stops gracefully (the trainer saves a checkpoint; --resume continues), a second Ctrl-C kills.
 --config   a config name of the trainer (rn50, vit_b_16, swin_b, tiny...) or a JSON file (default rn50)
 --set      override a config value, e.g. --set epochs=2 --set batch_size=8
@@ -18,6 +22,8 @@ export const command: Command = {
   async run(argv) {
     const { values } = parseOptions('train', argv, {
       cache: { type: 'string' },
+      project: { type: 'string' },
+      model: { type: 'string' },
       'run-dir': { type: 'string' },
       config: { type: 'string' },
       set: { type: 'string', multiple: true, default: [] },
@@ -27,7 +33,8 @@ export const command: Command = {
       python: { type: 'string' },
     });
     const runDir = path.resolve(required('train', 'run-dir', values['run-dir']));
-    const cache = values.resume ? values.cache : required('train', 'cache', values.cache);
+    if (values.cache && values.project) throw new CliError('train: give --cache or --project, not both');
+    if (!values.resume && !values.project && !values.cache) throw new CliError("train: --cache DIR or --project FILE is required\nrun 'pscl train --help' for its options");
     const nproc = Number(values.nproc);
     if (!Number.isInteger(nproc) || nproc < 1) throw new CliError(`train: --nproc must be a positive integer, got ${values.nproc}`);
     if (!['auto', 'cpu', 'cuda'].includes(values.device)) throw new CliError(`train: --device must be auto, cpu or cuda, got ${values.device}`);
@@ -50,6 +57,17 @@ export const command: Command = {
     for (const p of env.problems) process.stderr.write(`${p.severity}: ${p.message}${p.fix ? `\n  fix: ${p.fix}` : ''}\n`);
     if (!env.ok) return 1;
     process.stderr.write(`python ${env.pythonVersion}, torch ${env.torchVersion}, ${env.cudaAvailable ? `CUDA ${env.cudaVersion}: ${env.deviceNames.join(', ')}` : 'CPU only'}\n`);
+    let cache = values.cache;
+    if (values.project) {
+      try {
+        const built = await buildProjectCache('train', values.project, { model: values.model });
+        process.stderr.write(`cache ${built.dir}: ${built.images.computed} image(s) computed, ${built.images.reused} reused\n`);
+        cache = built.dir;
+      } catch (err) {
+        if ((err as Error).name === 'AbortError') return 130;
+        throw err;
+      }
+    }
 
     const tty = process.stderr.isTTY;
     const progress = emptyProgress();

@@ -14,3 +14,5 @@ export * from './evalProtocol';
 export * from './dashboardFeed';
 export * from './html';
 export * from './presentation';
+export * from './classify';
+export * from './gallery';

@@ -1,0 +1,48 @@
+// Files behind the evaluation report's gallery: each wrongly classified image and its part label
+// map, resolved through the run's cache manifest (dataset root, mask file, the coarse category's
+// part names). The extension turns these paths into webview URIs.
+import path from 'node:path';
+import { readManifest, type CacheManifest } from '../cache/manifest';
+import type { EvalReport } from './evalReport';
+import { readRunConfig } from './folder';
+
+export interface GalleryFiles {
+  /** The folders the files live in (the webview's localResourceRoots). */
+  roots: string[];
+  files: Record<string, { image?: string; mask?: string; parts?: string[] }>;
+}
+
+function partsOf(manifest: CacheManifest, label: number): string[] | undefined {
+  const cls = manifest.classes[label];
+  const coarseLevel = manifest.levels[0];
+  if (!cls || !coarseLevel) return undefined;
+  const coarse = manifest.levelValues[coarseLevel]?.[cls.levelIndex[0]!];
+  return coarse !== undefined ? manifest.parts[coarse] : undefined;
+}
+
+/** The gallery's files; empty when the run's cache (config.json "cache") is gone. */
+export async function galleryFiles(runDir: string, report: EvalReport): Promise<GalleryFiles> {
+  let cache: string | undefined;
+  try {
+    const c = (await readRunConfig(runDir)).cache;
+    cache = typeof c === 'string' ? c : undefined;
+  } catch {
+    cache = undefined;
+  }
+  const manifest = cache ? await readManifest(cache).catch(() => undefined) : undefined;
+  if (!cache || !manifest) return { roots: [], files: {} };
+  const root = path.resolve(cache, manifest.datasetRoot);
+  const byKey = new Map(manifest.images.map((i) => [i.key, i]));
+  const files: GalleryFiles['files'] = {};
+  for (const w of report.wrong) {
+    const entry = byKey.get(w.key);
+    const rel = w.path || entry?.path;
+    const mask = w.mask ?? entry?.mask;
+    files[w.key] = {
+      image: rel ? path.join(root, ...rel.split('/')) : undefined,
+      mask: mask ? path.join(cache, ...mask.split('/')) : undefined,
+      parts: partsOf(manifest, w.label),
+    };
+  }
+  return { roots: [root, cache], files };
+}

@@ -1,0 +1,276 @@
+// Runs commands: Start Training, Stop, Resume, Open Dashboard / Evaluation, Reveal, Delete,
+// Classify Image. Everything that starts a process goes through ctx.requireTrust.
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as vscode from 'vscode';
+import { CacheRequests } from '../../core/rpc/cache';
+import {
+  checkPythonEnvironment,
+  deleteRun,
+  exportRunModel,
+  isRunDir,
+  ONNX_FILE,
+  predictionPath,
+  readRun,
+  RunClassifier,
+  trainArgs,
+  type PythonEnvironment,
+  type RunSummary,
+} from '../../core/runs';
+import { pickProject } from '../commands/pick';
+import type { CommandFactory, Ctx } from '../ctx';
+import type { ProjectNode } from '../views/taxonomyModel';
+import { resolvePython, trainerPath } from './trainers';
+
+/** The config file Start Training writes into the run folder (config.json is the trainer's own). */
+export const TRAIN_CONFIG_FILE = 'train-config.json';
+const IMAGE_EXT = /\.(jpe?g|png|webp)$/i;
+
+type RunArg = RunSummary | string | vscode.Uri | undefined;
+
+function dirOf(arg: RunArg): string | undefined {
+  if (!arg) return undefined;
+  if (typeof arg === 'string') return arg;
+  if (arg instanceof vscode.Uri) return arg.fsPath;
+  return arg.dir;
+}
+
+/** The run a command acts on: the tree row, or one picked among those `accept` allows. */
+async function pickRun(ctx: Ctx, arg: RunArg, placeHolder: string, accept: (r: RunSummary) => boolean = () => true): Promise<string | undefined> {
+  const given = dirOf(arg);
+  if (given) return given;
+  await ctx.runs.refresh();
+  const runs = ctx.runs.all.filter(accept);
+  if (runs.length === 0) {
+    void vscode.window.showInformationMessage(`No run for this in ${ctx.runs.folder ?? 'the runs folder'}.`);
+    return undefined;
+  }
+  const picked = await vscode.window.showQuickPick(
+    runs.map((r) => ({ label: r.name, description: `${r.status.status}`, detail: r.status.reason?.split('\n')[0], dir: r.dir })),
+    { placeHolder },
+  );
+  return picked?.dir;
+}
+
+/** The Python environment, checked with progress; undefined (after saying what to install) when it cannot train. */
+async function checkedEnvironment(ctx: Ctx, gpus?: number): Promise<{ python: string; env: PythonEnvironment } | undefined> {
+  const python = await resolvePython(ctx);
+  const env = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `PSCL: checking the Python environment (${python})` }, () =>
+    checkPythonEnvironment(python, { trainerPath: trainerPath(ctx), gpus }),
+  );
+  for (const p of env.problems) ctx.log[p.severity === 'error' ? 'error' : 'warn'](`python check: ${p.message}${p.fix ? ` Fix: ${p.fix}` : ''}`);
+  const errors = env.problems.filter((p) => p.severity === 'error');
+  if (!env.ok) {
+    const first = errors[0]!;
+    const actions = [first.fix && !first.fix.startsWith('Set') ? 'Copy Fix' : undefined, 'Open Settings'].filter((x): x is string => !!x);
+    const pick = await vscode.window.showErrorMessage(`Cannot train with ${python}: ${first.message}${first.fix ? ` Fix: ${first.fix}` : ''}`, ...actions);
+    if (pick === 'Copy Fix') await vscode.env.clipboard.writeText(first.fix!.split('   ')[0]!);
+    if (pick === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', 'pscl.python');
+    return undefined;
+  }
+  ctx.log.info(`python ${env.pythonVersion}, torch ${env.torchVersion}, ${env.cudaAvailable ? `CUDA ${env.cudaVersion}: ${env.deviceNames.join(', ')}` : 'no CUDA: training runs on the CPU'}`);
+  return { python, env };
+}
+
+async function configPresets(ctx: Ctx): Promise<{ name: string; file: string; config: Record<string, unknown> }[]> {
+  const dir = path.join(trainerPath(ctx), 'pscl_trainer', 'configs');
+  const names = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
+  return Promise.all(names.map(async (f) => ({ name: f.replace(/\.json$/, ''), file: path.join(dir, f), config: JSON.parse(await readFile(path.join(dir, f), 'utf8')) as Record<string, unknown> })));
+}
+
+function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'run';
+}
+
+/** Builds or refreshes the project's training cache in the backend; undefined when cancelled or failed (after saying why). */
+async function buildCache(ctx: Ctx, projectFile: string): Promise<string | undefined> {
+  const backend = ctx.backend.get('Building the training cache');
+  if (!backend) return undefined;
+  try {
+    return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'PSCL: training cache', cancellable: true }, async (progress, token) => {
+      let last = 0;
+      const r = await backend.request(CacheRequests.build, { projectFile, model: ctx.config.clipModel, device: ctx.config.clipDevice }, {
+        token,
+        onProgress: (p) => {
+          const pct = p.total ? (100 * p.done) / p.total : 0;
+          progress.report({ message: p.message, increment: Math.max(0, pct - last) });
+          last = Math.max(last, pct);
+        },
+      });
+      ctx.log.info(`cache ${r.dir}: ${r.images.computed} computed, ${r.images.reused} reused, ${r.images.errors} errors`);
+      return r.dir;
+    });
+  } catch (err) {
+    if (err instanceof vscode.CancellationError || /cancel/i.test((err as Error).message)) return undefined;
+    void vscode.window.showErrorMessage(`Building the training cache failed: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+/** PSCL: Start Training — project, config preset, epochs, run name, device; then cache and trainer. */
+export const startTraining: CommandFactory = (ctx) => async (arg?: ProjectNode) => {
+  if (!ctx.requireTrust('Training')) return;
+  const runsDir = ctx.runs.folder;
+  if (!runsDir) return void vscode.window.showErrorMessage('Open a folder first: runs are kept in its "pscl.runs.folder" (default runs/).');
+  const node = arg?.kind === 'project' ? arg : await pickProject(ctx);
+  const project = node?.snapshot.parsed.project;
+  if (!node) return;
+  if (!project) return void vscode.window.showErrorMessage(`${node.snapshot.relativePath} does not parse: fix it before training (PSCL: Validate Project Files).`);
+  const projectFile = vscode.Uri.parse(node.snapshot.key).fsPath;
+
+  const presets = await configPresets(ctx);
+  const preset = await vscode.window.showQuickPick(
+    presets.map((p) => ({ label: p.name, description: `${String(p.config.backbone ?? '')} · ${String(p.config.resolution ?? '?')} px · ${String(p.config.epochs ?? '?')} epochs`, preset: p })),
+    { placeHolder: 'Backbone and configuration (trainer/pscl_trainer/configs)', title: 'Start Training (1/3)' },
+  );
+  if (!preset) return;
+  const epochsText = await vscode.window.showInputBox({
+    title: 'Start Training (2/3)',
+    prompt: 'Epochs',
+    value: String(preset.preset.config.epochs ?? 1),
+    validateInput: (v) => (/^\d+$/.test(v.trim()) && Number(v) >= 1 ? undefined : 'a whole number of epochs, 1 or more'),
+  });
+  if (!epochsText) return;
+  const stamp = new Date().toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
+  const name = await vscode.window.showInputBox({
+    title: 'Start Training (3/3)',
+    prompt: `Run name (a folder in ${runsDir})`,
+    value: `${slug(project.name)}-${preset.label}-${stamp}`,
+    validateInput: (v) => (!/^[\w.-]+$/.test(v) ? 'letters, digits, ".", "-" and "_" only' : existsSync(path.join(runsDir, v)) ? `${v} exists: choose another name, or Resume that run` : undefined),
+  });
+  if (!name) return;
+
+  const checked = await checkedEnvironment(ctx);
+  if (!checked) return;
+  let gpus = 1;
+  let device: 'cpu' | 'cuda' = 'cpu';
+  if (checked.env.cudaAvailable) {
+    const choices = [
+      ...Array.from({ length: checked.env.deviceCount }, (_, i) => ({ label: `${i + 1} GPU${i ? 's' : ''}`, description: i ? 'torchrun' : checked.env.deviceNames[0], gpus: i + 1, device: 'cuda' as const })),
+      { label: 'CPU', description: 'slow: for small tests', gpus: 1, device: 'cpu' as const },
+    ];
+    const c = choices.length > 2 ? await vscode.window.showQuickPick(choices, { placeHolder: 'Where to train' }) : choices[0];
+    if (!c) return;
+    gpus = c.gpus;
+    device = c.device;
+  }
+
+  const cache = await buildCache(ctx, projectFile);
+  if (!cache) return;
+  const runDir = path.join(runsDir, name);
+  await mkdir(runDir, { recursive: true });
+  // the editable settings of this run: the preset with the chosen epochs (config.json is the trainer's)
+  const configFile = path.join(runDir, TRAIN_CONFIG_FILE);
+  await writeFile(configFile, `${JSON.stringify({ ...preset.preset.config, epochs: Number(epochsText) }, null, 2)}\n`);
+  try {
+    await ctx.trainers.start(name, { runDir, nprocPerNode: gpus, args: trainArgs({ cache, runDir, config: configFile, device }) });
+  } catch (err) {
+    return void vscode.window.showErrorMessage(`Cannot start the trainer: ${(err as Error).message}`);
+  }
+  await ctx.runs.refresh();
+  await ctx.runPanels.openDashboard(runDir);
+};
+
+export const stopRun: CommandFactory = (ctx) => async (arg?: RunArg) => {
+  if (!ctx.requireTrust('Stopping a trainer')) return;
+  const runDir = await pickRun(ctx, arg, 'Run to stop', (r) => r.status.status === 'running');
+  if (!runDir) return;
+  const status = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `PSCL: stopping ${path.basename(runDir)} (saving a checkpoint first)` }, () => ctx.trainers.stop(runDir));
+  await ctx.runs.refresh();
+  if (status === 'not-running') void vscode.window.showInformationMessage(`${path.basename(runDir)} is not running.`);
+  else if (status === 'failed') void vscode.window.showWarningMessage(`${path.basename(runDir)} did not stop in time and was killed; the last checkpoint is kept.`);
+};
+
+export const resumeRun: CommandFactory = (ctx) => async (arg?: RunArg) => {
+  if (!ctx.requireTrust('Resuming a training')) return;
+  const runDir = await pickRun(ctx, arg, 'Run to resume', (r) => r.status.status !== 'running' && r.status.status !== 'finished' && r.hasCheckpoint);
+  if (!runDir) return;
+  const run = await readRun(runDir);
+  if (run.status.status === 'running') return void vscode.window.showInformationMessage(`${run.name} is already running.`);
+  if (!run.hasCheckpoint) return void vscode.window.showErrorMessage(`${run.name} has no checkpoint to resume from (${path.join(runDir, 'checkpoints')} is empty): start a new run.`);
+  const world = run.progress.worldSize ?? 1;
+  const checked = await checkedEnvironment(ctx, world > 1 ? world : undefined);
+  if (!checked) return;
+  const device = run.progress.device?.startsWith('cuda') && checked.env.cudaAvailable ? 'cuda' : run.progress.device?.startsWith('cuda') ? undefined : 'cpu';
+  if (!device) return void vscode.window.showErrorMessage(`${run.name} trained on ${run.progress.device}, but ${checked.python} sees no CUDA device: install the CUDA build of PyTorch or resume on a machine with the GPU.`);
+  try {
+    await ctx.trainers.start(run.name, { runDir, nprocPerNode: device === 'cuda' ? world : 1, args: trainArgs({ runDir, resume: true, device }) });
+  } catch (err) {
+    return void vscode.window.showErrorMessage(`Cannot resume ${run.name}: ${(err as Error).message}`);
+  }
+  await ctx.runs.refresh();
+  await ctx.runPanels.openDashboard(runDir);
+};
+
+export const openDashboard: CommandFactory = (ctx) => async (arg?: RunArg) => {
+  const runDir = await pickRun(ctx, arg, 'Run to show');
+  if (runDir) await ctx.runPanels.openDashboard(runDir);
+};
+
+export const openEvaluation: CommandFactory = (ctx) => async (arg?: RunArg) => {
+  const runDir = await pickRun(ctx, arg, 'Evaluated run to show', (r) => r.hasEval);
+  if (runDir) await ctx.runPanels.openEvaluation(runDir);
+};
+
+export const revealRun: CommandFactory = (ctx) => async (arg?: RunArg) => {
+  const runDir = await pickRun(ctx, arg, 'Run to reveal');
+  if (!runDir) return;
+  const uri = vscode.Uri.file(runDir);
+  const inWorkspace = vscode.workspace.getWorkspaceFolder(uri);
+  await vscode.commands.executeCommand(inWorkspace ? 'revealInExplorer' : 'revealFileInOS', uri);
+};
+
+export const deleteRunCommand: CommandFactory = (ctx) => async (arg?: RunArg) => {
+  const runDir = await pickRun(ctx, arg, 'Run to delete', (r) => r.status.status !== 'running');
+  if (!runDir) return;
+  if (!isRunDir(runDir)) return void vscode.window.showErrorMessage(`${runDir} is not a run folder: not deleting it.`);
+  const ok = await vscode.window.showWarningMessage(`Delete the run ${path.basename(runDir)} and everything in its folder (checkpoints, logs, model)?`, { modal: true, detail: runDir }, 'Delete');
+  if (ok !== 'Delete') return;
+  try {
+    await deleteRun(runDir);
+  } catch (err) {
+    void vscode.window.showErrorMessage((err as Error).message);
+  }
+  await ctx.runs.refresh();
+};
+
+export const refreshRuns: CommandFactory = (ctx) => () => ctx.runs.refresh();
+
+/** The image a Classify Image from the palette means: the active editor's, else one picked. */
+async function activeImage(): Promise<vscode.Uri | undefined> {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input as { uri?: vscode.Uri } | undefined;
+  if (input?.uri && IMAGE_EXT.test(input.uri.fsPath)) return input.uri;
+  return (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { Images: ['jpg', 'jpeg', 'png', 'webp'] }, title: 'Image to classify' }))?.[0];
+}
+
+/** Classify Image — top-5 classes with their taxonomy paths from a run's model.onnx. */
+export const classifyImage: CommandFactory = (ctx) => async (uri?: vscode.Uri) => {
+  if (!ctx.requireTrust('Classify Image')) return;
+  const image = uri instanceof vscode.Uri ? uri : await activeImage();
+  if (!image) return;
+  const runDir = await pickRun(ctx, undefined, 'Run whose model classifies the image', (r) => r.hasModel || r.status.status === 'finished');
+  if (!runDir) return;
+  try {
+    const preds = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `PSCL: classifying ${path.basename(image.fsPath)}` }, async (progress) => {
+      if (!existsSync(path.join(runDir, ONNX_FILE))) {
+        progress.report({ message: 'exporting model.onnx' });
+        await exportRunModel({ python: await resolvePython(ctx), trainerPath: trainerPath(ctx), runDir });
+      }
+      const clf = await RunClassifier.load(runDir);
+      try {
+        return { list: await clf.classify(image.fsPath, 5), levels: clf.model.levels };
+      } finally {
+        await clf.dispose();
+      }
+    });
+    const lines = preds.list.map((p, i) => `${i + 1}. ${(p.prob * 100).toFixed(1)}%  ${predictionPath(p, preds.levels)}`);
+    ctx.log.info(`classify ${image.fsPath} with ${path.basename(runDir)}:\n${lines.join('\n')}`);
+    await vscode.window.showQuickPick(
+      preds.list.map((p, i) => ({ label: `${i + 1}. ${p.name}`, description: `${(p.prob * 100).toFixed(1)}% · ${predictionPath(p, preds.levels)}` })),
+      { title: `${path.basename(image.fsPath)}: top ${preds.list.length} (${path.basename(runDir)})`, placeHolder: 'Predicted classes, most likely first (sigmoid probability per class)' },
+    );
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Classify Image: ${(err as Error).message}`);
+  }
+};

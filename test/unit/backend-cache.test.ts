@@ -1,0 +1,54 @@
+// cache/build over JSON-RPC on the demo model: builds the sample's training cache with progress,
+// a second call reuses every image, a cancelled call stops, and a broken project is a clear error.
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { verifyCache } from '../../src/core/cache';
+import { CacheRequests } from '../../src/core/rpc/cache';
+import { BackendClient } from '../../src/core/rpc/client';
+import type { ProgressParams } from '../../src/core/rpc/protocol';
+import { repoRoot, tempDir } from '../helpers/paths';
+import { buildDist } from './fixtures/build-backend';
+
+const tmp = tempDir('pscl-backend-cache-');
+
+describe('cache/build in the backend', { timeout: 180_000 }, () => {
+  let client: BackendClient;
+  const ws = path.join(tmp.dir, 'ws');
+  const projectFile = path.join(ws, 'tiny-birds.pscl.json');
+
+  before(() => {
+    cpSync(path.join(repoRoot, 'samples', 'tiny-birds'), ws, { recursive: true });
+    client = new BackendClient({ backendPath: buildDist(), env: { ...process.env, PSCL_CACHE_DIR: path.join(tmp.dir, 'cache') } });
+  });
+  after(async () => {
+    await client.dispose();
+    tmp.cleanup();
+  });
+
+  test('builds the cache with progress; a second build reuses every image', async () => {
+    const progress: ProgressParams[] = [];
+    const r = await client.request(CacheRequests.build, { projectFile, model: 'demo' }, { onProgress: (p) => progress.push(p) });
+    assert.equal(r.images.total, 72);
+    assert.equal(r.images.computed, 72);
+    assert.match(r.dir, /\.pscl-cache[\\/]tiny-birds-/);
+    assert.ok(progress.some((p) => p.total === 72 && p.done === 72 && /masks 72\/72/.test(p.message ?? '')), `progress reached 72/72: ${JSON.stringify(progress.at(-1))}`);
+    assert.deepEqual((await verifyCache(r.dir)).problems, []);
+    const again = await client.request(CacheRequests.build, { projectFile, model: 'demo' });
+    assert.equal(again.dir, r.dir);
+    assert.equal(again.images.reused, 72);
+    assert.equal(again.images.computed, 0);
+  });
+
+  test('a cancelled build is rejected as cancelled; a relative or broken project file is a clear error', async () => {
+    const ac = new AbortController();
+    const p = client.request(CacheRequests.build, { projectFile, model: 'demo', force: true, outDir: path.join(tmp.dir, 'other') }, { token: ac.signal, onProgress: (x) => x.done > 0 && ac.abort() });
+    await assert.rejects(p, /cancel/i);
+    await assert.rejects(client.request(CacheRequests.build, { projectFile: 'rel.pscl.json', model: 'demo' }), /projectFile must be an absolute path/);
+    const broken = path.join(ws, 'broken.pscl.json');
+    writeFileSync(broken, '{ "version": 1,');
+    await assert.rejects(client.request(CacheRequests.build, { projectFile: broken, model: 'demo' }), /broken\.pscl\.json does not parse/);
+    assert.ok(!existsSync(path.join(ws, '.pscl-cache', 'broken')));
+  });
+});
