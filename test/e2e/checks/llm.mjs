@@ -68,6 +68,15 @@ async function clearToasts(page, runCommand) {
   await runCommand(page, 'Notifications: Clear All Notifications').catch(() => page.keyboard.press('Escape'));
 }
 
+/** Activates a context-menu item; a click that lands while the menu is still settling is ignored, so Enter backs it up. */
+async function menuItem(page, name) {
+  const item = page.getByRole('menuitem', { name }).first();
+  await item.hover();
+  await item.click();
+  await page.waitForTimeout(300);
+  if (await item.isVisible().catch(() => false)) await page.keyboard.press('Enter');
+}
+
 function quickRow(page, text) {
   return page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
 }
@@ -174,7 +183,9 @@ export async function llmChecks({ page, workspace, userData, shots, check, runCo
       const first = quickRow(page, "'habitat'");
       await first.hover();
       await first.locator('.quick-input-list-entry-action-bar .codicon-edit').first().click();
-      await pick(page, 'seabird');
+      // Wait for the name picker itself: the review list behind it also has a 'seabird' row.
+      await page.locator('.quick-input-widget', { hasText: 'Edit a name of L1' }).waitFor();
+      await page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: /^\s*seabird\s*$/ }) }).first().click();
       await page.locator('.quick-input-widget', { hasText: 'L1: value of' }).waitFor();
       await page.locator('.quick-input-widget input').fill('seabirds');
       await page.keyboard.press('Enter');
@@ -222,7 +233,7 @@ export async function llmChecks({ page, workspace, userData, shots, check, runCo
       await expand(page, /^bird/);
       await expand(page, /^Charadriiformes/);
       await treeRow(page, /^Laridae/).click({ button: 'right' });
-      await page.getByRole('menuitem', { name: /Suggest Intermediate Categories/ }).first().click();
+      await menuItem(page, /Suggest Intermediate Categories/);
       const t = toast(page, 'Every suggested item was rejected');
       await t.waitFor({ timeout: 30000 });
       const message = (await t.innerText()).replace(/\s+/g, ' ');
@@ -244,6 +255,7 @@ export async function llmChecks({ page, workspace, userData, shots, check, runCo
         if (((await header(name).getAttribute('aria-expanded')) === 'true') !== open) await header(name).click();
       };
       await setOpen(/^\s*Taxonomy/i, false);
+      await setOpen(/^\s*Runs/i, false);
       await setOpen(/^\s*Parts/i, true);
       const partsPane = page.locator('.pane', { has: header(/^\s*Parts/i) }).first();
       const partRow = (name) => partsPane.getByRole('treeitem', { name }).first();
@@ -287,7 +299,7 @@ export async function llmChecks({ page, workspace, userData, shots, check, runCo
       // Part suggestions from the coarse row: a new part, and a new phrasing for an existing one.
       mode = 'parts';
       await partRow(/^bird/).click({ button: 'right' });
-      await page.getByRole('menuitem', { name: /Suggest Part Prompts/ }).first().click();
+      await menuItem(page, /Suggest Part Prompts/);
       await page.locator('.quick-input-widget', { hasText: 'Review 2 suggested part prompts' }).waitFor({ timeout: 30000 });
       await quickRow(page, "new part 'cheek' for bird").waitFor();
       await quickRow(page, "more phrasings for part 'wing' of bird").waitFor();
@@ -302,6 +314,7 @@ export async function llmChecks({ page, workspace, userData, shots, check, runCo
       await undoAndSave(1, 'one undo takes the suggestions back');
       await setOpen(/^\s*Parts/i, false);
       await setOpen(/^\s*Taxonomy/i, true);
+      await setOpen(/^\s*Runs/i, true);
     });
 
     // Last, after every request and cache write of this run.
