@@ -264,6 +264,8 @@ async function restrictedRun(browser, vsix) {
       await openTaxonomy(page);
       await expand(page, /^bird/);
       await expand(page, /^Charadriiformes/);
+      // Children render after the row says it is expanded: wait for one before reading the text.
+      await treeRow(page, /^Laridae/).waitFor({ timeout: 15000 });
       const text = await treeText(page);
       for (const s of ['Tiny Birds', 'coarse', 'order', 'Charadriiformes', 'Laridae']) assert.ok(text.includes(s), `tree shows '${s}': ${text}`);
       await page.screenshot({ path: path.join(shots, 'restricted.png') });
