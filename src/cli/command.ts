@@ -33,3 +33,8 @@ export function required<T>(command: string, name: string, value: T | undefined)
   if (value === undefined || value === '') throw new CliError(`${command}: --${name} is required\nrun 'pscl ${command} --help' for its options`);
   return value;
 }
+
+/** The trainer's interpreter: --python, else $PSCL_PYTHON, else python3 on PATH. */
+export function pythonFrom(option: string | undefined): string {
+  return option ?? process.env.PSCL_PYTHON ?? 'python3';
+}

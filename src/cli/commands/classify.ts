@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { exportRunModel, findTrainerPath, ONNX_FILE, predictionPath, RunClassifier } from '../../core/runs';
-import { CliError, parseOptions, required, type Command } from '../command';
+import { CliError, type Command, parseOptions, pythonFrom, required } from '../command';
 
 const help = `usage: pscl classify --run DIR --image IMG [--top N] [--json] [--python PATH]
 
@@ -32,7 +32,7 @@ export const command: Command = {
       const trainerPath = findTrainerPath(__dirname);
       if (!trainerPath) throw new CliError('classify: the run has no model.onnx and the trainer package was not found to export it; set PSCL_TRAINER_PATH');
       process.stderr.write(`classify: ${path.basename(runDir)} has no ${ONNX_FILE}; exporting it with the trainer\n`);
-      await exportRunModel({ python: values.python ?? process.env.PSCL_PYTHON ?? 'python3', trainerPath, runDir }).catch((err: Error) => {
+      await exportRunModel({ python: pythonFrom(values.python), trainerPath, runDir }).catch((err: Error) => {
         throw new CliError(`classify: ${err.message}`);
       });
     }

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { checkPythonEnvironment, classRows, findTrainerPath, isRunDir, parseEventLine, readEvaluation, readRun, rollUp, sortClassRows, splitLines } from '../../core/runs';
-import { CliError, parseOptions, required, type Command } from '../command';
+import { CliError, type Command, parseOptions, pythonFrom, required } from '../command';
 
 const help = `usage: pscl eval --run DIR [--rerun] [--level NAME] [--top N] [--json] [--python PATH]
 
@@ -59,7 +59,7 @@ export const command: Command = {
       }
       const trainerPath = findTrainerPath(__dirname);
       if (!trainerPath) throw new CliError('eval: the trainer package was not found next to pscl; set PSCL_TRAINER_PATH', 1);
-      const python = values.python ?? process.env.PSCL_PYTHON ?? 'python3';
+      const python = pythonFrom(values.python);
       const env = await checkPythonEnvironment(python, { trainerPath });
       const blocking = env.problems.filter((p) => p.severity === 'error');
       if (blocking.length) throw new CliError(`eval: ${blocking.map((p) => `${p.message}${p.fix ? `\n  fix: ${p.fix}` : ''}`).join('\n')}`, 1);

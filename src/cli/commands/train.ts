@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { checkPythonEnvironment, findTrainerPath, foldEvent, emptyProgress, progressLine, TrainerProcess, trainArgs, type RunEvent } from '../../core/runs';
-import { CliError, parseOptions, required, type Command } from '../command';
+import { CliError, type Command, parseOptions, pythonFrom, required } from '../command';
 import { buildProjectCache } from './cache';
 
 const help = `usage: pscl train (--cache DIR | --project FILE [--model DIR|REPO]) --run-dir DIR [--config NAME|FILE]
@@ -49,7 +49,7 @@ export const command: Command = {
         set[kv.slice(0, eq)] = raw;
       }
     }
-    const python = values.python ?? process.env.PSCL_PYTHON ?? 'python3';
+    const python = pythonFrom(values.python);
     const trainerPath = findTrainerPath(__dirname);
     if (!trainerPath) throw new CliError('train: the trainer package was not found next to pscl; set PSCL_TRAINER_PATH to the folder holding pscl_trainer/', 1);
 
