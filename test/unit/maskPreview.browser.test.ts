@@ -376,6 +376,8 @@ describe('mask preview webview', { skip: existsSync(chromiumPath) ? false : `no 
     assert.equal((await posted(page)).at(-1)?.type, 'exportMasks');
     // a host error is shown, and cleared by the next render
     await post(page, { type: 'error', message: 'model file tiny.onnx is not a CLIP image encoder' });
+    // The page handles the message asynchronously: wait for it before reading.
+    await page.waitForFunction(() => (document.querySelector('#error')?.textContent ?? '') !== '', null, { timeout: 10000 });
     assert.equal(await page.locator('#error').textContent(), 'model file tiny.onnx is not a CLIP image encoder');
     await render(page);
     assert.equal(await page.locator('#error').isHidden(), true);
