@@ -2,15 +2,9 @@
 // nothing is executed, so it also runs in Restricted Mode. Loaded in the background once per
 // (format, dataset folder); the store redraws when a result arrives.
 import * as vscode from 'vscode';
-import { datasetRoot, importDataset } from '../core/taxonomy/importers';
+import { readDatasetInfo, type DatasetResult } from '../core/project';
+import { datasetRoot } from '../core/taxonomy/importers';
 import type { Project } from '../core/taxonomy/model';
-
-export interface DatasetInfo {
-  classIds: string[];
-  imageCounts: Map<string, number>;
-}
-
-export type DatasetResult = { ok: true; info: DatasetInfo } | { ok: false; error: string };
 
 export class DatasetInfoCache implements vscode.Disposable {
   private readonly results = new Map<string, DatasetResult>();
@@ -33,19 +27,15 @@ export class DatasetInfoCache implements vscode.Disposable {
     const abort = new AbortController();
     this.pending.set(key, abort);
     const started = Date.now();
-    importDataset(project.dataset.format, root, { signal: abort.signal, projectFile }).then(
-      ({ project: fromDataset, images }) => {
-        const imageCounts = new Map<string, number>();
-        for (const img of images) imageCounts.set(img.classId, (imageCounts.get(img.classId) ?? 0) + 1);
-        this.settle(key, abort, { ok: true, info: { classIds: fromDataset.classes.map((c) => c.id), imageCounts } });
-        this.log.info(`read ${project.dataset.format} dataset ${root}: ${fromDataset.classes.length} classes, ${images.length} images in ${Date.now() - started} ms`);
+    readDatasetInfo(project, projectFile, { images: true, signal: abort.signal }).then(
+      (result) => {
+        this.settle(key, abort, result);
+        if (result.ok) {
+          const images = [...(result.info.imageCounts?.values() ?? [])].reduce((a, b) => a + b, 0);
+          this.log.info(`read ${project.dataset.format} dataset ${root}: ${result.info.classIds.length} classes, ${images} images in ${Date.now() - started} ms`);
+        } else this.log.warn(`cannot read the ${project.dataset.format} dataset at ${root}: ${result.error}`);
       },
-      (err: unknown) => {
-        if (abort.signal.aborted) return;
-        const message = err instanceof Error ? err.message : String(err);
-        this.settle(key, abort, { ok: false, error: `cannot read the ${project.dataset.format} dataset at ${root}: ${message}` });
-        this.log.warn(message);
-      },
+      () => undefined, // aborted: a newer read replaced this one
     );
     return undefined;
   }

@@ -2,13 +2,10 @@
 // open documents as the user types (debounced), the file system for everything else (external
 // edits, git checkouts, deletions). Snapshots are immutable and cached per text version.
 import * as vscode from 'vscode';
-import { findNodeAtLocation } from 'jsonc-parser';
-import type { Diagnostic } from '../core/taxonomy/diagnostics';
-import { DATASET_FORMATS } from '../core/taxonomy/model';
-import { parseProject, rangeOf, type ParsedProject } from '../core/taxonomy/project';
-import { validateProject } from '../core/taxonomy/validate';
+import { checkProject, declaresDataset, type DatasetResult } from '../core/project';
+import { parseProject } from '../core/taxonomy/project';
 import type { Config } from './config';
-import { DatasetInfoCache, type DatasetInfo } from './datasetInfo';
+import { DatasetInfoCache } from './datasetInfo';
 import type { ProjectSnapshot } from './views/taxonomyModel';
 
 export const PROJECT_GLOB = '**/*.pscl.json';
@@ -103,21 +100,13 @@ export class ProjectStore implements vscode.Disposable {
     if (entry.snapshot) return entry.snapshot;
     const file = entry.uri.scheme === 'file' ? entry.uri.fsPath : undefined;
     const parsed = parseProject(entry.text, file);
-    let info: DatasetInfo | undefined;
-    let datasetProblem: Diagnostic | undefined;
-    if (parsed.project && file && declaresDataset(parsed)) {
-      const result = this.datasets.get(parsed.project, file);
-      if (result?.ok) info = result.info;
-      else if (result && !result.ok) datasetProblem = datasetDiagnostic(parsed, result.error);
-    }
-    const diagnostics = validateProject(parsed, info ? { datasetClassIds: info.classIds } : {});
-    if (datasetProblem) diagnostics.push(datasetProblem);
+    const dataset: DatasetResult | undefined = file && declaresDataset(parsed) ? this.datasets.get(parsed.project!, file) : undefined;
     entry.snapshot = {
       key: entry.uri.toString(),
       relativePath: vscode.workspace.asRelativePath(entry.uri, (vscode.workspace.workspaceFolders?.length ?? 0) > 1),
       parsed,
-      diagnostics,
-      imageCounts: info?.imageCounts,
+      diagnostics: checkProject(parsed, dataset),
+      imageCounts: dataset?.ok ? dataset.info.imageCounts : undefined,
     };
     return entry.snapshot;
   }
@@ -195,21 +184,4 @@ export class ProjectStore implements vscode.Disposable {
     for (const t of this.timers.values()) clearTimeout(t);
     for (const d of this.disposables) d.dispose();
   }
-}
-
-/** Only a dataset the file really names is read (a lenient parse fills in defaults otherwise). */
-function declaresDataset(parsed: ParsedProject): boolean {
-  if (!parsed.root) return false;
-  const format = findNodeAtLocation(parsed.root, ['dataset', 'format']);
-  const root = findNodeAtLocation(parsed.root, ['dataset', 'root']);
-  return format?.type === 'string' && (DATASET_FORMATS as readonly string[]).includes(format.value) && root?.type === 'string';
-}
-
-function datasetDiagnostic(parsed: ParsedProject, error: string): Diagnostic {
-  return {
-    severity: 'warning',
-    code: 'dataset-unreadable',
-    message: `${error} (image counts and dataset checks are off until it can be read)`,
-    range: rangeOf(parsed, ['dataset', 'root']),
-  };
 }

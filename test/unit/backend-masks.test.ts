@@ -63,7 +63,7 @@ describe('masks/* in the backend', { timeout: 120_000 }, () => {
     const broken = readFileSync(projectFile, 'utf8').replace('"parts": {', '"parts": {,');
     await assert.rejects(
       client.request(MaskRequests.compute, { model: 'demo', projectFile, projectText: broken, image, settings }),
-      (err: BackendError) => err.kind === 'input' && /tiny-birds\.pscl\.json:\d+: /.test(err.message),
+      (err: BackendError) => err.kind === 'input' && /^tiny-birds\.pscl\.json:\d+:\d+: .+: fix the project file to update the preview$/.test(err.message),
     );
   });
 

@@ -89,7 +89,7 @@ describe('pscl CLI', () => {
     assert.equal(r.out.trim(), '0 errors, 0 warnings in 1 file');
     const missing = pscl('validate', 'missing.pscl.json');
     assert.equal(missing.code, 1);
-    assert.match(missing.out, /^missing\.pscl\.json:1:1: error: cannot read the file/);
+    assert.match(missing.out, /^missing\.pscl\.json:1:1: error: cannot read the project file missing\.pscl\.json: no such file \[unreadable\]/);
   });
 
   it('checks the classes against the dataset', () => {

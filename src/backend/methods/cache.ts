@@ -1,12 +1,11 @@
 // cache/build: the training cache of a project, built (or brought up to date: only stale images
 // are recomputed) with the model loaded for this call and released afterwards.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ClipModel } from '../../core/clip';
 import { PsclError } from '../../core/errors';
+import { loadProject, ProjectLoadError } from '../../core/project';
 import { CacheRequests, type CacheBuildParams, type CacheBuildSummary } from '../../core/rpc/cache';
 import type { ExecutionDevice } from '../../core/rpc/protocol';
-import { parseProject } from '../../core/taxonomy/project';
 import { log } from '../log';
 import { fields, oneOf, optBool, optStr, str } from '../params';
 import { defineJob, defineRequest, type BackendArea, type HandlerContext } from '../registry';
@@ -23,16 +22,10 @@ function parse(raw: unknown): CacheBuildParams {
 }
 
 async function build(params: CacheBuildParams, ctx: HandlerContext): Promise<CacheBuildSummary> {
-  // the saved file, as `pscl cache build` reads it (unsaved edits in an editor are not used)
-  const text = await readFile(params.projectFile, 'utf8').catch((err: Error) => {
-    throw new PsclError(`cannot read the project file ${params.projectFile}: ${err.message}`);
+  // the saved file, validated, as `pscl cache build` reads it (unsaved edits in an editor are not used)
+  const { project } = await loadProject(params.projectFile, { require: 'valid', displayName: path.basename(params.projectFile) }).catch((err: Error) => {
+    throw err instanceof ProjectLoadError ? new PsclError(`${err.message}; fix it before building the cache (the Problems view lists every problem)`) : err;
   });
-  const parsed = parseProject(text, params.projectFile);
-  const error = parsed.diagnostics.find((d) => d.severity === 'error');
-  if (!parsed.project || error) {
-    const where = error ? `:${error.range.start.line + 1}: ${error.message}` : '';
-    throw new PsclError(`${params.projectFile} does not parse${where}; fix it (PSCL: Validate Project Files) before building the cache`);
-  }
   // loaded on first use: the cache builder pulls in sharp, which the backend need not load at start
   const { buildCache, clipEncoders, defaultCacheDir, formatCacheProgress } = await import('../../core/cache');
   const { dir, id } = await modelDir(params.model, ctx);
@@ -40,10 +33,10 @@ async function build(params: CacheBuildParams, ctx: HandlerContext): Promise<Cac
   const model = await ClipModel.load(dir, { provider: params.device ?? 'auto', log });
   try {
     const encoders = clipEncoders(model);
-    const outDir = params.outDir ?? defaultCacheDir(params.projectFile, parsed.project.name, encoders.model.hash);
+    const outDir = params.outDir ?? defaultCacheDir(params.projectFile, project.name, encoders.model.hash);
     const r = await buildCache({
       projectFile: params.projectFile,
-      project: parsed.project,
+      project,
       outDir,
       encoders,
       signal: ctx.signal,

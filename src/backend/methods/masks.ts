@@ -1,19 +1,18 @@
 // masks/compute and masks/grid: part masks for the preview panel. One MaskSession per loaded
 // model lives here for the backend's lifetime, so image features stay cached across calls and
 // a prompt edit only recomputes text embeddings and similarities.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ClipModel } from '../../core/clip';
 import { DEMO_MODEL_ID, ensureDemoModel } from '../../core/clip/demoModel';
 import { resolveModel } from '../../core/clip/download';
 import { PsclError, throwIfCancelled } from '../../core/errors';
+import { loadProject, ProjectLoadError } from '../../core/project';
 import { encodeLabelMap, encodeProbabilities, graphVariantName, isPreviewSettings, type GridItem, type PreviewPart } from '../../core/masks/previewProtocol';
 import { MaskSession, type ImageMaskSettings, type ImageMasks } from '../../core/masks/session';
 import { DEMO_MODEL_SPEC, MaskRequests, type MasksComputeParams, type MasksComputeResult, type MasksGridParams, type MasksGridResult } from '../../core/rpc/masks';
 import type { ExecutionDevice } from '../../core/rpc/protocol';
 import { coarseLevel, valueAt, type Project } from '../../core/taxonomy/model';
 import { loadImages } from '../../core/taxonomy/importers';
-import { parseProject } from '../../core/taxonomy/project';
 import { psclCacheRoot } from '../../core/util/cacheDir';
 import { log } from '../log';
 import { fields, oneOf, optInt, optStr, str, strArray, type Fields } from '../params';
@@ -59,24 +58,14 @@ async function sessionFor(spec: string, device: ExecutionDevice | undefined, ctx
   return loaded;
 }
 
-async function loadProject(params: MasksComputeParams | MasksGridParams): Promise<Project> {
-  const name = path.basename(params.projectFile);
-  let text = params.projectText;
-  if (text === undefined) {
-    try {
-      text = await readFile(params.projectFile, 'utf8');
-    } catch (err) {
-      throw new PsclError(`cannot read the project file ${params.projectFile}: ${(err as Error).message}`);
-    }
+/** The project as the panel has it (unsaved text wins over the file). */
+async function projectOf(params: MasksComputeParams | MasksGridParams): Promise<Project> {
+  try {
+    return (await loadProject(params.projectFile, { text: params.projectText, displayName: path.basename(params.projectFile) })).project;
+  } catch (err) {
+    if (err instanceof ProjectLoadError) throw new PsclError(`${err.message}: fix the project file to update the preview`);
+    throw err;
   }
-  const parsed = parseProject(text, params.projectFile);
-  const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
-  if (!parsed.project || errors.length > 0) {
-    const first = errors[0];
-    const where = first ? `${name}:${first.range.start.line + 1}: ${first.message}` : `${name} is not a project file`;
-    throw new PsclError(`${where}${errors.length > 1 ? ` (and ${errors.length - 1} more problem(s))` : ''}: fix the project file to update the preview`);
-  }
-  return parsed.project;
 }
 
 function pickCoarse(project: Project, requested: string | undefined, file: string): string {
@@ -149,7 +138,7 @@ function parseGrid(raw: unknown): MasksGridParams {
 }
 
 async function compute(params: MasksComputeParams, ctx: HandlerContext): Promise<MasksComputeResult> {
-  const project = await loadProject(params);
+  const project = await projectOf(params);
   const coarse = pickCoarse(project, params.coarse, params.projectFile);
   const { session, modelId } = await sessionFor(params.model, params.device, ctx);
   throwIfCancelled(ctx.signal, 'computing part masks');
@@ -172,7 +161,7 @@ async function compute(params: MasksComputeParams, ctx: HandlerContext): Promise
 
 async function grid(params: MasksGridParams, ctx: HandlerContext): Promise<MasksGridResult> {
   const t0 = performance.now();
-  const project = await loadProject(params);
+  const project = await projectOf(params);
   const coarse = pickCoarse(project, params.coarse, params.projectFile);
   const level = coarseLevel(project).name;
   const classes = project.classes.filter((c) => valueAt(project, c, level) === coarse);

@@ -58,7 +58,7 @@ export interface ProjectCacheOptions {
  * with progress on stderr and Ctrl-C cancelling. Shared by `pscl cache build` and `pscl train --project`.
  */
 export async function buildProjectCache(command: string, projectArg: string, o: ProjectCacheOptions = {}): Promise<CacheBuildResult> {
-  const { file: projectFile, project } = await loadProjectOrFail(command, projectArg);
+  const { file: projectFile, project } = await loadProjectOrFail(command, projectArg, 'valid');
   const model = await loadModel(command, await resolveModel(command, o.model), (m) => process.stderr.write(`clip: ${m}\n`));
   const controller = new AbortController();
   const onSigint = () => {
@@ -72,6 +72,7 @@ export async function buildProjectCache(command: string, projectArg: string, o: 
     const outDir = path.resolve(o.out ?? defaultCacheDir(projectFile, project.name, encoders.model.hash));
     const r = await buildCache({
       projectFile,
+      project,
       outDir,
       encoders,
       settings: Object.fromEntries(Object.entries(o.settings ?? {}).filter(([, x]) => x !== undefined)),

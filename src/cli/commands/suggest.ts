@@ -7,8 +7,8 @@ import { SuggestionReview } from '../../core/llm/review';
 import { SUGGESTION_KINDS, type SuggestionKind } from '../../core/llm/schemas';
 import { suggest } from '../../core/llm/suggest';
 import type { SuggestResult } from '../../core/llm/types';
-import { parseProject } from '../../core/taxonomy/project';
 import { CliError, parseOptions, required, type Command } from '../command';
+import { loadProjectOrFail } from '../project';
 import { unifiedDiff } from '../textDiff';
 
 const help = `usage: pscl suggest {intermediate|parts|descriptions} --project FILE [options]
@@ -82,11 +82,7 @@ export const command: Command = {
       throw new CliError(`suggest: say what to suggest: ${SUGGESTION_KINDS.join(', ')}\nrun 'pscl suggest --help' for its options`);
     }
     const file = required('suggest', 'project', values.project);
-    const text = await readProjectText(file);
-    const parsed = parseProject(text, file);
-    if (!parsed.project || parsed.diagnostics.some((d) => d.code === 'syntax')) {
-      throw new CliError(`suggest: ${file} has syntax errors; run 'pscl validate ${file}' and fix them first`);
-    }
+    const { text, project } = await loadProjectOrFail('suggest', file, 'syntax');
     const temperature = number('temperature', values.temperature);
     const timeout = number('timeout', values.timeout);
     const maxRetries = number('max-retries', values['max-retries']);
@@ -98,7 +94,7 @@ export const command: Command = {
     try {
       result = await suggest(
         kind,
-        parsed.project,
+        project,
         {
           settings: {
             baseUrl: values['base-url'] ?? process.env.PSCL_LLM_BASE_URL,
@@ -125,17 +121,9 @@ export const command: Command = {
     } finally {
       process.off('SIGINT', onSigint);
     }
-    return report(file, text, parsed.project.classes, result, list(values.accept), values.apply);
+    return report(file, text, project.classes, result, list(values.accept), values.apply);
   },
 };
-
-async function readProjectText(file: string): Promise<string> {
-  try {
-    return await fs.readFile(file, 'utf8');
-  } catch (err) {
-    throw new CliError(`suggest: cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-  }
-}
 
 async function report(
   file: string,

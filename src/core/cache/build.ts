@@ -15,10 +15,9 @@ import { computePartMasks } from '../masks/pipeline';
 import { DEFAULT_PREVIEW_SETTINGS } from '../masks/previewProtocol';
 import { CLIP_LOGIT_SCALE, type DenseFeatures } from '../masks/similarity';
 import { buildClassPrototypes, buildPartEmbeddings, levelTable } from '../prototypes/build';
+import { loadProject } from '../project';
 import { datasetRoot, loadImages } from '../taxonomy/importers';
 import type { ImageEntry, Project } from '../taxonomy/model';
-import { parseProject } from '../taxonomy/project';
-import { validateProject } from '../taxonomy/validate';
 import { writeFileAtomic } from '../util/atomicWrite';
 import type { CacheEncoders, LoadedImage } from './encoders';
 import { bytesSha256, cacheHashes, canonicalSettings, fileSha256, shortHash, type CacheHashes, type MaskBuildSettings } from './hashes';
@@ -56,7 +55,7 @@ export interface CacheProgress {
 
 export interface BuildCacheOptions {
   projectFile: string;
-  /** The project as already parsed (the backend's copy); read from projectFile otherwise. */
+  /** The project as already loaded (and validated) by the caller; else read from projectFile and validated here. */
   project?: Project;
   outDir: string;
   encoders: CacheEncoders;
@@ -123,22 +122,6 @@ export function maskFileName(key: string, masksHash: string): string {
   return `${MASKS_DIR}/${unique}-${shortHash(masksHash)}.png`;
 }
 
-async function readProjectFile(file: string): Promise<Project> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    throw new CacheError(`cannot read the project file ${file}: ${(err as Error).message}`);
-  }
-  const parsed = parseProject(text, file);
-  const errors = [...parsed.diagnostics, ...(parsed.project ? validateProject(parsed) : [])].filter((d) => d.severity === 'error');
-  if (!parsed.project || errors.length > 0) {
-    const first = errors.slice(0, 3).map((d) => `  ${d.range.start.line + 1}:${d.range.start.character + 1} ${d.message}`).join('\n');
-    throw new CacheError(`${file} has ${errors.length} error(s); fix them first (\`pscl validate ${file}\`):\n${first}`);
-  }
-  return parsed.project;
-}
-
 /** Records of masks made by earlier builds: the last manifest (or the one set aside), then the journal. */
 async function priorRecords(dir: string): Promise<Map<string, JournalEntry>> {
   const out = new Map<string, JournalEntry>();
@@ -200,7 +183,7 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
   const { encoders, signal } = options;
   const log = options.log ?? (() => {});
   const projectFile = path.resolve(options.projectFile);
-  const project = options.project ?? (await readProjectFile(projectFile));
+  const project = options.project ?? (await loadProject(projectFile, { require: 'valid' })).project;
   const settings = defaultSettings(options.settings);
   const batchSize = Math.max(1, options.batchSize ?? 8);
   const dim = encoders.model.embedDim;

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { SafetensorsFile } from '../clip/safetensors';
 import { decodeLabelMapPng } from '../masks/export';
 import { classPromptsHash, partPromptsHash } from '../parts/prompts';
-import { parseProject } from '../taxonomy/project';
+import { loadProject } from '../project';
+import type { Project } from '../taxonomy/model';
 import { bytesSha256, fileSha256 } from './hashes';
 import { CacheError, PROTOTYPES_FILE, readManifest, type CacheManifest } from './manifest';
 import { FINE_TENSOR, levelTensor, partsTensor } from './prototypesFile';
@@ -139,13 +140,13 @@ async function checkMasks(dir: string, m: CacheManifest, report: VerifyReport, p
 
 /** Prompts changed since the build: the cache is consistent but no longer what the project says. */
 async function checkStale(m: CacheManifest, report: VerifyReport): Promise<void> {
-  const text = await fs.readFile(m.project, 'utf8').catch(() => undefined);
-  if (text === undefined) {
-    report.notes.push(`project file ${m.project} not found: staleness not checked`);
+  let project: Project;
+  try {
+    project = (await loadProject(m.project, { require: 'syntax' })).project;
+  } catch (err) {
+    report.notes.push(`${(err as Error).message}: staleness not checked`);
     return;
   }
-  const project = parseProject(text, m.project).project;
-  if (!project) return;
   if (partPromptsHash(project) !== m.hashes.partPrompts) report.notes.push(`part prompts or templates changed since the build: the masks are stale (run \`pscl cache build\`)`);
   if (classPromptsHash(project) !== m.hashes.classPrompts) report.notes.push(`class names, levels or class templates changed since the build: the prototypes are stale (run \`pscl cache build\`)`);
 }
