@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ClipModel } from '../../src/core/clip';
 import { ensureDemoModel } from '../../src/core/clip/demoModel';
-import { decodeLabelMap, DEFAULT_PREVIEW_SETTINGS } from '../../src/core/masks/previewProtocol';
+import { decodeLabelMap, DEFAULT_PREVIEW_SETTINGS } from '../../src/core/masks/wire';
 import { MaskSession } from '../../src/core/masks/session';
 import { BackendClient } from '../../src/core/rpc/client';
 import { BackendError } from '../../src/core/rpc/errors';

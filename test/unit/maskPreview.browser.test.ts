@@ -19,7 +19,7 @@ import {
   type GridPayload,
   type HostMessage,
   type PreviewSettings,
-} from '../../src/core/masks/previewProtocol';
+} from '../../src/core/masks/wire';
 import { makeNonce, previewHtml } from '../../src/core/masks/previewHtml';
 import { SCENE_PARTS, SCENE_SCALE, sceneLabels, scenePng, sceneProbabilities } from '../fixtures/maskScene';
 

@@ -1,7 +1,7 @@
 // Grid mode: the same prompts over a sample of images from several classes of one coarse
 // category, each thumbnail with its overlay (same toggles and opacity) and the chosen part's
 // area, so a prompt that fails on some classes stands out.
-import { decodeLabelMap, type GridItem, type GridPayload } from '../../src/core/masks/previewProtocol';
+import { decodeLabelMap, type GridItem, type GridPayload } from '../../src/core/masks/wire';
 import type { LabelMap } from '../../src/core/masks/labels';
 import { h, percent } from './dom';
 import { composite, labelLut, loadImage, offscreen, paintLabels, type OverlayStyle } from './paint';

@@ -1,7 +1,7 @@
 // The parts legend: a keyboard-accessible on/off toggle, colour swatch, name and figures per
 // part. Hovering or focusing a row highlights its part on the canvas.
 import type { Rgb } from '../../src/core/masks/palette';
-import type { PreviewPart } from '../../src/core/masks/previewProtocol';
+import type { PreviewPart } from '../../src/core/masks/wire';
 import { h } from './dom';
 
 export interface LegendCallbacks {

@@ -1,4 +1,4 @@
-// The mask-preview page: receives renders from the extension host (previewProtocol.ts) and draws
+// The mask-preview page: receives renders from the extension host (src/core/masks/wire.ts) and draws
 // them; display choices (toggles, opacity, mode) survive the panel being hidden via setState.
 import { partColour, type Rgb } from '../../src/core/masks/palette';
 import {
@@ -9,7 +9,7 @@ import {
   type HostMessage,
   type PreviewPart,
   type RenderPayload,
-} from '../../src/core/masks/previewProtocol';
+} from '../../src/core/masks/wire';
 import { viridisCss } from './colormap';
 import { h, percent } from './dom';
 import { GridView } from './gridView';

@@ -1,6 +1,6 @@
 // What the page remembers while the panel is hidden (acquireVsCodeApi().getState/setState):
 // display choices only; the host owns the mask settings and sends them with every render.
-import type { PageMessage } from '../../src/core/masks/previewProtocol';
+import type { PageMessage } from '../../src/core/masks/wire';
 
 export type DisplayMode = 'overlay' | 'heatmap';
 export type ViewKind = 'single' | 'grid';

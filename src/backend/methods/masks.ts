@@ -7,7 +7,7 @@ import { DEMO_MODEL_ID, ensureDemoModel } from '../../core/clip/demoModel';
 import { resolveModel } from '../../core/clip/download';
 import { PsclError, throwIfCancelled } from '../../core/errors';
 import { loadProject, ProjectLoadError } from '../../core/project';
-import { encodeLabelMap, encodeProbabilities, graphVariantName, isPreviewSettings, type GridItem, type PreviewPart } from '../../core/masks/previewProtocol';
+import { encodeLabelMap, encodeProbabilities, graphVariantName, isPreviewSettings, type GridItem, type PreviewPart } from '../../core/masks/wire';
 import { MaskSession, type ImageMaskSettings, type ImageMasks } from '../../core/masks/session';
 import { DEMO_MODEL_SPEC, MaskRequests, type MasksComputeParams, type MasksComputeResult, type MasksGridParams, type MasksGridResult } from '../../core/rpc/masks';
 import type { ExecutionDevice } from '../../core/rpc/protocol';

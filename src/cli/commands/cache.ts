@@ -5,7 +5,7 @@ import { loadModel, resolveModel } from '../model';
 import { loadProjectOrFail } from '../project';
 import { buildCache, CacheError, clipEncoders, defaultCacheDir, DEFAULT_MASK_SIZE, formatCacheProgress, verifyCache, type CacheBuildResult, type CacheProgress, type MaskBuildSettings } from '../../core/cache';
 import { VARIANT_NAMES } from '../../core/clip';
-import { DEFAULT_PREVIEW_SETTINGS } from '../../core/masks/previewProtocol';
+import { DEFAULT_PREVIEW_SETTINGS } from '../../core/masks/wire';
 
 const help = `pscl cache <subcommand> [options]
 

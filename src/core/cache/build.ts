@@ -12,7 +12,7 @@ import path from 'node:path';
 import { encodeLabelMapPng } from '../masks/export';
 import type { LabelMap } from '../masks/labels';
 import { computePartMasks } from '../masks/pipeline';
-import { DEFAULT_PREVIEW_SETTINGS } from '../masks/previewProtocol';
+import { DEFAULT_PREVIEW_SETTINGS } from '../masks/wire';
 import { CLIP_LOGIT_SCALE, type DenseFeatures } from '../masks/similarity';
 import { buildClassPrototypes, buildPartEmbeddings, levelTable } from '../prototypes/build';
 import { loadProject } from '../project';

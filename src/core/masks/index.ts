@@ -4,6 +4,6 @@ export * from './morphology';
 export * from './stats';
 export * from './pipeline';
 export * from './palette';
-export * from './previewProtocol';
+export * from './wire';
 export * from './previewHtml';
 // export.ts (PNG/JSON export, needs sharp) is imported on its own so this index stays usable in webviews.

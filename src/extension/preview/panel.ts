@@ -14,7 +14,7 @@ import {
   type PageMessage,
   type PreviewSettings,
   type PreviewVariant,
-} from '../../core/masks/previewProtocol';
+} from '../../core/masks/wire';
 import { makeNonce, previewHtml } from '../../core/masks/previewHtml';
 import { DEMO_MODEL_SPEC, MaskRequests, type MasksComputeResult } from '../../core/rpc/masks';
 import { Requests } from '../../core/rpc/protocol';
