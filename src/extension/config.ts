@@ -46,13 +46,13 @@ export class Config implements vscode.Disposable {
     return d === 'cpu' || d === 'cuda' ? d : 'auto';
   }
 
-  /** Defaults of a new mask preview (the page keeps its own settings afterwards). */
-  get previewDefaults(): { variant: string; kernel: number; size: number; threshold: number } {
+  /** What the user set for a new mask preview; previewSettingsFrom (src/core/masks/settings.ts) fills in and checks. */
+  get previewDefaults(): { variant?: string; kernel?: number; size?: number; threshold?: number } {
     return {
-      variant: this.cfg.get<string>('preview.variant', 'clearclip'),
-      kernel: this.cfg.get<number>('preview.kernel', 3),
-      size: this.cfg.get<number>('preview.inputSize', 448),
-      threshold: this.cfg.get<number>('preview.threshold', 0),
+      variant: this.cfg.get<string>('preview.variant'),
+      kernel: this.cfg.get<number>('preview.kernel'),
+      size: this.cfg.get<number>('preview.inputSize'),
+      threshold: this.cfg.get<number>('preview.threshold'),
     };
   }
 

@@ -12,14 +12,8 @@ import sharp from 'sharp';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { partStatistics, type LabelMap } from '../../src/core/masks';
 import { defaultPartColour, type Rgb } from '../../src/core/masks/palette';
-import {
-  DEFAULT_PREVIEW_SETTINGS,
-  encodeLabelMap,
-  encodeProbabilities,
-  type GridPayload,
-  type HostMessage,
-  type PreviewSettings,
-} from '../../src/core/masks/wire';
+import { DEFAULT_PREVIEW_SETTINGS, type PreviewSettings } from '../../src/core/masks/settings';
+import { encodeLabelMap, encodeProbabilities, type GridPayload, type HostMessage } from '../../src/core/masks/wire';
 import { makeNonce, previewHtml } from '../../src/core/masks/previewHtml';
 import { SCENE_PARTS, SCENE_SCALE, sceneLabels, scenePng, sceneProbabilities } from '../fixtures/maskScene';
 

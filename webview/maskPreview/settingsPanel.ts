@@ -6,7 +6,7 @@ import {
   type ClearClipSwitches,
   type PreviewSettings,
   type PreviewVariant,
-} from '../../src/core/masks/wire';
+} from '../../src/core/masks/settings';
 import { h } from './dom';
 
 const VARIANT_LABELS: Record<PreviewVariant, string> = {

@@ -3,12 +3,14 @@
 // a prompt edit only recomputes text embeddings and similarities.
 import path from 'node:path';
 import { ClipModel } from '../../core/clip';
+import { ImageFile, sharpOf } from '../../core/clip/preprocess';
 import { DEMO_MODEL_ID, ensureDemoModel } from '../../core/clip/demoModel';
 import { resolveModel } from '../../core/clip/download';
 import { PsclError, throwIfCancelled } from '../../core/errors';
 import { loadProject, ProjectLoadError } from '../../core/project';
-import { encodeLabelMap, encodeProbabilities, graphVariantName, isPreviewSettings, type GridItem, type PreviewPart } from '../../core/masks/wire';
-import { MaskSession, type ImageMaskSettings, type ImageMasks } from '../../core/masks/session';
+import { isPreviewSettings, previewMaskSettings } from '../../core/masks/settings';
+import { encodeLabelMap, encodeProbabilities, type GridItem, type PreviewPart } from '../../core/masks/wire';
+import { MaskSession, partsCategory, type ImageMaskSettings, type ImageMasks } from '../../core/masks/session';
 import { DEMO_MODEL_SPEC, MaskRequests, type MasksComputeParams, type MasksComputeResult, type MasksGridParams, type MasksGridResult } from '../../core/rpc/masks';
 import type { ExecutionDevice } from '../../core/rpc/protocol';
 import { coarseLevel, valueAt, type Project } from '../../core/taxonomy/model';
@@ -68,46 +70,34 @@ async function projectOf(params: MasksComputeParams | MasksGridParams): Promise<
   }
 }
 
-function pickCoarse(project: Project, requested: string | undefined, file: string): string {
-  const withParts = Object.keys(project.parts).filter((c) => project.parts[c].length > 0);
-  if (requested !== undefined) {
-    if (!project.parts[requested]?.length) {
-      throw new PsclError(`${path.basename(file)} has no parts for '${requested}' (parts exist for: ${withParts.join(', ') || 'none'}): add them under "parts"`);
-    }
-    return requested;
+/** The coarse category of a request, with the project file named in the error. */
+function coarseOf(project: Project, requested: string | undefined, file: string): string {
+  try {
+    return partsCategory(project, requested).coarse;
+  } catch (err) {
+    throw new PsclError(`${path.basename(file)}: ${(err as Error).message}`);
   }
-  if (withParts.length === 0) throw new PsclError(`${path.basename(file)} has no parts: add part prompts under "parts" to preview masks`);
-  return withParts[0];
 }
 
-function maskSettings(p: MasksComputeParams | MasksGridParams, output?: { width: number; height: number }): ImageMaskSettings {
-  const s = p.settings;
-  return {
-    variant: graphVariantName(s),
-    size: s.size,
-    slidingWindow: s.slidingWindow,
-    kernel: s.kernel,
-    threshold: s.threshold,
-    backgroundPrompts: p.backgroundPrompts,
-    output,
-  };
+function maskSettingsOf(p: MasksComputeParams | MasksGridParams, output?: { width: number; height: number }): ImageMaskSettings {
+  return { ...previewMaskSettings(p.settings), backgroundPrompts: p.backgroundPrompts, output };
 }
 
 function previewParts(masks: ImageMasks): PreviewPart[] {
   return masks.parts.map((p) => ({ label: p.label, name: p.name, prompts: p.texts }));
 }
 
-async function jpegDataUri(file: string, longSide: number): Promise<{ dataUri: string; width: number; height: number }> {
-  const sharp = (await import('sharp')).default;
+/** A downscaled JPEG of the image for the page, from the decode the masks use too. */
+async function jpegDataUri(image: ImageFile, longSide: number): Promise<{ dataUri: string; width: number; height: number }> {
+  const decoded = await image.decode();
   try {
-    const { data, info } = await sharp(file, { failOn: 'error' })
-      .rotate()
+    const { data, info } = await (await sharpOf(decoded))
       .resize({ width: longSide, height: longSide, fit: 'inside', withoutEnlargement: true })
       .jpeg({ quality: 85 })
       .toBuffer({ resolveWithObject: true });
     return { dataUri: `data:image/jpeg;base64,${data.toString('base64')}`, width: info.width, height: info.height };
   } catch (err) {
-    throw new PsclError(`cannot read the image ${file}: ${(err as Error).message}`);
+    throw new PsclError(`cannot read the image ${image.path}: ${(err as Error).message}`);
   }
 }
 
@@ -139,12 +129,14 @@ function parseGrid(raw: unknown): MasksGridParams {
 
 async function compute(params: MasksComputeParams, ctx: HandlerContext): Promise<MasksComputeResult> {
   const project = await projectOf(params);
-  const coarse = pickCoarse(project, params.coarse, params.projectFile);
+  const coarse = coarseOf(project, params.coarse, params.projectFile);
   const { session, modelId } = await sessionFor(params.model, params.device, ctx);
   throwIfCancelled(ctx.signal, 'computing part masks');
+  // one decode serves the model's input (when its features are not cached) and the page's JPEG
+  const file = new ImageFile(params.image);
   const [masks, image] = await Promise.all([
-    session.compute(project, coarse, params.image, maskSettings(params), { signal: ctx.signal }),
-    jpegDataUri(params.image, params.previewSize ?? 768),
+    session.compute(project, coarse, file, maskSettingsOf(params), { signal: ctx.signal }),
+    jpegDataUri(file, params.previewSize ?? 768),
   ]);
   const n = masks.probabilities.length / (masks.gridHeight * masks.gridWidth);
   return {
@@ -162,7 +154,7 @@ async function compute(params: MasksComputeParams, ctx: HandlerContext): Promise
 async function grid(params: MasksGridParams, ctx: HandlerContext): Promise<MasksGridResult> {
   const t0 = performance.now();
   const project = await projectOf(params);
-  const coarse = pickCoarse(project, params.coarse, params.projectFile);
+  const coarse = coarseOf(project, params.coarse, params.projectFile);
   const level = coarseLevel(project).name;
   const classes = project.classes.filter((c) => valueAt(project, c, level) === coarse);
   const { images } = await loadImages(project, params.projectFile, ctx.signal);
@@ -179,8 +171,9 @@ async function grid(params: MasksGridParams, ctx: HandlerContext): Promise<Masks
   let parts: PreviewPart[] = [];
   for (const [i, it] of picked.entries()) {
     throwIfCancelled(ctx.signal, 'computing the mask grid');
-    const masks = await session.compute(project, coarse, it.file, maskSettings(params), { signal: ctx.signal });
-    const thumb = await jpegDataUri(it.file, 256);
+    const file = new ImageFile(it.file);
+    const masks = await session.compute(project, coarse, file, maskSettingsOf(params), { signal: ctx.signal });
+    const thumb = await jpegDataUri(file, 256);
     parts = previewParts(masks);
     items.push({ key: it.file, imageUri: thumb.dataUri, imageWidth: thumb.width, imageHeight: thumb.height, className: it.className, labelMap: encodeLabelMap(masks.labels), stats: masks.stats });
     ctx.progress({ done: i + 1, total: picked.length, unit: 'items', message: `grid: ${i + 1} of ${picked.length} images` });

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { CliError, parseOptions, required, type Command } from '../command';
 import { loadModel, resolveModel } from '../model';
 import { loadProjectOrFail } from '../project';
-import { buildCache, CacheError, clipEncoders, defaultCacheDir, DEFAULT_MASK_SIZE, formatCacheProgress, verifyCache, type CacheBuildResult, type CacheProgress, type MaskBuildSettings } from '../../core/cache';
+import { buildCache, CacheError, clipEncoders, defaultCacheDir, defaultSettings, DEFAULT_MASK_SIZE, formatCacheProgress, verifyCache, type CacheBuildResult, type CacheProgress, type MaskBuildSettings } from '../../core/cache';
 import { VARIANT_NAMES } from '../../core/clip';
-import { DEFAULT_PREVIEW_SETTINGS } from '../../core/masks/wire';
+import { MASK_DEFAULTS, MASK_LIMITS } from '../../core/masks/settings';
 
 const help = `pscl cache <subcommand> [options]
 
@@ -16,10 +16,11 @@ const help = `pscl cache <subcommand> [options]
           --out         default <project dir>/.pscl-cache/<project name>-<model hash>
           --model       a Hugging Face CLIP folder (default $PSCL_CLIP_MODEL, else the demo model)
           --mask-size   long side of the masks in pixels (default ${DEFAULT_MASK_SIZE})
-          --input-size  long side of the image as the model sees it (default ${DEFAULT_PREVIEW_SETTINGS.size}, as the preview)
-          --variant     ${VARIANT_NAMES.join(', ')} (default ${DEFAULT_PREVIEW_SETTINGS.variant})
-          --kernel K    odd closing kernel, 1 = none (default ${DEFAULT_PREVIEW_SETTINGS.kernel})
-          --threshold P background below this part probability (default ${DEFAULT_PREVIEW_SETTINGS.threshold} = off)
+          --input-size  long side of the image as the model sees it (default ${MASK_DEFAULTS.size}, as the preview;
+                        ${MASK_LIMITS.size.min} to ${MASK_LIMITS.size.max})
+          --variant     ${VARIANT_NAMES.join(', ')} (default ${MASK_DEFAULTS.variant})
+          --kernel K    odd closing kernel, 1 = none (default ${MASK_DEFAULTS.kernel})
+          --threshold P background below this part probability (default ${MASK_DEFAULTS.threshold} = off)
           --json        print the summary as one JSON object on stdout
   verify  DIR [--json]
           checks every file against the manifest; exit 1 with the list of problems`;
@@ -59,6 +60,14 @@ export interface ProjectCacheOptions {
  */
 export async function buildProjectCache(command: string, projectArg: string, o: ProjectCacheOptions = {}): Promise<CacheBuildResult> {
   const { file: projectFile, project } = await loadProjectOrFail(command, projectArg, 'valid');
+  // bad settings fail before the model loads
+  const given = Object.fromEntries(Object.entries(o.settings ?? {}).filter(([, x]) => x !== undefined));
+  let settings: MaskBuildSettings;
+  try {
+    settings = defaultSettings(given);
+  } catch (err) {
+    throw err instanceof CacheError ? new CliError(`${command}: ${err.message}`) : err;
+  }
   const model = await loadModel(command, await resolveModel(command, o.model), (m) => process.stderr.write(`clip: ${m}\n`));
   const controller = new AbortController();
   const onSigint = () => {
@@ -75,7 +84,7 @@ export async function buildProjectCache(command: string, projectArg: string, o: 
       project,
       outDir,
       encoders,
-      settings: Object.fromEntries(Object.entries(o.settings ?? {}).filter(([, x]) => x !== undefined)),
+      settings,
       batchSize: o.batchSize,
       force: o.force,
       signal: controller.signal,
@@ -109,7 +118,6 @@ async function build(argv: string[]): Promise<number> {
   });
   const projectArg = required('cache build', 'project', v.project);
   const threshold = v.threshold === undefined ? undefined : Number(v.threshold);
-  if (threshold !== undefined && !(threshold >= 0 && threshold <= 1)) throw new CliError(`cache build: --threshold ${v.threshold}: give a probability between 0 and 1`);
   const settings = {
     maskSize: positiveInt('cache build', 'mask-size', v['mask-size']),
     inputSize: positiveInt('cache build', 'input-size', v['input-size']),

@@ -9,17 +9,17 @@
 // computed and encoded while the model runs the next.
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { DenseMap } from '../clip/model';
+import { ImageFile, type PixelImage } from '../clip/preprocess';
 import { encodeLabelMapPng } from '../masks/export';
 import type { LabelMap } from '../masks/labels';
-import { computePartMasks } from '../masks/pipeline';
-import { DEFAULT_PREVIEW_SETTINGS } from '../masks/wire';
-import { CLIP_LOGIT_SCALE, type DenseFeatures } from '../masks/similarity';
+import { MASK_DEFAULTS, maskSettingProblem, maskSettings, type MaskSettings } from '../masks/settings';
 import { buildClassPrototypes, buildPartEmbeddings, levelTable } from '../prototypes/build';
 import { loadProject } from '../project';
 import { datasetRoot, loadImages } from '../taxonomy/importers';
 import type { ImageEntry, Project } from '../taxonomy/model';
 import { writeFileAtomic } from '../util/atomicWrite';
-import type { CacheEncoders, LoadedImage } from './encoders';
+import type { CacheEncoders } from './encoders';
 import { bytesSha256, cacheHashes, canonicalSettings, fileSha256, shortHash, type CacheHashes, type MaskBuildSettings } from './hashes';
 import { Journal, readJournal, type JournalEntry } from './journal';
 import {
@@ -86,22 +86,26 @@ export interface CacheBuildResult {
   loadWaitSeconds: number;
 }
 
-/** Settings left out are the mask preview's defaults, so the cache holds what the preview shows. */
+/** Settings left out are the mask defaults (src/core/masks/settings.ts), so the cache holds what the preview shows. */
 export function defaultSettings(s: Partial<MaskBuildSettings> = {}): MaskBuildSettings {
   const out: MaskBuildSettings = {
     maskSize: s.maskSize ?? DEFAULT_MASK_SIZE,
-    inputSize: s.inputSize ?? DEFAULT_PREVIEW_SETTINGS.size,
-    variant: s.variant ?? DEFAULT_PREVIEW_SETTINGS.variant,
-    kernel: s.kernel ?? DEFAULT_PREVIEW_SETTINGS.kernel,
-    threshold: s.threshold ?? DEFAULT_PREVIEW_SETTINGS.threshold,
-    logitScale: s.logitScale ?? CLIP_LOGIT_SCALE,
+    inputSize: s.inputSize ?? MASK_DEFAULTS.size,
+    variant: s.variant ?? MASK_DEFAULTS.variant,
+    kernel: s.kernel ?? MASK_DEFAULTS.kernel,
+    threshold: s.threshold ?? MASK_DEFAULTS.threshold,
+    logitScale: s.logitScale ?? MASK_DEFAULTS.logitScale,
   };
-  for (const k of ['maskSize', 'inputSize', 'kernel'] as const) {
-    if (!Number.isInteger(out[k]) || out[k] < 1 || out[k] > 8192) throw new CacheError(`${k} must be an integer from 1 to 8192 (got ${out[k]})`);
+  for (const [k, limit] of [['maskSize', 'maskSize'], ['inputSize', 'size'], ['kernel', 'kernel'], ['threshold', 'threshold']] as const) {
+    const problem = maskSettingProblem(limit, out[k]);
+    if (problem) throw new CacheError(`${k} ${problem} (got ${out[k]})`);
   }
-  if (out.kernel % 2 === 0) throw new CacheError(`kernel must be odd (got ${out.kernel})`);
-  if (!(out.threshold >= 0 && out.threshold <= 1)) throw new CacheError(`threshold must be a probability from 0 to 1 (got ${out.threshold})`);
   return canonicalSettings(out);
+}
+
+/** The mask settings a cache build runs the mask steps with (no sliding windows: one input per image). */
+export function maskSettingsOf(s: MaskBuildSettings): MaskSettings {
+  return maskSettings({ variant: s.variant, size: s.inputSize, kernel: s.kernel, threshold: s.threshold, logitScale: s.logitScale, slidingWindow: false });
 }
 
 class Cancelled extends Error {
@@ -176,6 +180,13 @@ interface Todo {
   source: SourceStamp;
 }
 
+/** An image ready for the model, with its size as displayed (EXIF orientation applied). */
+interface LoadedImage {
+  pixels: PixelImage;
+  width: number;
+  height: number;
+}
+
 type Loaded = { todo: Todo; image?: LoadedImage; error?: string };
 
 export async function buildCache(options: BuildCacheOptions): Promise<CacheBuildResult> {
@@ -222,7 +233,9 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
     !!have && have.size === want.size && [...want].every(([n, shape]) => have.get(n)?.shape.join() === shape.join());
   const reuseClass = stored?.prototypesHash === hashes.prototypes && fits(stored.classTensors, expectClass);
   const reuseParts = stored?.partsHash === hashes.parts && fits(stored.partTensors, expectParts);
-  const embed = (texts: string[], s?: AbortSignal) => encoders.embedTexts(texts, s);
+  const { session } = encoders;
+  const masks = maskSettingsOf(settings);
+  const embed = (texts: string[], s?: AbortSignal) => session.embedTexts(texts, s);
   const classT = reuseClass ? stored!.classTensors : classTensors(await buildClassPrototypes(project, embed, dim, signal));
   const partT = reuseParts ? stored!.partTensors : partTensors(await buildPartEmbeddings(project, embed, dim, signal));
   log(`prototypes ${reuseClass ? 'reused' : 'computed'}, part embeddings ${reuseParts ? 'reused' : 'computed'}`);
@@ -285,7 +298,7 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
     errors++;
     todoErrors++;
   };
-  const finishBatch = async (loaded: Loaded[], feats: Map<Loaded, DenseFeatures>) => {
+  const finishBatch = async (loaded: Loaded[], feats: Map<Loaded, DenseMap>) => {
     const t0 = performance.now();
     await Promise.all(
       loaded.map(async (l) => {
@@ -294,7 +307,7 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
         const size = maskDims(image.width, image.height, settings.maskSize);
         const pe = prompts.get(t.coarse);
         const labels: LabelMap = pe
-          ? computePartMasks(feats.get(l)!, pe, pe.n, size, settings).labels
+          ? session.labels(feats.get(l)!, pe, pe.n, size, masks).labels
           : { data: new Uint8Array(size.width * size.height), width: size.width, height: size.height, numParts: 0 };
         const png = await encodeLabelMapPng(labels);
         const mask = maskFileName(t.image.key, hashes.masks);
@@ -308,8 +321,15 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
     postprocessMs += performance.now() - t0;
     report();
   };
+  // decoded once: the model's input and the size the mask keeps come from the same decode
+  const loadImage = async (file: string): Promise<LoadedImage> => {
+    const image = new ImageFile(file);
+    const pixels = await session.inputPixels(image, masks);
+    const { width, height } = await image.decode();
+    return { pixels, width, height };
+  };
   const load = (t: Todo): Promise<Loaded> =>
-    encoders.loadImage(t.file, settings.inputSize).then(
+    loadImage(t.file).then(
       (image) => ({ todo: t, image }),
       (err: Error) => ({ todo: t, error: `unreadable image: ${err.message}` }),
     );
@@ -328,7 +348,8 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
       loadWaitMs += performance.now() - waitStart;
       const withParts = batch.filter((l) => l.image && prompts.has(l.todo.coarse));
       const t0 = performance.now();
-      const dense = withParts.length > 0 ? encoders.denseFeatures(withParts.map((l) => l.image!.pixels), { variant: settings.variant, signal }) : Promise.resolve([]);
+      const pixels = withParts.map((l) => l.image!.pixels);
+      const dense = pixels.length > 0 ? session.denseFeatures(pixels, masks, { signal, batchSize: encoders.batchSize ?? pixels.length }) : Promise.resolve([]);
       dense.then(() => (inferenceMs += performance.now() - t0), () => {});
       if (pending) await pending;
       const feats = await dense;

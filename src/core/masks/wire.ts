@@ -1,66 +1,12 @@
-// Messages between the extension host's mask-preview panel and its webview page
-// (webview/maskPreview). Both sides import this file; it has no 'vscode' import. Label maps and
-// probabilities travel as base64 of their typed arrays: the page draws them on a canvas itself
-// (no composited PNGs, see STACK.md: compositing costs ~100 ms per image).
+// The mask preview on the wire: messages between the extension host's panel and its webview page
+// (webview/maskPreview), and the label maps and probabilities the backend sends the host. Both
+// sides import this file; it has no 'vscode' import. Label maps and probabilities travel as
+// base64 of their typed arrays: the page draws them on a canvas itself (no composited PNGs, see
+// STACK.md: compositing costs ~100 ms per image). The settings themselves live in settings.ts.
 import type { LabelMap } from './labels';
 import type { PartMaskResult } from './pipeline';
+import { isPreviewSettings, type PreviewSettings } from './settings';
 import type { PartStats } from './stats';
-
-/** Presets of the last ViT block; 'custom' is any other combination of the three switches. */
-export type PreviewVariant = 'vanilla' | 'maskclip' | 'sclip' | 'clearclip' | 'custom';
-export const PREVIEW_VARIANTS: readonly PreviewVariant[] = ['vanilla', 'maskclip', 'sclip', 'clearclip', 'custom'];
-
-/** ClearCLIP's three modifications of the last block, each on its own. */
-export interface ClearClipSwitches {
-  /** Drop the residual connection of the last block. */
-  noResidual: boolean;
-  /** Drop the feed-forward network of the last block. */
-  noFfn: boolean;
-  /** Self-attention q q^T instead of q k^T in the last block. */
-  qqAttention: boolean;
-}
-
-export interface PreviewSettings {
-  variant: PreviewVariant;
-  /** Meaningful for 'clearclip' (all on) and 'custom'; the page keeps them consistent. */
-  switches: ClearClipSwitches;
-  /** Odd closing kernel size; 1 disables the closing. */
-  kernel: number;
-  /** Input resolution (long side, rounded to the patch) of the image encoder, pixels. */
-  size: number;
-  slidingWindow: boolean;
-  /** Background threshold on the best part probability, 0 disables. */
-  threshold: number;
-}
-
-export const DEFAULT_PREVIEW_SETTINGS: PreviewSettings = {
-  variant: 'clearclip',
-  switches: { noResidual: true, noFfn: true, qqAttention: true },
-  kernel: 3,
-  size: 448,
-  slidingWindow: false,
-  threshold: 0,
-};
-
-/** The switches a preset implies; undefined for presets not built from the three switches. */
-export function presetSwitches(variant: PreviewVariant): ClearClipSwitches | undefined {
-  if (variant === 'vanilla') return { noResidual: false, noFfn: false, qqAttention: false };
-  if (variant === 'clearclip') return { noResidual: true, noFfn: true, qqAttention: true };
-  return undefined;
-}
-
-/**
- * The image-encoder variant in the CLIP core's language (src/core/clip/graph/variants.ts): the
- * preset name, or for 'custom' the three switches as `attn=qq|qk,residual=on|off,ffn=on|off`
- * ('vanilla' when none is on, 'clearclip' when all are).
- */
-export function graphVariantName(settings: Pick<PreviewSettings, 'variant' | 'switches'>): string {
-  if (settings.variant !== 'custom') return settings.variant;
-  const s = settings.switches;
-  if (!s.noResidual && !s.noFfn && !s.qqAttention) return 'vanilla';
-  if (s.noResidual && s.noFfn && s.qqAttention) return 'clearclip';
-  return `attn=${s.qqAttention ? 'qq' : 'qk'},residual=${s.noResidual ? 'off' : 'on'},ffn=${s.noFfn ? 'off' : 'on'}`;
-}
 
 /** A label map on the wire: `data` is base64 of the row-major Uint8Array (0 = background). */
 export interface WireLabelMap {
@@ -214,27 +160,6 @@ export function renderMessage(
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-
-export function isPreviewSettings(v: unknown): v is PreviewSettings {
-  if (!isObject(v) || !isObject(v.switches)) return false;
-  const s = v.switches;
-  return (
-    PREVIEW_VARIANTS.includes(v.variant as PreviewVariant) &&
-    typeof s.noResidual === 'boolean' &&
-    typeof s.noFfn === 'boolean' &&
-    typeof s.qqAttention === 'boolean' &&
-    isNumber(v.kernel) &&
-    Number.isInteger(v.kernel) &&
-    v.kernel >= 1 &&
-    v.kernel % 2 === 1 &&
-    isNumber(v.size) &&
-    v.size > 0 &&
-    typeof v.slidingWindow === 'boolean' &&
-    isNumber(v.threshold) &&
-    v.threshold >= 0 &&
-    v.threshold <= 1
-  );
-}
 
 function isWireLabelMap(v: unknown): v is WireLabelMap {
   return isObject(v) && isNumber(v.width) && isNumber(v.height) && isNumber(v.numParts) && typeof v.data === 'string';

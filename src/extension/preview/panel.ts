@@ -4,17 +4,8 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { exportPartMasks } from '../../core/masks/export';
-import {
-  decodeLabelMap,
-  DEFAULT_PREVIEW_SETTINGS,
-  isPageMessage,
-  PREVIEW_VARIANTS,
-  presetSwitches,
-  type HostMessage,
-  type PageMessage,
-  type PreviewSettings,
-  type PreviewVariant,
-} from '../../core/masks/wire';
+import { previewSettingsFrom, type PreviewSettings } from '../../core/masks/settings';
+import { decodeLabelMap, isPageMessage, type HostMessage, type PageMessage } from '../../core/masks/wire';
 import { makeNonce, previewHtml } from '../../core/masks/previewHtml';
 import { DEMO_MODEL_SPEC, MaskRequests, type MasksComputeResult } from '../../core/rpc/masks';
 import { Requests } from '../../core/rpc/protocol';
@@ -34,17 +25,7 @@ export interface PreviewTarget {
 }
 
 export function defaultSettings(ctx: Ctx): PreviewSettings {
-  const d = ctx.config.previewDefaults;
-  const variant = (PREVIEW_VARIANTS as readonly string[]).includes(d.variant) ? (d.variant as PreviewVariant) : 'clearclip';
-  const kernel = Number.isInteger(d.kernel) && d.kernel >= 1 && d.kernel % 2 === 1 ? d.kernel : 3;
-  return {
-    ...DEFAULT_PREVIEW_SETTINGS,
-    variant,
-    switches: presetSwitches(variant) ?? DEFAULT_PREVIEW_SETTINGS.switches,
-    kernel,
-    size: d.size >= 32 && d.size <= 2048 ? d.size : 448,
-    threshold: d.threshold >= 0 && d.threshold <= 1 ? d.threshold : 0,
-  };
+  return previewSettingsFrom(ctx.config.previewDefaults);
 }
 
 /** The model spec the backend gets: a resolved folder, or 'demo'. Hub ids download once, with progress. */
