@@ -6,7 +6,7 @@ import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type
 import { defaultModelCacheDir } from '../core/clip/hub';
 import { Notifications } from '../core/rpc/protocol';
 import type { ClipEngineFactory } from './clipEngine';
-import { EngineCache } from './engines';
+import { EngineCache } from './models';
 import { JobManager } from './jobs';
 import { log, redirectConsoleToStderr } from './log';
 import { toResponseError, type BackendArea, type HandlerContext, type ProgressReport } from './registry';

@@ -1,6 +1,6 @@
 // What handlers share: the job manager, the loaded CLIP engines, defaults and the registry's
 // own description (for backend/info).
-import type { EngineCache } from './engines';
+import type { EngineCache } from './models';
 import type { JobManager } from './jobs';
 
 export interface BackendServices {
