@@ -1,7 +1,6 @@
 // cache/build: the training cache of a project, built (or brought up to date: only stale images
-// are recomputed) with the model loaded for this call and released afterwards.
+// are recomputed) with the model LoadedModels holds (the preview's, when it is the same model).
 import path from 'node:path';
-import { ClipModel } from '../../core/clip';
 import { PsclError } from '../../core/errors';
 import { loadProject, ProjectLoadError } from '../../core/project';
 import { CacheRequests, type CacheBuildParams, type CacheBuildSummary } from '../../core/rpc/cache';
@@ -9,7 +8,7 @@ import type { ExecutionDevice } from '../../core/rpc/protocol';
 import { log } from '../log';
 import { fields, oneOf, optBool, optStr, str } from '../params';
 import { defineJob, defineRequest, type BackendArea, type HandlerContext } from '../registry';
-import { modelDir } from './masks';
+import { modelFolder } from '../models';
 
 const METHOD = CacheRequests.build.method;
 const DEVICES: readonly ExecutionDevice[] = ['auto', 'cpu', 'cuda'];
@@ -28,26 +27,28 @@ async function build(params: CacheBuildParams, ctx: HandlerContext): Promise<Cac
   });
   // loaded on first use: the cache builder pulls in sharp, which the backend need not load at start
   const { buildCache, clipEncoders, defaultCacheDir, formatCacheProgress } = await import('../../core/cache');
-  const { dir, id } = await modelDir(params.model, ctx);
-  ctx.progress({ done: 0, total: null, message: `loading CLIP model ${id}` });
-  const model = await ClipModel.load(dir, { provider: params.device ?? 'auto', log });
-  try {
-    const encoders = clipEncoders(model);
-    const outDir = params.outDir ?? defaultCacheDir(params.projectFile, project.name, encoders.model.hash);
-    const r = await buildCache({
-      projectFile: params.projectFile,
-      project,
-      outDir,
-      encoders,
-      signal: ctx.signal,
-      force: params.force,
-      onProgress: (p) => ctx.progress({ done: p.done, total: p.total, unit: 'items', rate: p.imagesPerSecond, message: formatCacheProgress(p) }),
-      log: (m) => log(`cache: ${m}`),
-    });
-    return { dir: r.dir, images: { total: r.images.total, computed: r.images.computed, reused: r.images.reused, errors: r.images.errors }, seconds: r.seconds };
-  } finally {
-    await model.dispose();
-  }
+  const { dir, id } = await modelFolder(params.model, ctx.services.modelCacheDir);
+  const load = () => ctx.progress({ done: 0, total: null, message: `loading CLIP model ${id}` });
+  return ctx.services.models.use(
+    dir,
+    params.device ?? 'auto',
+    async (m) => {
+      const encoders = clipEncoders(m.clip(), { session: m.masks() });
+      const outDir = params.outDir ?? defaultCacheDir(params.projectFile, project.name, encoders.model.hash);
+      const r = await buildCache({
+        projectFile: params.projectFile,
+        project,
+        outDir,
+        encoders,
+        signal: ctx.signal,
+        force: params.force,
+        onProgress: (p) => ctx.progress({ done: p.done, total: p.total, unit: 'items', rate: p.imagesPerSecond, message: formatCacheProgress(p) }),
+        log: (msg) => log(`cache: ${msg}`),
+      });
+      return { dir: r.dir, images: { total: r.images.total, computed: r.images.computed, reused: r.images.reused, errors: r.images.errors }, seconds: r.seconds };
+    },
+    load,
+  );
 }
 
 export const cacheArea: BackendArea = {

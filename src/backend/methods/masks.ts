@@ -1,63 +1,28 @@
-// masks/compute and masks/grid: part masks for the preview panel. One MaskSession per loaded
-// model lives here for the backend's lifetime, so image features stay cached across calls and
-// a prompt edit only recomputes text embeddings and similarities.
+// masks/compute and masks/grid: part masks for the preview panel, with the MaskSession of a
+// loaded model (backend/models.ts keeps it as long as the model), so image features stay cached
+// across calls and a prompt edit only recomputes text embeddings and similarities.
 import path from 'node:path';
-import { ClipModel } from '../../core/clip';
 import { ImageFile, sharpOf } from '../../core/clip/preprocess';
-import { DEMO_MODEL_ID, ensureDemoModel } from '../../core/clip/demoModel';
-import { resolveModel } from '../../core/clip/download';
 import { PsclError, throwIfCancelled } from '../../core/errors';
 import { loadProject, ProjectLoadError } from '../../core/project';
 import { isPreviewSettings, previewMaskSettings } from '../../core/masks/settings';
 import { encodeLabelMap, encodeProbabilities, type GridItem, type PreviewPart } from '../../core/masks/wire';
 import { MaskSession, partsCategory, type ImageMaskSettings, type ImageMasks } from '../../core/masks/session';
-import { DEMO_MODEL_SPEC, MaskRequests, type MasksComputeParams, type MasksComputeResult, type MasksGridParams, type MasksGridResult } from '../../core/rpc/masks';
+import { MaskRequests, type MasksComputeParams, type MasksComputeResult, type MasksGridParams, type MasksGridResult } from '../../core/rpc/masks';
 import type { ExecutionDevice } from '../../core/rpc/protocol';
 import { coarseLevel, valueAt, type Project } from '../../core/taxonomy/model';
-import { loadImages } from '../../core/taxonomy/importers';
-import { psclCacheRoot } from '../../core/util/cacheDir';
-import { log } from '../log';
+import { datasetRoot, loadImages } from '../../core/taxonomy/importers';
+import { modelFolder } from '../models';
 import { fields, oneOf, optInt, optStr, str, strArray, type Fields } from '../params';
 import { defineRequest, type BackendArea, type HandlerContext } from '../registry';
 
-/** dist/backend.js lives one folder below the package root (the demo model looks for shared data there). */
-const PACKAGE_ROOT = path.resolve(__dirname, '..');
 const DEVICES: readonly ExecutionDevice[] = ['auto', 'cpu', 'cuda'];
-const MAX_SESSIONS = 2;
 
-interface LoadedSession {
-  session: MaskSession;
-  modelId: string;
-}
-
-const sessions = new Map<string, Promise<LoadedSession>>();
-
-export async function modelDir(spec: string, ctx: HandlerContext): Promise<{ dir: string; id: string }> {
-  if (spec === '' || spec === DEMO_MODEL_SPEC) return { dir: await ensureDemoModel(psclCacheRoot(), PACKAGE_ROOT), id: DEMO_MODEL_ID };
-  const r = await resolveModel(spec, { cacheDir: ctx.services.modelCacheDir, offline: true });
-  return { dir: r.dir, id: r.repo ?? path.basename(r.dir) };
-}
-
-/** The session of a model, loading it once; the least recently used beyond MAX_SESSIONS is closed. */
-async function sessionFor(spec: string, device: ExecutionDevice | undefined, ctx: HandlerContext): Promise<LoadedSession> {
-  const { dir, id } = await modelDir(spec, ctx);
-  const key = `${device ?? 'auto'}\0${dir}`;
-  let loaded = sessions.get(key);
-  if (loaded) {
-    sessions.delete(key);
-  } else {
-    ctx.progress({ done: 0, total: 1, message: `loading CLIP model ${id}` });
-    log(`masks: loading ${dir} (device ${device ?? 'auto'})`);
-    loaded = ClipModel.load(dir, { provider: device ?? 'auto', log }).then((model) => ({ session: new MaskSession(model), modelId: id }));
-    loaded.catch(() => sessions.delete(key));
-  }
-  sessions.set(key, loaded);
-  while (sessions.size > MAX_SESSIONS) {
-    const [oldKey, old] = sessions.entries().next().value!;
-    sessions.delete(oldKey);
-    old.then((s) => s.session.model.dispose(), () => undefined);
-  }
-  return loaded;
+/** Runs `work` with the MaskSession of the requested model (loaded once, owned by LoadedModels). */
+async function withSession<T>(params: MasksComputeParams | MasksGridParams, ctx: HandlerContext, work: (session: MaskSession, modelId: string) => Promise<T>): Promise<T> {
+  const { dir, id } = await modelFolder(params.model, ctx.services.modelCacheDir);
+  const load = () => ctx.progress({ done: 0, total: 1, message: `loading CLIP model ${id}` });
+  return ctx.services.models.use(dir, params.device ?? 'auto', (m) => work(m.masks(), id), load);
 }
 
 /** The project as the panel has it (unsaved text wins over the file). */
@@ -130,25 +95,26 @@ function parseGrid(raw: unknown): MasksGridParams {
 async function compute(params: MasksComputeParams, ctx: HandlerContext): Promise<MasksComputeResult> {
   const project = await projectOf(params);
   const coarse = coarseOf(project, params.coarse, params.projectFile);
-  const { session, modelId } = await sessionFor(params.model, params.device, ctx);
-  throwIfCancelled(ctx.signal, 'computing part masks');
-  // one decode serves the model's input (when its features are not cached) and the page's JPEG
-  const file = new ImageFile(params.image);
-  const [masks, image] = await Promise.all([
-    session.compute(project, coarse, file, maskSettingsOf(params), { signal: ctx.signal }),
-    jpegDataUri(file, params.previewSize ?? 768),
-  ]);
-  const n = masks.probabilities.length / (masks.gridHeight * masks.gridWidth);
-  return {
-    coarse,
-    image,
-    labelMap: encodeLabelMap(masks.labels),
-    probabilities: encodeProbabilities(masks.probabilities, masks.gridHeight, masks.gridWidth, n),
-    parts: previewParts(masks),
-    stats: masks.stats,
-    timing: masks.timing,
-    modelId,
-  };
+  return withSession(params, ctx, async (session, modelId) => {
+    throwIfCancelled(ctx.signal, 'computing part masks');
+    // one decode serves the model's input (when its features are not cached) and the page's JPEG
+    const file = new ImageFile(params.image);
+    const [masks, image] = await Promise.all([
+      session.compute(project, coarse, file, maskSettingsOf(params), { signal: ctx.signal }),
+      jpegDataUri(file, params.previewSize ?? 768),
+    ]);
+    const n = masks.probabilities.length / (masks.gridHeight * masks.gridWidth);
+    return {
+      coarse,
+      image,
+      labelMap: encodeLabelMap(masks.labels),
+      probabilities: encodeProbabilities(masks.probabilities, masks.gridHeight, masks.gridWidth, n),
+      parts: previewParts(masks),
+      stats: masks.stats,
+      timing: masks.timing,
+      modelId,
+    };
+  });
 }
 
 async function grid(params: MasksGridParams, ctx: HandlerContext): Promise<MasksGridResult> {
@@ -158,7 +124,7 @@ async function grid(params: MasksGridParams, ctx: HandlerContext): Promise<Masks
   const level = coarseLevel(project).name;
   const classes = project.classes.filter((c) => valueAt(project, c, level) === coarse);
   const { images } = await loadImages(project, params.projectFile, ctx.signal);
-  const root = path.resolve(path.dirname(params.projectFile), project.dataset.root);
+  const root = datasetRoot(project, params.projectFile);
   const picked: { file: string; className: string }[] = [];
   for (const cls of classes) {
     if (picked.length >= (params.maxClasses ?? 8)) break;
@@ -166,19 +132,20 @@ async function grid(params: MasksGridParams, ctx: HandlerContext): Promise<Masks
     if (img) picked.push({ file: path.join(root, ...img.path.split('/')), className: cls.name });
   }
   if (picked.length === 0) throw new PsclError(`no dataset images found for the classes of '${coarse}' in ${project.dataset.root}`);
-  const { session, modelId } = await sessionFor(params.model, params.device, ctx);
-  const items: GridItem[] = [];
-  let parts: PreviewPart[] = [];
-  for (const [i, it] of picked.entries()) {
-    throwIfCancelled(ctx.signal, 'computing the mask grid');
-    const file = new ImageFile(it.file);
-    const masks = await session.compute(project, coarse, file, maskSettingsOf(params), { signal: ctx.signal });
-    const thumb = await jpegDataUri(file, 256);
-    parts = previewParts(masks);
-    items.push({ key: it.file, imageUri: thumb.dataUri, imageWidth: thumb.width, imageHeight: thumb.height, className: it.className, labelMap: encodeLabelMap(masks.labels), stats: masks.stats });
-    ctx.progress({ done: i + 1, total: picked.length, unit: 'items', message: `grid: ${i + 1} of ${picked.length} images` });
-  }
-  return { coarse, items, parts, timing: { ms: performance.now() - t0 }, modelId };
+  return withSession(params, ctx, async (session, modelId) => {
+    const items: GridItem[] = [];
+    let parts: PreviewPart[] = [];
+    for (const [i, it] of picked.entries()) {
+      throwIfCancelled(ctx.signal, 'computing the mask grid');
+      const file = new ImageFile(it.file);
+      const masks = await session.compute(project, coarse, file, maskSettingsOf(params), { signal: ctx.signal });
+      const thumb = await jpegDataUri(file, 256);
+      parts = previewParts(masks);
+      items.push({ key: it.file, imageUri: thumb.dataUri, imageWidth: thumb.width, imageHeight: thumb.height, className: it.className, labelMap: encodeLabelMap(masks.labels), stats: masks.stats });
+      ctx.progress({ done: i + 1, total: picked.length, unit: 'items', message: `grid: ${i + 1} of ${picked.length} images` });
+    }
+    return { coarse, items, parts, timing: { ms: performance.now() - t0 }, modelId };
+  });
 }
 
 export const masksArea: BackendArea = {
