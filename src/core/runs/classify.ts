@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ONNX_FILE, RunFileError } from './folder';
+import { runTrainerCommand } from './python';
 
 export const PREPROCESS_FILE = 'preprocess.json';
 export const CLASSES_FILE = 'classes.json';
@@ -282,26 +283,9 @@ export function predictionPath(p: Prediction, levels: readonly string[]): string
  * `export` (best checkpoint as the trainer picks it). Rejects with the trainer's last error line.
  */
 export async function exportRunModel(o: { python: string; trainerPath: string; runDir: string }): Promise<void> {
-  const { spawn } = await import('node:child_process');
-  const child = spawn(o.python, ['-u', '-m', 'pscl_trainer', 'export', '--run', o.runDir], {
-    cwd: o.runDir,
-    env: { ...process.env, PYTHONPATH: [o.trainerPath, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter), PYTHONUNBUFFERED: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new Error(err.code === 'ENOENT' ? `cannot start Python "${o.python}": not found. Set "pscl.python" (or --python) to an interpreter with PyTorch.` : err.message)),
-    );
-    child.once('exit', (c) => resolve(c));
-  });
-  if (code !== 0) {
-    // the trainer reports its own failure as an error event on stdout
-    const errorEvent = stdout.split('\n').map((l) => { try { return JSON.parse(l) as { type?: string; message?: string }; } catch { return undefined; } }).filter((e) => e?.type === 'error').pop();
-    const last = errorEvent?.message ?? stderr.trim().split('\n').slice(-3).join('\n');
-    throw new Error(`exporting ${path.join(o.runDir, ONNX_FILE)} failed (exit ${code}): ${last || 'no output'}`);
+  const r = await runTrainerCommand({ python: o.python, trainerPath: o.trainerPath, args: ['export', '--run', o.runDir], cwd: o.runDir });
+  if (r.code !== 0) {
+    const last = r.lastError ?? r.stderrTail.join('\n');
+    throw new Error(`exporting ${path.join(o.runDir, ONNX_FILE)} failed (exit ${r.code}): ${last || 'no output'}`);
   }
 }

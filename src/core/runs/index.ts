@@ -8,6 +8,7 @@ export * from './folder';
 export * from './evalReport';
 export * from './confusion';
 export * from './launch';
+export * from './python';
 export * from './pythonEnv';
 export * from './dashboardProtocol';
 export * from './evalProtocol';

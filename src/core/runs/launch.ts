@@ -4,15 +4,16 @@
 // writes an `end` event), SIGKILL to the whole group after a grace period. When it ends without
 // an `end` event the launcher appends one (with an `error` saying why) so the folder tells the
 // truth after a restart. run.lock names the process group while it lives.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFile, mkdir } from 'node:fs/promises';
-import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseEventLine, splitLines, type ErrorEvent, type RunEndStatus, type RunEvent } from './events';
 import { EVENTS_FILE, LOG_FILE } from './folder';
 import { EventTail } from './tail';
 import { groupAlive, pidAlive, processStartTicks, readLock, removeLock, writeLock, type RunLock } from './lock';
+import { spawnTrainer, TRAINER_MODULE } from './python';
 
 export interface TrainerLaunchOptions {
   /** Python interpreter (pscl.python or the Python extension's choice). */
@@ -78,24 +79,13 @@ export function trainArgs(a: TrainArgs): string[] {
 
 /** The interpreter's argv for these options (without the interpreter itself). */
 export function trainerCommand(o: Pick<TrainerLaunchOptions, 'args' | 'nprocPerNode' | 'module' | 'runDir'>): string[] {
-  const mod = o.module ?? 'pscl_trainer';
+  const mod = o.module ?? TRAINER_MODULE;
   const n = o.nprocPerNode ?? 1;
   if (n <= 1) return ['-u', '-m', mod, ...o.args];
   // per-rank stdout to files and teed (prefixed) to ours; explicit values because Debian's torch
   // 1.13 on Python 3.11 cannot parse the default redirect setting "0"
   const logs = path.join(o.runDir, 'logs', 'torchrun');
   return ['-u', '-m', 'torch.distributed.run', '--standalone', `--nproc_per_node=${n}`, '--redirects', '1', '--tee', '1', '--log_dir', logs, '-m', mod, ...o.args];
-}
-
-/** The bundled trainer package's folder: PSCL_TRAINER_PATH, else a `trainer/` folder at or above `fromDir`. */
-export function findTrainerPath(fromDir: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.PSCL_TRAINER_PATH) return env.PSCL_TRAINER_PATH;
-  for (let dir = path.resolve(fromDir), i = 0; i < 6; i++, dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'trainer');
-    if (existsSync(path.join(candidate, 'pscl_trainer', '__main__.py'))) return candidate;
-    if (path.dirname(dir) === dir) break;
-  }
-  return undefined;
 }
 
 const TAIL_LINES = 40;
@@ -140,26 +130,12 @@ export class TrainerProcess {
       eventFile = new EventTail(path.join(options.runDir, EVENTS_FILE));
       await eventFile.skipExisting();
     }
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...options.env,
-      PYTHONPATH: [options.trainerPath, options.env?.PYTHONPATH ?? process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
-      PYTHONUNBUFFERED: '1',
-    };
-    const child = spawn(options.python, argv, { cwd: options.runDir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let child: ChildProcess;
     try {
-      await new Promise<void>((resolve, reject) => {
-        child.once('spawn', resolve);
-        child.once('error', reject);
-      });
+      child = await spawnTrainer({ python: options.python, trainerPath: options.trainerPath, argv, cwd: options.runDir, env: options.env, detached: true });
     } catch (err) {
       log.end();
-      const e = err as NodeJS.ErrnoException;
-      throw new Error(
-        e.code === 'ENOENT'
-          ? `cannot start Python "${options.python}": not found. Set "pscl.python" to a Python 3 interpreter with PyTorch installed.`
-          : `cannot start Python "${options.python}": ${e.message}`,
-      );
+      throw err;
     }
     log.write(`[launcher ${new Date().toISOString()}] ${options.python} ${argv.join(' ')}\n`);
     const tp = new TrainerProcess(child, options, callbacks, log, eventFile);

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import {
+  choosePython,
   emptyProgress,
   exportRunModel,
   foldEvent,
@@ -18,23 +19,25 @@ import {
 } from '../../core/runs';
 import type { Ctx } from '../ctx';
 
-/** The interpreter: pscl.python, else the Python extension's selected one, else python3. */
+/** The interpreter: pscl.python, else the Python extension's selected one, else python3 (choosePython). */
 export async function resolvePython(ctx: Ctx): Promise<string> {
-  if (ctx.config.python) return ctx.config.python;
+  return choosePython(ctx.config.python, ctx.config.python ? undefined : await pythonExtensionInterpreter(ctx));
+}
+
+/** The interpreter the Python extension has selected for the workspace, if it is installed and says. */
+async function pythonExtensionInterpreter(ctx: Ctx): Promise<string | undefined> {
   const ext = vscode.extensions.getExtension('ms-python.python');
-  if (ext) {
-    try {
-      const api = (await ext.activate()) as { environments?: { getActiveEnvironmentPath(): { path: string }; resolveEnvironment(p: { path: string }): Promise<{ executable?: { uri?: vscode.Uri } } | undefined> } };
-      const active = api.environments?.getActiveEnvironmentPath();
-      if (active) {
-        const env = await api.environments!.resolveEnvironment(active);
-        return env?.executable?.uri?.fsPath ?? active.path;
-      }
-    } catch (err) {
-      ctx.log.warn(`the Python extension did not name an interpreter (${(err as Error).message}); using python3`);
-    }
+  if (!ext) return undefined;
+  try {
+    const api = (await ext.activate()) as { environments?: { getActiveEnvironmentPath(): { path: string }; resolveEnvironment(p: { path: string }): Promise<{ executable?: { uri?: vscode.Uri } } | undefined> } };
+    const active = api.environments?.getActiveEnvironmentPath();
+    if (!active) return undefined;
+    const env = await api.environments!.resolveEnvironment(active);
+    return env?.executable?.uri?.fsPath ?? active.path;
+  } catch (err) {
+    ctx.log.warn(`the Python extension did not name an interpreter (${(err as Error).message}); using python3`);
+    return undefined;
   }
-  return 'python3';
 }
 
 export function trainerPath(ctx: Ctx): string {
