@@ -1,4 +1,6 @@
-// A small element builder: no innerHTML (text stays text), no inline handlers (CSP).
+// The page kit's element builder, for every webview page: no innerHTML (text stays text), no
+// inline handlers or style attributes (the CSP forbids them: a function attribute becomes an
+// event listener, colours go through element.style).
 type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | undefined | null | ((ev: Event) => void)>;
 
@@ -6,16 +8,15 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === null || v === false) continue;
+    if (k === 'style') throw new Error('inline style attributes are blocked by the CSP');
     if (typeof v === 'function') el.addEventListener(k.replace(/^on/, '').toLowerCase(), v as EventListener);
-    else if (k === 'class') el.className = String(v);
-    else if (v === true) el.setAttribute(k, '');
-    else el.setAttribute(k, String(v));
+    else el.setAttribute(k, v === true ? '' : String(v));
   }
-  append(el, children);
+  append(el, ...children);
   return el;
 }
 
-export function append(el: Element, children: Child[]): void {
+export function append(el: Element, ...children: Child[]): void {
   for (const c of children) {
     if (c === null || c === undefined || c === false) continue;
     el.append(typeof c === 'number' ? String(c) : c);
@@ -26,4 +27,10 @@ export function clear(el: Element): void {
   while (el.firstChild) el.removeChild(el.firstChild);
 }
 
-export const pct = (x: number | undefined | null, digits = 1): string => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(digits)}%` : '–');
+/** A fraction as a percentage; '–' when there is none, '<0.1%' (at 1 digit) for what is there but rounds to nothing. */
+export function pct(x: number | undefined | null, digits = 1): string {
+  if (typeof x !== 'number' || !Number.isFinite(x)) return '–';
+  const p = x * 100;
+  const least = 10 ** -digits;
+  return p > 0 && p < least ? `<${least}%` : `${p.toFixed(digits)}%`;
+}

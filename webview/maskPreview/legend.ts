@@ -2,7 +2,7 @@
 // part. Hovering or focusing a row highlights its part on the canvas.
 import type { Rgb } from '../../src/core/masks/palette';
 import type { PreviewPart } from '../../src/core/masks/wire';
-import { h } from './dom';
+import { h } from '../kit/dom';
 
 export interface LegendCallbacks {
   toggle(label: number, visible: boolean): void;

@@ -7,7 +7,7 @@ import {
   type PreviewSettings,
   type PreviewVariant,
 } from '../../src/core/masks/settings';
-import { h } from './dom';
+import { h } from '../kit/dom';
 
 const VARIANT_LABELS: Record<PreviewVariant, string> = {
   vanilla: 'Vanilla CLIP',

@@ -2,7 +2,7 @@
 // part under the pointer with its probability.
 import { bilinearAxis, upsampleChannel, type LabelMap } from '../../src/core/masks/labels';
 import type { PreviewPart } from '../../src/core/masks/wire';
-import { h } from './dom';
+import { h } from '../kit/dom';
 import { composite, labelLut, loadImage, offscreen, paintHeatmap, paintLabels, type OverlayStyle } from './paint';
 import type { DisplayMode } from './viewState';
 

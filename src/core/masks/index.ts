@@ -6,5 +6,4 @@ export * from './pipeline';
 export * from './palette';
 export * from './settings';
 export * from './wire';
-export * from './previewHtml';
 // export.ts (PNG/JSON export, needs sharp) is imported on its own so this index stays usable in webviews.

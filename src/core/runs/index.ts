@@ -13,7 +13,6 @@ export * from './pythonEnv';
 export * from './dashboardProtocol';
 export * from './evalProtocol';
 export * from './dashboardFeed';
-export * from './html';
 export * from './presentation';
 export * from './classify';
 export * from './gallery';

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { exportPartMasks } from '../../core/masks/export';
 import { previewSettingsFrom, type PreviewSettings } from '../../core/masks/settings';
 import { decodeLabelMap, isPageMessage, type HostMessage, type PageMessage } from '../../core/masks/wire';
-import { makeNonce, previewHtml } from '../../core/masks/previewHtml';
+import { makeNonce, webviewPage } from '../../core/util/webviewHtml';
 import { DEMO_MODEL_SPEC, MaskRequests, type MasksComputeResult } from '../../core/rpc/masks';
 import { Requests } from '../../core/rpc/protocol';
 import type { Ctx } from '../ctx';
@@ -70,7 +70,7 @@ export class PreviewPanel implements vscode.Disposable {
     panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(ext, 'dist', 'webview'), vscode.Uri.file(path.dirname(target.image))] };
     panel.iconPath = vscode.Uri.joinPath(ext, 'media', 'pscl.svg');
     const asUri = (p: string) => panel.webview.asWebviewUri(vscode.Uri.joinPath(ext, p)).toString();
-    panel.webview.html = previewHtml({
+    panel.webview.html = webviewPage('maskPreview', {
       cspSource: panel.webview.cspSource,
       nonce: makeNonce(),
       scriptUri: asUri('dist/webview/maskPreview.js'),

@@ -5,10 +5,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import {
   DashboardFeed,
-  dashboardHtml,
-  evalReportHtml,
   galleryFiles,
-  makeNonce,
   readEvaluation,
   type DashboardFromWebview,
   type DashboardState,
@@ -16,6 +13,7 @@ import {
   type EvalFromWebview,
   type EvalToWebview,
 } from '../../core/runs';
+import { makeNonce, webviewPage } from '../../core/util/webviewHtml';
 import type { Ctx } from '../ctx';
 
 export const DASHBOARD_VIEW_TYPE = 'pscl.dashboard';
@@ -53,9 +51,8 @@ abstract class RunPanel implements vscode.Disposable {
     const name = path.basename(runDir);
     const asUri = (p: string) => panel.webview.asWebviewUri(vscode.Uri.joinPath(ext, p)).toString();
     const view = kind === 'dashboard' ? 'dashboard' : 'evalReport';
-    const html = kind === 'dashboard' ? dashboardHtml : evalReportHtml;
     panel.title = kind === 'dashboard' ? `Training: ${name}` : `Evaluation: ${name}`;
-    panel.webview.html = html({ cspSource: panel.webview.cspSource, nonce: makeNonce(), scriptUri: asUri(`dist/webview/${view}.js`), styleUri: asUri(`dist/webview/${view}.css`), title: panel.title });
+    panel.webview.html = webviewPage(view, { cspSource: panel.webview.cspSource, nonce: makeNonce(), scriptUri: asUri(`dist/webview/${view}.js`), styleUri: asUri(`dist/webview/${view}.css`), title: panel.title });
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: unknown) => {
         if (m && typeof m === 'object' && typeof (m as { type?: unknown }).type === 'string') void this.handle(m as never).catch((err: Error) => this.ctx.log.warn(`${panel.title}: ${err.message}`));
