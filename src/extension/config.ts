@@ -1,7 +1,7 @@
 // Every setting the extension reads, typed, in one place; nobody else calls getConfiguration.
 import * as vscode from 'vscode';
 import type { LlmSettings } from '../core/llm';
-import { llmSettingsFrom } from './suggestModel';
+import { llmSettingsFrom } from './llm/model';
 
 const SECTION = 'pscl';
 

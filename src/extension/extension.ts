@@ -2,16 +2,16 @@
 import * as vscode from 'vscode';
 import { TrainerProcess } from '../core/runs/launch';
 import { Backend, stopBackends } from './backend';
-import { registerQuickFixes } from './codeActions';
-import { addPart, addPhrasing, addTemplate, editPhrasing, editTemplate, movePartDown, movePartUp, removePart, removePhrasing, removeTemplate, renamePart } from './commands/parts';
-import { newProjectFromDataset, validate } from './commands/project';
-import { clearApiKey, setApiKey, suggestDescriptions, suggestIntermediate, suggestParts } from './commands/suggest';
-import { addClass, move, remove, rename, revealInFile } from './commands/taxonomy';
-import { clearFilter, filter, refresh } from './commands/view';
+import { registerQuickFixes } from './project/codeActions';
+import { addPart, addPhrasing, addTemplate, editPhrasing, editTemplate, movePartDown, movePartUp, removePart, removePhrasing, removeTemplate, renamePart } from './parts/commands';
+import { newProjectFromDataset, validate } from './project/commands';
+import { clearApiKey, setApiKey, suggestDescriptions, suggestIntermediate, suggestParts } from './llm/commands';
+import { addClass, move, remove, rename, revealInFile } from './taxonomy/commands';
+import { clearFilter, filter, refresh } from './taxonomy/viewCommands';
 import { Config } from './config';
 import { Ctx, type CommandFactory } from './ctx';
-import { registerDiagnostics } from './diagnostics';
-import { ProjectStore } from './projects';
+import { registerDiagnostics } from './project/diagnostics';
+import { ProjectStore } from './project/store';
 import { openMaskPreview, previewMasksForFile, previewMasksForNode } from './preview/commands';
 import { Previews } from './preview/previews';
 import { classifyImage, deleteRunCommand, openDashboard, openEvaluation, refreshRuns, resumeRun, revealRun, startTraining, stopRun } from './runs/commands';
@@ -19,8 +19,8 @@ import { RunPanels } from './runs/panels';
 import { RunsView } from './runs/runsView';
 import { Trainers } from './runs/trainers';
 import { PersistentState } from './state';
-import { PartsView } from './views/partsTree';
-import { TaxonomyView } from './views/taxonomyTree';
+import { PartsView } from './parts/tree';
+import { TaxonomyView } from './taxonomy/tree';
 
 const commands: Record<string, CommandFactory> = {
   'pscl.newProjectFromDataset': newProjectFromDataset,

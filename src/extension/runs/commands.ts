@@ -18,9 +18,9 @@ import {
   type PythonEnvironment,
   type RunSummary,
 } from '../../core/runs';
-import { pickProject } from '../commands/pick';
+import { pickProject } from '../taxonomy/pick';
 import type { CommandFactory, Ctx } from '../ctx';
-import type { ProjectNode } from '../views/taxonomyModel';
+import type { ProjectNode } from '../taxonomy/model';
 import { resolvePython, trainerPath } from './trainers';
 
 /** The config file Start Training writes into the run folder (config.json is the trainer's own). */

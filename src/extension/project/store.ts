@@ -2,11 +2,11 @@
 // open documents as the user types (debounced), the file system for everything else (external
 // edits, git checkouts, deletions). Snapshots are immutable and cached per text version.
 import * as vscode from 'vscode';
-import { checkProject, declaresDataset, type DatasetResult } from '../core/project';
-import { parseProject } from '../core/taxonomy/project';
-import type { Config } from './config';
+import { checkProject, declaresDataset, type DatasetResult } from '../../core/project';
+import { parseProject } from '../../core/taxonomy/project';
+import type { Config } from '../config';
 import { DatasetInfoCache } from './datasetInfo';
-import type { ProjectSnapshot } from './views/taxonomyModel';
+import type { ProjectSnapshot } from '../taxonomy/model';
 
 export const PROJECT_GLOB = '**/*.pscl.json';
 const EXCLUDE_GLOB = '{**/node_modules/**,**/.git/**}';

@@ -1,9 +1,9 @@
 // The extension's side of LLM suggestions without the vscode module: what the review list shows,
 // how a selection and a rename reach the core's SuggestionReview, which classes a tree row means,
 // and the messages for every outcome (always naming the project file, never holding the key).
-// The commands in commands/suggest.ts only put these on screen.
-import { describeSuggestion, LlmError, redact, SuggestionReview, type LlmSettings, type Suggestion, type SuggestionKind } from '../core/llm';
-import type { Project } from '../core/taxonomy/model';
+// The commands in llm/commands.ts only put these on screen.
+import { describeSuggestion, LlmError, redact, SuggestionReview, type LlmSettings, type Suggestion, type SuggestionKind } from '../../core/llm';
+import type { Project } from '../../core/taxonomy/model';
 
 /** The part of vscode.WorkspaceConfiguration (section 'pscl') the LLM settings are read from. */
 export interface SettingSource {

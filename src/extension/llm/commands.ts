@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { configurationProblem, LlmError, redact, suggest, SuggestionReview, type SuggestionKind, type SuggestResult } from '../../core/llm';
 import { EditError } from '../../core/taxonomy/edits';
 import type { CommandFactory, Ctx } from '../ctx';
-import { editProject } from '../edits';
+import { editProject } from '../project/edits';
 import {
   appliedMessage,
   applySelection,
@@ -22,11 +22,11 @@ import {
   reviewTitle,
   SETUP_ACTIONS,
   type SetupAction,
-} from '../suggestModel';
-import type { PartsNode } from '../views/partsModel';
-import type { ProjectSnapshot, TaxonomyNode } from '../views/taxonomyModel';
-import { pickCoarse } from './parts';
-import { pickProject } from './pick';
+} from './model';
+import type { PartsNode } from '../parts/model';
+import type { ProjectSnapshot, TaxonomyNode } from '../taxonomy/model';
+import { pickCoarse } from '../parts/commands';
+import { pickProject } from '../taxonomy/pick';
 
 const SECRET = 'pscl.llm.apiKey';
 

@@ -1,7 +1,7 @@
 // The core's validation in Problems, for every project file the store knows (open or not).
 import * as vscode from 'vscode';
-import type { Diagnostic as CoreDiagnostic } from '../core/taxonomy/diagnostics';
-import type { ProjectStore } from './projects';
+import type { Diagnostic as CoreDiagnostic } from '../../core/taxonomy/diagnostics';
+import type { ProjectStore } from './store';
 
 const SEVERITY: Record<CoreDiagnostic['severity'], vscode.DiagnosticSeverity> = {
   error: vscode.DiagnosticSeverity.Error,

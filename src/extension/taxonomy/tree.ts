@@ -3,9 +3,9 @@
 import * as vscode from 'vscode';
 import { moveClass } from '../../core/taxonomy/edits';
 import type { Config } from '../config';
-import { combined, editProject } from '../edits';
-import type { ProjectStore } from '../projects';
-import { dropTarget, TaxonomyModel, type ClassNode, type TaxonomyNode } from './taxonomyModel';
+import { combined, editProject } from '../project/edits';
+import type { ProjectStore } from '../project/store';
+import { dropTarget, TaxonomyModel, type ClassNode, type TaxonomyNode } from './model';
 
 const MIME = 'application/vnd.code.tree.pscl.taxonomy';
 

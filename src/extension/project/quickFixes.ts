@@ -1,6 +1,6 @@
 // The quick fixes for validation diagnostics whose fix is obvious, keyed on the core's diagnostic
 // code and data. No vscode here: codeActions.ts turns them into CodeActions.
-import { deleteClass, moveClass, setLevelKind, type Edit } from '../core/taxonomy/edits';
+import { deleteClass, moveClass, setLevelKind, type Edit } from '../../core/taxonomy/edits';
 
 export interface Fix {
   title: string;

@@ -1,10 +1,10 @@
 // Quick fixes for the validation diagnostics whose fix is obvious; each is a WorkspaceEdit from
 // the core's edit operations, so it undoes in one step.
 import * as vscode from 'vscode';
-import type { Edit } from '../core/taxonomy/edits';
+import type { Edit } from '../../core/taxonomy/edits';
 import { coreDiagnosticOf } from './diagnostics';
 import { toWorkspaceEdit } from './edits';
-import { isProjectUri } from './projects';
+import { isProjectUri } from './store';
 import { fixesFor } from './quickFixes';
 
 export class ProjectQuickFixes implements vscode.CodeActionProvider {

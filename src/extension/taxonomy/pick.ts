@@ -1,7 +1,7 @@
 // Choosing what a command acts on when it is run from the palette (no tree node given).
 import * as vscode from 'vscode';
 import type { Ctx } from '../ctx';
-import type { ProjectNode, TaxonomyNode } from '../views/taxonomyModel';
+import type { ProjectNode, TaxonomyNode } from './model';
 
 /** The project the user means: the active editor's, the only one, or one they pick. */
 export async function pickProject(ctx: Ctx): Promise<ProjectNode | undefined> {

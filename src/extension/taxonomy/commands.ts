@@ -5,8 +5,8 @@ import { addClass as addClassEdit, deleteClass, deleteValue, moveClass, renameCl
 import type { Project } from '../../core/taxonomy/model';
 import { nodeAt, pathOf, rangeOf } from '../../core/taxonomy/project';
 import type { CommandFactory, Ctx } from '../ctx';
-import { combined, editProject } from '../edits';
-import type { ClassNode, TaxonomyNode } from '../views/taxonomyModel';
+import { combined, editProject } from '../project/edits';
+import type { ClassNode, TaxonomyNode } from './model';
 import { pickNode, pickProject, uriOf } from './pick';
 
 const isEditable = (n: TaxonomyNode) => n.kind === 'class' || n.kind === 'value' || n.kind === 'facetValue';

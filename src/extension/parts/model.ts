@@ -2,7 +2,7 @@
 // phrasing, with labels, icons and menus. partsTree.ts maps these to TreeItems; unit tests run
 // this part directly. Problems (duplicates, empty phrasings...) come from the diagnostics.
 import type { Project } from '../../core/taxonomy/model';
-import type { NodeView, ProjectSnapshot } from './taxonomyModel';
+import type { NodeView, ProjectSnapshot } from '../taxonomy/model';
 
 interface Base {
   id: string;

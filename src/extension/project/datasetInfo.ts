@@ -2,9 +2,9 @@
 // nothing is executed, so it also runs in Restricted Mode. Loaded in the background once per
 // (format, dataset folder); the store redraws when a result arrives.
 import * as vscode from 'vscode';
-import { readDatasetInfo, type DatasetResult } from '../core/project';
-import { datasetRoot } from '../core/taxonomy/importers';
-import type { Project } from '../core/taxonomy/model';
+import { readDatasetInfo, type DatasetResult } from '../../core/project';
+import { datasetRoot } from '../../core/taxonomy/importers';
+import type { Project } from '../../core/taxonomy/model';
 
 export class DatasetInfoCache implements vscode.Disposable {
   private readonly results = new Map<string, DatasetResult>();

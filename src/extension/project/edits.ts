@@ -1,8 +1,8 @@
 // Applies the core's text edits (jsonc-parser Edit[]) to a project file as one WorkspaceEdit on
 // its document: one undo step in the editor, and the rest of the file untouched.
 import * as vscode from 'vscode';
-import { applyOperations, EditError, type Edit } from '../core/taxonomy/edits';
-import type { Config } from './config';
+import { applyOperations, EditError, type Edit } from '../../core/taxonomy/edits';
+import type { Config } from '../config';
 
 export function toWorkspaceEdit(doc: vscode.TextDocument, edits: readonly Edit[]): vscode.WorkspaceEdit {
   const we = new vscode.WorkspaceEdit();

@@ -1,7 +1,7 @@
 // The Parts view: a TreeDataProvider over PartsModel, kept in step with the project store.
 import * as vscode from 'vscode';
-import type { ProjectStore } from '../projects';
-import { PartsModel, type PartsNode } from './partsModel';
+import type { ProjectStore } from '../project/store';
+import { PartsModel, type PartsNode } from './model';
 
 export class PartsView implements vscode.TreeDataProvider<PartsNode>, vscode.Disposable {
   readonly model = new PartsModel();

@@ -15,10 +15,10 @@ import {
   type TemplateKind,
 } from '../../core/parts/edits';
 import type { CommandFactory, Ctx } from '../ctx';
-import { editProject } from '../edits';
-import { coarseCategories, type PartNode, type PartsNode, type PhrasingNode, type TemplateNode } from '../views/partsModel';
-import type { ProjectSnapshot } from '../views/taxonomyModel';
-import { pickProject } from './pick';
+import { editProject } from '../project/edits';
+import { coarseCategories, type PartNode, type PartsNode, type PhrasingNode, type TemplateNode } from './model';
+import type { ProjectSnapshot } from '../taxonomy/model';
+import { pickProject } from '../taxonomy/pick';
 
 const uri = (s: ProjectSnapshot) => vscode.Uri.parse(s.key);
 const notEmpty = (what: string) => (v: string) => (v.trim() === '' ? `${what} cannot be empty` : /[{}]/.test(v) ? 'No { or }: templates add the rest' : undefined);
