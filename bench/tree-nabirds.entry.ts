@@ -8,7 +8,8 @@ import { importNabirds } from '../src/core/taxonomy/importers';
 import { parseProject, serializeProject } from '../src/core/taxonomy/project';
 import { taxonomyTree, type TreeNode } from '../src/core/taxonomy/tree';
 import { validateProject } from '../src/core/taxonomy/validate';
-import { TaxonomyModel, type ProjectSnapshot, type TaxonomyNode } from '../src/extension/taxonomy/model';
+import type { ProjectSnapshot } from '../src/extension/project/store';
+import { TaxonomyModel, type TaxonomyNode } from '../src/extension/taxonomy/model';
 import { TaxonomyProvider } from '../src/extension/taxonomy/tree';
 import { sharedData } from '../test/helpers/paths';
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { parseProject } from '../../src/core/taxonomy/project';
 import { validateProject } from '../../src/core/taxonomy/validate';
 import { PartsModel, type PartsNode } from '../../src/extension/parts/model';
-import type { ProjectSnapshot } from '../../src/extension/taxonomy/model';
+import type { ProjectSnapshot } from '../../src/extension/project/store';
 
 const TEXT = JSON.stringify({
   version: 1,

@@ -24,7 +24,8 @@ import {
   type SetupAction,
 } from './model';
 import type { PartsNode } from '../parts/model';
-import type { ProjectSnapshot, TaxonomyNode } from '../taxonomy/model';
+import type { ProjectSnapshot } from '../project/store';
+import type { TaxonomyNode } from '../taxonomy/model';
 import { pickCoarse } from '../parts/commands';
 import { pickProject } from '../taxonomy/pick';
 

@@ -17,7 +17,7 @@ import {
 import type { CommandFactory, Ctx } from '../ctx';
 import { editProject } from '../project/edits';
 import { coarseCategories, type PartNode, type PartsNode, type PhrasingNode, type TemplateNode } from './model';
-import type { ProjectSnapshot } from '../taxonomy/model';
+import type { ProjectSnapshot } from '../project/store';
 import { pickProject } from '../taxonomy/pick';
 
 const uri = (s: ProjectSnapshot) => vscode.Uri.parse(s.key);

@@ -1,8 +1,9 @@
 // What the Parts view shows, without the vscode module: project -> coarse category -> part ->
-// phrasing, with labels, icons and menus. partsTree.ts maps these to TreeItems; unit tests run
+// phrasing, with labels, icons and menus. tree.ts maps these to TreeItems; unit tests run
 // this part directly. Problems (duplicates, empty phrasings...) come from the diagnostics.
 import type { Project } from '../../core/taxonomy/model';
-import type { NodeView, ProjectSnapshot } from '../taxonomy/model';
+import type { ProjectSnapshot } from '../project/store';
+import type { NodeView } from '../taxonomy/model';
 
 interface Base {
   id: string;

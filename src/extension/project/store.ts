@@ -3,10 +3,22 @@
 // edits, git checkouts, deletions). Snapshots are immutable and cached per text version.
 import * as vscode from 'vscode';
 import { checkProject, declaresDataset, type DatasetResult } from '../../core/project';
-import { parseProject } from '../../core/taxonomy/project';
+import type { Diagnostic } from '../../core/taxonomy/diagnostics';
+import { parseProject, type ParsedProject } from '../../core/taxonomy/project';
 import type { Config } from '../config';
 import { DatasetInfoCache } from './datasetInfo';
-import type { ProjectSnapshot } from '../taxonomy/model';
+
+/** One project file as the store holds it: immutable, rebuilt when the file's text (or its dataset) changes. */
+export interface ProjectSnapshot {
+  /** The file's URI as a string: unique and stable across versions. */
+  key: string;
+  /** Shown in descriptions: the path relative to the workspace. */
+  relativePath: string;
+  parsed: ParsedProject;
+  diagnostics: readonly Diagnostic[];
+  /** Images per class id, when the dataset could be read. */
+  imageCounts?: ReadonlyMap<string, number>;
+}
 
 export const PROJECT_GLOB = '**/*.pscl.json';
 const EXCLUDE_GLOB = '{**/node_modules/**,**/.git/**}';

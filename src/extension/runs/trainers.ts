@@ -17,15 +17,15 @@ import {
   type TrainerExit,
   type TrainerLaunchOptions,
 } from '../../core/runs';
-import type { Ctx } from '../ctx';
+import type { Services } from '../services';
 
 /** The interpreter: pscl.python, else the Python extension's selected one, else python3 (choosePython). */
-export async function resolvePython(ctx: Ctx): Promise<string> {
+export async function resolvePython(ctx: Services): Promise<string> {
   return choosePython(ctx.config.python, ctx.config.python ? undefined : await pythonExtensionInterpreter(ctx));
 }
 
 /** The interpreter the Python extension has selected for the workspace, if it is installed and says. */
-async function pythonExtensionInterpreter(ctx: Ctx): Promise<string | undefined> {
+async function pythonExtensionInterpreter(ctx: Services): Promise<string | undefined> {
   const ext = vscode.extensions.getExtension('ms-python.python');
   if (!ext) return undefined;
   try {
@@ -40,7 +40,7 @@ async function pythonExtensionInterpreter(ctx: Ctx): Promise<string | undefined>
   }
 }
 
-export function trainerPath(ctx: Ctx): string {
+export function trainerPath(ctx: Services): string {
   return path.join(ctx.extension.extensionPath, 'trainer');
 }
 
@@ -57,7 +57,7 @@ export class Trainers implements vscode.Disposable {
   /** Fires with the run folder when one of our trainers reports something or exits. */
   readonly onDidChange = this.changed.event;
 
-  constructor(private readonly ctx: Ctx) {
+  constructor(private readonly ctx: Services) {
     this.bar.name = 'PSCL training';
   }
 

@@ -1,22 +1,9 @@
 // What the Taxonomy view shows, without the vscode module: nodes built lazily from the core's
 // taxonomy tree, their labels, counts, icons and menus, and the filter. The tree provider only
 // maps these to vscode.TreeItem, so benchmarks and unit tests run this part directly.
-import type { Diagnostic } from '../../core/taxonomy/diagnostics';
 import type { Project } from '../../core/taxonomy/model';
-import type { ParsedProject } from '../../core/taxonomy/project';
 import { taxonomyTree, type FacetGrouping, type TaxonomyTree, type TreeNode } from '../../core/taxonomy/tree';
-
-/** One project file as the view sees it: immutable, rebuilt when the file's text changes. */
-export interface ProjectSnapshot {
-  /** The file's URI as a string: unique and stable across versions. */
-  key: string;
-  /** Shown in descriptions: the path relative to the workspace. */
-  relativePath: string;
-  parsed: ParsedProject;
-  diagnostics: readonly Diagnostic[];
-  /** Images per class id, when the dataset could be read. */
-  imageCounts?: ReadonlyMap<string, number>;
-}
+import type { ProjectSnapshot } from '../project/store';
 
 export type NodeKind = 'project' | 'value' | 'class' | 'facetLevel' | 'facetValue' | 'message';
 
