@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { builtInParts, defaultParts, mergeSidedParts } from '../../src/core/parts/defaults';
+import { builtInParts, defaultParts, mergeSidedParts } from '../../src/core/taxonomy/defaultParts';
 import { importAircraft, importCars, importDataset, importDogs, importImageFolder, ImportError, parseCarName } from '../../src/core/taxonomy/importers';
 import { parseProject, serializeProject } from '../../src/core/taxonomy/project';
 import { levelValues, taxonomyTree } from '../../src/core/taxonomy/tree';

@@ -8,7 +8,7 @@
 // family keeps the tree strict). A species without plumage variants is its own leaf, so its
 // category and species share a name.
 import path from 'node:path';
-import { defaultParts, defaultTemplates } from '../../parts/defaults';
+import { defaultParts, defaultTemplates } from '../defaultParts';
 import type { Level, Project, TaxonomyClass } from '../model';
 import { checkCancelled, datasetRootFor, eachPair, ImportError, readOptional, readText, type ImportOptions, type ImportResult } from './common';
 import { readImageLists } from './imageLists';

@@ -1,7 +1,7 @@
 // Default part vocabularies per coarse category. Birds read the dataset's own parts file when
 // there is one (CUB: 15 parts, NABirds: 11), merging left/right into one part because a text
 // prompt cannot tell the sides apart; the built-in lists are the fallback.
-import type { Part, Templates } from '../taxonomy/model';
+import type { Part, Templates } from './model';
 
 export type CoarseKind = 'bird' | 'aircraft' | 'car' | 'dog';
 
