@@ -1,7 +1,8 @@
-// Default part vocabularies per coarse category. Birds read the dataset's own parts file when
-// there is one (CUB: 15 parts, NABirds: 11), merging left/right into one part because a text
-// prompt cannot tell the sides apart; the built-in lists are the fallback.
-import type { Part, Templates } from './model';
+// Default part vocabularies per coarse category, the data the importers start a project with
+// (and that parts/ may offer too: it sits below both). Birds read the dataset's own parts file
+// when there is one (CUB: 15 parts, NABirds: 11), merging left/right into one part because a
+// text prompt cannot tell the sides apart; the built-in lists are the fallback.
+import { DEFAULT_TEMPLATES, type Part, type Templates } from './model';
 
 export type CoarseKind = 'bird' | 'aircraft' | 'car' | 'dog';
 
@@ -71,9 +72,7 @@ export function defaultParts(kind: CoarseKind, partsFileText?: string): Part[] {
   return builtInParts(kind);
 }
 
+/** A fresh copy of the default templates (DEFAULT_TEMPLATES) for a new project. */
 export function defaultTemplates(): Templates {
-  return {
-    class: ['a photo of a {name}, a type of {coarse}.'],
-    part: ['a photo of the {part} of a {coarse}.'],
-  };
+  return { class: [...DEFAULT_TEMPLATES.class], part: [...DEFAULT_TEMPLATES.part] };
 }
