@@ -4,20 +4,19 @@ import path from 'node:path';
 import { PsclError } from '../../core/errors';
 import { loadProject, ProjectLoadError } from '../../core/project';
 import { CacheRequests, type CacheBuildParams, type CacheBuildSummary } from '../../core/rpc/cache';
-import type { ExecutionDevice } from '../../core/rpc/protocol';
+import { EXECUTION_DEVICES } from '../../core/rpc/protocol';
 import { log } from '../log';
 import { fields, oneOf, optBool, optStr, str } from '../params';
 import { defineJob, defineRequest, type BackendArea, type HandlerContext } from '../registry';
 import { modelFolder } from '../models';
 
 const METHOD = CacheRequests.build.method;
-const DEVICES: readonly ExecutionDevice[] = ['auto', 'cpu', 'cuda'];
 
 function parse(raw: unknown): CacheBuildParams {
   const p = fields(METHOD, raw);
   const projectFile = str(METHOD, p, 'projectFile');
   if (!path.isAbsolute(projectFile)) throw new PsclError(`${METHOD}: projectFile must be an absolute path, got ${projectFile}`);
-  return { projectFile, model: optStr(METHOD, p, 'model') ?? '', device: oneOf(METHOD, p, 'device', DEVICES), outDir: optStr(METHOD, p, 'outDir'), force: optBool(METHOD, p, 'force') };
+  return { projectFile, model: optStr(METHOD, p, 'model') ?? '', device: oneOf(METHOD, p, 'device', EXECUTION_DEVICES), outDir: optStr(METHOD, p, 'outDir'), force: optBool(METHOD, p, 'force') };
 }
 
 async function build(params: CacheBuildParams, ctx: HandlerContext): Promise<CacheBuildSummary> {

@@ -1,14 +1,13 @@
 // clip/textEmbeddings and clip/denseFeatures over the ClipEngine seam (src/backend/clipEngine.ts).
 // The model param is resolved without network: a local folder or a repo already downloaded.
 import { PsclError, throwIfCancelled } from '../../core/errors';
-import { Requests, type DenseFeaturesParams, type ExecutionDevice, type TextEmbeddingsParams } from '../../core/rpc/protocol';
+import { EXECUTION_DEVICES, Requests, type DenseFeaturesParams, type ExecutionDevice, type TextEmbeddingsParams } from '../../core/rpc/protocol';
 import { decodeFloat32, encodeFloat32 } from '../../core/rpc/tensor';
 import type { ClipEngine, DenseImageInput } from '../clipEngine';
 import { modelFolder } from '../models';
 import { fields, oneOf, optBool, optInt, optStr, str, strArray, type Fields } from '../params';
 import { defineRequest, type BackendArea, type HandlerContext } from '../registry';
 
-const DEVICES: readonly ExecutionDevice[] = ['auto', 'cpu', 'cuda'];
 /** Texts per engine call: bounds latency between cancellation checks and progress reports. */
 const TEXT_BATCH = 64;
 
@@ -36,7 +35,7 @@ function parseText(raw: unknown): TextEmbeddingsParams {
     cacheDir: optStr(m, p, 'cacheDir'),
     texts: strArray(m, p, 'texts', 100_000),
     normalize: optBool(m, p, 'normalize'),
-    device: oneOf(m, p, 'device', DEVICES),
+    device: oneOf(m, p, 'device', EXECUTION_DEVICES),
   };
 }
 
@@ -84,7 +83,7 @@ function parseDense(raw: unknown): DenseFeaturesParams {
     variant: str(m, p, 'variant'),
     switches: parseSwitches(m, p),
     normalize: optBool(m, p, 'normalize'),
-    device: oneOf(m, p, 'device', DEVICES),
+    device: oneOf(m, p, 'device', EXECUTION_DEVICES),
   };
   if ((params.image === undefined) === (params.pixels === undefined)) throw new PsclError(`${m}: give exactly one of 'image' (a file path) and 'pixels' (a [3, H, W] tensor)`);
   if (params.variant === 'custom' && !params.switches) throw new PsclError(`${m}: variant "custom" needs 'switches'`);

@@ -9,14 +9,13 @@ import { isPreviewSettings, previewMaskSettings } from '../../core/masks/setting
 import { encodeLabelMap, encodeProbabilities, type GridItem, type PreviewPart } from '../../core/masks/wire';
 import { MaskSession, partsCategory, type ImageMaskSettings, type ImageMasks } from '../../core/masks/session';
 import { MaskRequests, type MasksComputeParams, type MasksComputeResult, type MasksGridParams, type MasksGridResult } from '../../core/rpc/masks';
-import type { ExecutionDevice } from '../../core/rpc/protocol';
+import { EXECUTION_DEVICES } from '../../core/rpc/protocol';
 import { coarseLevel, valueAt, type Project } from '../../core/taxonomy/model';
 import { datasetRoot, loadImages } from '../../core/taxonomy/importers';
 import { modelFolder } from '../models';
 import { fields, oneOf, optInt, optStr, str, strArray, type Fields } from '../params';
 import { defineRequest, type BackendArea, type HandlerContext } from '../registry';
 
-const DEVICES: readonly ExecutionDevice[] = ['auto', 'cpu', 'cuda'];
 
 /** Runs `work` with the MaskSession of the requested model (loaded once, owned by LoadedModels). */
 async function withSession<T>(params: MasksComputeParams | MasksGridParams, ctx: HandlerContext, work: (session: MaskSession, modelId: string) => Promise<T>): Promise<T> {
@@ -70,7 +69,7 @@ function parseCommon(m: string, p: Fields): Omit<MasksComputeParams, 'image'> {
   if (!isPreviewSettings(p.settings)) throw new PsclError(`${m}: 'settings' must be PreviewSettings (variant, switches, odd kernel, size, slidingWindow, threshold 0..1)`);
   return {
     model: typeof p.model === 'string' ? p.model : str(m, p, 'model'),
-    device: oneOf(m, p, 'device', DEVICES),
+    device: oneOf(m, p, 'device', EXECUTION_DEVICES),
     projectFile: str(m, p, 'projectFile'),
     projectText: optStr(m, p, 'projectText'),
     coarse: optStr(m, p, 'coarse'),
