@@ -1,9 +1,9 @@
 // Shared by CLI commands that read a project file: a clear error naming the file and the first
 // problem, and a pointer to `pscl validate` for the rest.
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseProject, type ParsedProject } from '../core/taxonomy/project';
 import type { Project } from '../core/taxonomy/model';
+import { readUtf8File, TextEncodingError } from '../core/util/textFile';
 import { CliError } from './command';
 
 export interface LoadedProject {
@@ -15,7 +15,8 @@ export interface LoadedProject {
 
 export async function loadProjectOrFail(command: string, fileArg: string): Promise<LoadedProject> {
   const file = path.resolve(fileArg);
-  const text = await fs.readFile(file, 'utf8').catch((err: Error) => {
+  const text = await readUtf8File(file).catch((err: Error) => {
+    if (err instanceof TextEncodingError) throw new CliError(`${command}: ${fileArg}:${err.message.slice(file.length + 1)}`, 1);
     throw new CliError(`${command}: cannot read ${fileArg}: ${err.message}`, 1);
   });
   const parsed = parseProject(text, file);

@@ -75,7 +75,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   void vscode.commands.executeCommand('setContext', 'pscl.taxonomyFiltered', ctx.taxonomy.model.filter.active);
   ctx.parts = new PartsView(projects);
   context.subscriptions.push(ctx.taxonomy, ctx.parts, registerDiagnostics(projects), registerQuickFixes());
-  context.subscriptions.push((ctx.backend = new Backend(context, log, (w) => ctx.requireTrust(w))), (ctx.previews = new Previews(ctx)));
+  context.subscriptions.push((ctx.backend = new Backend(context, log, (w) => ctx.requireTrust(w), () => config.backendEnv)), (ctx.previews = new Previews(ctx)));
 
   context.subscriptions.push((ctx.runs = new RunsView(config)), (ctx.trainers = new Trainers(ctx)));
   ctx.runPanels = new RunPanels(ctx, { stop: (d) => vscode.commands.executeCommand('pscl.runs.stop', d), resume: (d) => vscode.commands.executeCommand('pscl.runs.resume', d), canStop: (d) => ctx.trainers.isOurs(d) });

@@ -12,7 +12,7 @@ import { MaskSession, type ImageMaskSettings, type ImageMasks } from '../../core
 import { DEMO_MODEL_SPEC, MaskRequests, type MasksComputeParams, type MasksComputeResult, type MasksGridParams, type MasksGridResult } from '../../core/rpc/masks';
 import type { ExecutionDevice } from '../../core/rpc/protocol';
 import { coarseLevel, valueAt, type Project } from '../../core/taxonomy/model';
-import { loadImages } from '../../core/taxonomy/importers';
+import { datasetFile, loadImages } from '../../core/taxonomy/importers';
 import { parseProject } from '../../core/taxonomy/project';
 import { psclCacheRoot } from '../../core/util/cacheDir';
 import { log } from '../log';
@@ -182,7 +182,12 @@ async function grid(params: MasksGridParams, ctx: HandlerContext): Promise<Masks
   for (const cls of classes) {
     if (picked.length >= (params.maxClasses ?? 8)) break;
     const img = images.find((i) => i.classId === cls.id);
-    if (img) picked.push({ file: path.join(root, ...img.path.split('/')), className: cls.name });
+    if (!img) continue;
+    try {
+      picked.push({ file: datasetFile(root, img.path), className: cls.name });
+    } catch (err) {
+      log(`grid: ${(err as Error).message}`); // a link out of the dataset: another class's image will do
+    }
   }
   if (picked.length === 0) throw new PsclError(`no dataset images found for the classes of '${coarse}' in ${project.dataset.root}`);
   const { session, modelId } = await sessionFor(params.model, params.device, ctx);

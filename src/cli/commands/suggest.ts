@@ -1,6 +1,7 @@
 import { psclCacheDir } from '../../core/util/cacheDir';
 import { promises as fs } from 'node:fs';
 import { writeFileAtomic } from '../../core/util/atomicWrite';
+import { readUtf8File, TextEncodingError } from '../../core/util/textFile';
 import { LlmError } from '../../core/llm/client';
 import { describeSuggestion } from '../../core/llm/describe';
 import { SuggestionReview } from '../../core/llm/review';
@@ -27,8 +28,9 @@ options:
   --base-url URL        server, e.g. http://localhost:11434/v1 (or PSCL_LLM_BASE_URL)
   --model NAME          model name (or PSCL_LLM_MODEL)
   --temperature T       0..2 (default 0.2)
-  --timeout S           seconds per attempt (default 120)
-  --max-retries N       retries on 429/5xx/timeouts (default 2)
+  --timeout S           seconds for the whole request, retries and waits included (default 120)
+  --max-retries N       retries on 429/5xx/dropped connections (default 2; a server's Retry-After
+                        is honoured up to 60 s and within --timeout, else the command gives up)
   --cache-dir DIR       reply cache (default $XDG_CACHE_HOME/pscl/llm or ~/.cache/pscl/llm)
   --no-cache            always ask the server
   --verbose             log each HTTP request and response (the key is never shown)
@@ -84,8 +86,10 @@ export const command: Command = {
     const file = required('suggest', 'project', values.project);
     const text = await readProjectText(file);
     const parsed = parseProject(text, file);
-    if (!parsed.project || parsed.diagnostics.some((d) => d.code === 'syntax')) {
-      throw new CliError(`suggest: ${file} has syntax errors; run 'pscl validate ${file}' and fix them first`);
+    const broken = parsed.diagnostics.find((d) => d.code === 'syntax' || !parsed.project);
+    if (!parsed.project || broken) {
+      const where = broken ? `${file}:${broken.range.start.line + 1}:${broken.range.start.character + 1}: ${broken.message}` : `${file} is not a project file`;
+      throw new CliError(`suggest: ${where}\nrun 'pscl validate ${file}' and fix it first`);
     }
     const temperature = number('temperature', values.temperature);
     const timeout = number('timeout', values.timeout);
@@ -131,8 +135,9 @@ export const command: Command = {
 
 async function readProjectText(file: string): Promise<string> {
   try {
-    return await fs.readFile(file, 'utf8');
+    return await readUtf8File(file);
   } catch (err) {
+    if (err instanceof TextEncodingError) throw new CliError(`suggest: ${err.message}\n${file} was not changed.`, 1);
     throw new CliError(`suggest: cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
 }
@@ -189,7 +194,7 @@ async function report(
     out(`apply the valid ones with --accept ${outcome.applied.join(',')}`);
     return 1;
   }
-  if ((await fs.readFile(file, 'utf8')) !== text) {
+  if ((await fs.readFile(file).catch(() => undefined))?.equals(Buffer.from(text, 'utf8')) !== true) {
     out(`\n${file} changed while the LLM was answering; it was not written. Run the command again.`);
     return 1;
   }

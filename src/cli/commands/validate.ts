@@ -1,9 +1,9 @@
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { formatDiagnostic, type Diagnostic } from '../../core/taxonomy/diagnostics';
 import { datasetClassIds, datasetRoot } from '../../core/taxonomy/importers';
 import { parseProject } from '../../core/taxonomy/project';
 import { validateProject } from '../../core/taxonomy/validate';
+import { readUtf8File, TextEncodingError } from '../../core/util/textFile';
 import { CliError, parseOptions, type Command } from '../command';
 
 const help = `usage: pscl validate FILE.pscl.json... [--no-dataset]
@@ -38,8 +38,12 @@ const START = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 }
 async function check(file: string, withDataset: boolean): Promise<Diagnostic[]> {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = await readUtf8File(file);
   } catch (err) {
+    if (err instanceof TextEncodingError) {
+      const at = { line: err.line, character: err.character };
+      return [{ severity: 'error', code: 'not-utf8', range: { start: at, end: at }, message: err.message.slice(file.length + 1).replace(/^\d+:\d+: /, '') }];
+    }
     return [{ severity: 'error', code: 'unreadable', range: START, message: `cannot read the file: ${(err as Error).message}` }];
   }
   const parsed = parseProject(text, file);

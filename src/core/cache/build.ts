@@ -15,7 +15,7 @@ import { computePartMasks } from '../masks/pipeline';
 import { DEFAULT_PREVIEW_SETTINGS } from '../masks/previewProtocol';
 import { CLIP_LOGIT_SCALE, type DenseFeatures } from '../masks/similarity';
 import { buildClassPrototypes, buildPartEmbeddings, levelTable } from '../prototypes/build';
-import { datasetRoot, loadImages } from '../taxonomy/importers';
+import { datasetFile, datasetRoot, loadImages } from '../taxonomy/importers';
 import type { ImageEntry, Project } from '../taxonomy/model';
 import { parseProject } from '../taxonomy/project';
 import { validateProject } from '../taxonomy/validate';
@@ -25,6 +25,7 @@ import { bytesSha256, cacheHashes, canonicalSettings, fileSha256, shortHash, typ
 import { Journal, readJournal, type JournalEntry } from './journal';
 import {
   CacheError,
+  isMaskPath,
   JOURNAL_FILE,
   MANIFEST_FILE,
   MASKS_DIR,
@@ -258,7 +259,14 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
       continue;
     }
     const coarse = coarseValues[levelIndex[label][0]];
-    const file = path.join(root, image.path);
+    let file: string;
+    try {
+      file = datasetFile(root, image.path);
+    } catch (err) {
+      entries.set(image.key, { ...base, status: 'error', error: (err as Error).message });
+      errors++;
+      continue;
+    }
     const st = await fs.stat(file).catch(() => undefined);
     if (!st?.isFile()) {
       entries.set(image.key, { ...base, status: 'error', error: `image not found: ${file}` });
@@ -271,7 +279,7 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
     if (samePlace && p.status === 'error') {
       entries.set(image.key, { ...base, status: 'error', error: p.error, source });
       errors++;
-    } else if (samePlace && p.status === 'ok' && p.masksHash === hashes.masks && p.coarse === coarse && p.mask && existsSync(path.join(dir, p.mask))) {
+    } else if (samePlace && p.status === 'ok' && p.masksHash === hashes.masks && p.coarse === coarse && p.mask && isMaskPath(p.mask) && existsSync(path.join(dir, p.mask))) {
       entries.set(image.key, { ...base, status: 'ok', mask: p.mask, maskWidth: p.maskWidth, maskHeight: p.maskHeight, maskSha256: p.maskSha256, source });
       reused++;
     } else {
