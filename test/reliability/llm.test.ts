@@ -125,7 +125,7 @@ describe('reliability: hostile LLM servers (defect 5)', () => {
     const project = parseProject(readFileSync(file, 'utf8')).project!;
     const reply = { parts: ['../beak', '__proto__', 'constructor', 'beak/bill', 'cheek'].map((name) => ({ name, prompts: [name === 'cheek' ? 'cheek' : 'beak'] })) };
     const v = validateParts(project, 'bird', reply);
-    assert.deepEqual(v.suggestions.map((s) => s.name), ['cheek']);
+    assert.deepEqual(v.suggestions.map((s) => (s.kind === 'parts' ? s.name : '')), ['cheek']);
     assert.deepEqual(v.rejected.map((r) => r.item), ["part '../beak'", "part '__proto__'", "part 'constructor'", "part 'beak/bill'"]);
     for (const r of v.rejected) assert.match(r.reason, /file path|reserved word/);
     const text = readFileSync(file, 'utf8');

@@ -92,9 +92,9 @@ export async function overlayPng(image: string | Buffer, labels: LabelMap, parts
   const name = typeof image === 'string' ? image : 'the image';
   let img: { data: Buffer; info: OutputInfo };
   try {
-    img = await sharp(image)
-      .rotate()
-      .resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true })
+    let decoded = sharp(image).rotate();
+    if (Number.isFinite(maxSide)) decoded = decoded.resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true });
+    img = await decoded
       .removeAlpha()
       .toColourspace('srgb')
       .raw()
