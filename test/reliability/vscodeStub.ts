@@ -67,14 +67,33 @@ export class CancellationTokenSource {
 
 export const ProgressLocation = { SourceControl: 1, Window: 10, Notification: 15 };
 
+export class ThemeIcon {
+  constructor(
+    readonly id: string,
+    readonly color?: unknown,
+  ) {}
+}
+
+export class ThemeColor {
+  constructor(readonly id: string) {}
+}
+
+export const commands = { executeCommand: async () => undefined, registerCommand: () => ({ dispose() {} }) };
+
 export const stub = {
-  messages: [] as { level: string; text: string }[],
+  messages: [] as { level: string; text: string; detail?: string }[],
+  /** The button a test "clicks" on a message with buttons (undefined: dismissed). */
+  answer: (_text: string, _buttons: string[]): string | undefined => undefined,
 };
 
-const message = (level: string) => async (text: string) => {
-  stub.messages.push({ level, text });
-  return undefined;
-};
+const message =
+  (level: string) =>
+  async (text: string, ...rest: unknown[]) => {
+    const options = rest[0] && typeof rest[0] === 'object' ? (rest[0] as { detail?: string }) : undefined;
+    const buttons = rest.filter((r): r is string => typeof r === 'string');
+    stub.messages.push({ level, text, detail: options?.detail });
+    return buttons.length > 0 ? stub.answer(text, buttons) : undefined;
+  };
 
 export const window = {
   showErrorMessage: message('error'),
