@@ -85,7 +85,7 @@ describe('reliability: the API key and the server it goes to (defect 12)', () =>
     assert.ok(asked, 'the user was asked');
     assert.ok(asked.text.includes(new URL(other.url).origin) && asked.text.includes(new URL(home.url).origin), asked.text);
     assert.match(stub.messages.at(-1)!.detail ?? '', /set by this workspace's settings/);
-    assert.deepEqual(asked.buttons, ['Send the Key', 'Continue Without Key']);
+    assert.deepEqual(asked.buttons, ['Continue Without Key', 'Send the Key'], 'the safe choice first (Enter)');
     assert.equal(other.requests.length, 0);
     // without the key: the request goes, the key does not
     await run('Continue Without Key');

@@ -83,7 +83,8 @@ async function keyFor(ctx: Ctx, baseUrl: string | undefined): Promise<string | u
   const question = keyOriginQuestion(bound, baseUrl, ctx.config.llmBaseUrlSource);
   if (!question) return key;
   ctx.log.info(`the LLM API key was entered for ${bound ?? 'no server'}; asking before sending it to ${originOf(baseUrl)}`);
-  const pick = await vscode.window.showWarningMessage(question.message, { modal: true, detail: question.detail }, SEND_KEY, WITHOUT_KEY);
+  // the safe choice first: Enter on the dialog must not send the key
+  const pick = await vscode.window.showWarningMessage(question.message, { modal: true, detail: question.detail }, WITHOUT_KEY, SEND_KEY);
   if (pick === SEND_KEY) return key;
   if (pick === WITHOUT_KEY) return undefined;
   return null;
