@@ -1,5 +1,9 @@
 // `pscl`: the command line over the same core as the extension. Each command family lives in
 // src/cli/commands/<name>.ts and is registered in the table below.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { errorKind } from '../core/errors';
+import { psclCacheRoot } from '../core/util/cacheDir';
 import { CliError, type Command } from './command';
 
 const commands: Record<string, () => Promise<Command>> = {
@@ -49,6 +53,20 @@ async function main(argv: string[]): Promise<number> {
   return command.run(rest);
 }
 
+/** The stack trace of an internal error, for a bug report; undefined when it cannot be written. */
+function writeCrashLog(err: unknown): string | undefined {
+  try {
+    const dir = path.join(psclCacheRoot(), 'logs');
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `pscl-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
+    const detail = err instanceof Error ? err.stack ?? err.message : String(err);
+    writeFileSync(file, `pscl ${process.argv.slice(2).join(' ')}\nnode ${process.version}, ${process.platform}\n\n${detail}\n`);
+    return file;
+  } catch {
+    return undefined;
+  }
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
@@ -57,8 +75,18 @@ main(process.argv.slice(2)).then(
     if (err instanceof CliError) {
       process.stderr.write(`pscl: ${err.message}\n`);
       process.exitCode = err.exitCode;
+    } else if (errorKind(err) !== 'internal') {
+      // an expected failure from the core (bad input, auth, network, cancelled): its message says it all
+      process.stderr.write(`pscl: ${(err as Error).message}\n`);
+      process.exitCode = errorKind(err) === 'cancelled' ? 130 : 1;
     } else {
-      process.stderr.write(`pscl: internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+      const message = err instanceof Error ? err.message : String(err);
+      const log = writeCrashLog(err);
+      process.stderr.write(
+        log
+          ? `pscl: internal error: ${message.split('\n')[0]}\nthis is a bug in pscl, not a problem with your files; the details are in ${log}\n`
+          : `pscl: internal error: ${err instanceof Error ? err.stack ?? message : message}\n`,
+      );
       process.exitCode = 70;
     }
   },

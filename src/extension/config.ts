@@ -66,10 +66,27 @@ export class Config implements vscode.Disposable {
     return llmSettingsFrom(this.cfg, trusted);
   }
 
+  /** Where the effective `pscl.llm.baseUrl` comes from (a workspace may set it). */
+  get llmBaseUrlSource(): 'workspace' | 'user' | 'default' {
+    const i = this.cfg.inspect<string>('llm.baseUrl');
+    if (vscode.workspace.isTrusted && (i?.workspaceFolderValue !== undefined || i?.workspaceValue !== undefined)) return 'workspace';
+    return i?.globalValue !== undefined ? 'user' : 'default';
+  }
+
   /** Writes the LLM base URL (and model, when given) to the user settings. */
   async setUserLlm(baseUrl: string, model: string | undefined): Promise<void> {
     await this.cfg.update('llm.baseUrl', baseUrl, vscode.ConfigurationTarget.Global);
     if (model) await this.cfg.update('llm.model', model, vscode.ConfigurationTarget.Global);
+  }
+
+  /** `pscl.datasets.allowLinksOutside`: dataset images may be symbolic links to files outside the dataset folder. */
+  get allowDatasetLinksOutside(): boolean {
+    return this.cfg.get<boolean>('datasets.allowLinksOutside', false) === true;
+  }
+
+  /** What the backend process reads from its environment (it is started with these). */
+  get backendEnv(): Record<string, string> {
+    return this.allowDatasetLinksOutside ? { PSCL_DATASET_LINKS_OUTSIDE: '1' } : {};
   }
 
   /** `pscl.python`: the interpreter for the trainer ('' = the Python extension's, else python3). */

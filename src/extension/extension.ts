@@ -83,7 +83,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const state = new PersistentState(context.workspaceState, context.globalState);
   const projects = new ProjectStore(config, log);
   const ctx = new Ctx(context, config, state, projects, log);
-  ctx.backend = new Backend(context, log, (what) => ctx.requireTrust(what));
+  ctx.backend = new Backend(context, log, (what) => ctx.requireTrust(what), () => config.backendEnv);
   context.subscriptions.push(log, config, projects, ctx.backend, registerDiagnostics(projects), registerQuickFixes());
 
   // the views and panels of each feature

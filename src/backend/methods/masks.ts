@@ -11,7 +11,8 @@ import { MaskSession, partsCategory, type ImageMaskSettings, type ImageMasks } f
 import { MaskRequests, type MasksComputeParams, type MasksComputeResult, type MasksGridParams, type MasksGridResult } from '../../core/rpc/masks';
 import { EXECUTION_DEVICES } from '../../core/rpc/protocol';
 import { coarseLevel, valueAt, type Project } from '../../core/taxonomy/model';
-import { datasetRoot, loadImages } from '../../core/taxonomy/importers';
+import { datasetFile, datasetRoot, loadImages } from '../../core/taxonomy/importers';
+import { log } from '../log';
 import { modelFolder } from '../models';
 import { fields, oneOf, optInt, optStr, str, strArray, type Fields } from '../params';
 import { defineRequest, type BackendArea, type HandlerContext } from '../registry';
@@ -128,7 +129,12 @@ async function grid(params: MasksGridParams, ctx: HandlerContext): Promise<Masks
   for (const cls of classes) {
     if (picked.length >= (params.maxClasses ?? 8)) break;
     const img = images.find((i) => i.classId === cls.id);
-    if (img) picked.push({ file: path.join(root, ...img.path.split('/')), className: cls.name });
+    if (!img) continue;
+    try {
+      picked.push({ file: datasetFile(root, img.path), className: cls.name });
+    } catch (err) {
+      log(`grid: ${(err as Error).message}`); // a link out of the dataset: another class's image will do
+    }
   }
   if (picked.length === 0) throw new PsclError(`no dataset images found for the classes of '${coarse}' in ${project.dataset.root}`);
   return withSession(params, ctx, async (session, modelId) => {

@@ -27,8 +27,9 @@ options:
   --base-url URL        server, e.g. http://localhost:11434/v1 (or PSCL_LLM_BASE_URL)
   --model NAME          model name (or PSCL_LLM_MODEL)
   --temperature T       0..2 (default 0.2)
-  --timeout S           seconds per attempt (default 120)
-  --max-retries N       retries on 429/5xx/timeouts (default 2)
+  --timeout S           seconds for the whole request, retries and waits included (default 120)
+  --max-retries N       retries on 429/5xx/dropped connections (default 2; a server's Retry-After
+                        is honoured up to 60 s and within --timeout, else the command gives up)
   --cache-dir DIR       reply cache (default $XDG_CACHE_HOME/pscl/llm or ~/.cache/pscl/llm)
   --no-cache            always ask the server
   --verbose             log each HTTP request and response (the key is never shown)
@@ -177,7 +178,7 @@ async function report(
     out(`apply the valid ones with --accept ${outcome.applied.join(',')}`);
     return 1;
   }
-  if ((await fs.readFile(file, 'utf8')) !== text) {
+  if ((await fs.readFile(file).catch(() => undefined))?.equals(Buffer.from(text, 'utf8')) !== true) {
     out(`\n${file} changed while the LLM was answering; it was not written. Run the command again.`);
     return 1;
   }

@@ -16,7 +16,7 @@ import type { LabelMap } from '../masks/labels';
 import { MASK_DEFAULTS, maskSettingProblem, maskSettings, type MaskSettings } from '../masks/settings';
 import { buildClassPrototypes, buildPartEmbeddings, levelTable } from '../prototypes/build';
 import { loadProject } from '../project';
-import { datasetRoot, loadImages } from '../taxonomy/importers';
+import { datasetFile, datasetRoot, loadImages } from '../taxonomy/importers';
 import type { ImageEntry, Project } from '../taxonomy/model';
 import { writeFileAtomic } from '../util/atomicWrite';
 import type { CacheEncoders } from './encoders';
@@ -24,6 +24,7 @@ import { bytesSha256, cacheHashes, canonicalSettings, fileSha256, shortHash, typ
 import { Journal, readJournal, type JournalEntry } from './journal';
 import {
   CacheError,
+  isMaskPath,
   JOURNAL_FILE,
   MANIFEST_FILE,
   MASKS_DIR,
@@ -335,7 +336,14 @@ async function staleImages(b: Build, images: ImageEntry[], prior: Map<string, Jo
       continue;
     }
     const coarse = coarseValues[b.table.levelIndex[label][0]];
-    const file = path.join(b.root, image.path);
+    let file: string;
+    try {
+      file = datasetFile(b.root, image.path);
+    } catch (err) {
+      b.entries.set(image.key, { ...base, status: 'error', error: (err as Error).message });
+      b.counts.errors++;
+      continue;
+    }
     const st = await fs.stat(file).catch(() => undefined);
     if (!st?.isFile()) {
       b.entries.set(image.key, { ...base, status: 'error', error: `image not found: ${file}` });
@@ -348,7 +356,7 @@ async function staleImages(b: Build, images: ImageEntry[], prior: Map<string, Jo
     if (samePlace && p.status === 'error') {
       b.entries.set(image.key, { ...base, status: 'error', error: p.error, source });
       b.counts.errors++;
-    } else if (samePlace && p.status === 'ok' && p.masksHash === b.hashes.masks && p.coarse === coarse && p.mask && existsSync(path.join(b.dir, p.mask))) {
+    } else if (samePlace && p.status === 'ok' && p.masksHash === b.hashes.masks && p.coarse === coarse && p.mask && isMaskPath(p.mask) && existsSync(path.join(b.dir, p.mask))) {
       b.entries.set(image.key, { ...base, status: 'ok', mask: p.mask, maskWidth: p.maskWidth, maskHeight: p.maskHeight, maskSha256: p.maskSha256, source });
       b.counts.reused++;
     } else {

@@ -9,7 +9,8 @@ import { classPromptsHash, partPromptsHash } from '../parts/prompts';
 import { loadProject } from '../project';
 import type { Project } from '../taxonomy/model';
 import { bytesSha256, fileSha256 } from './hashes';
-import { CacheError, PROTOTYPES_FILE, readManifest, type CacheManifest } from './manifest';
+import { imagePathProblem } from '../taxonomy/importers/common';
+import { CacheError, isMaskPath, PROTOTYPES_FILE, readManifest, type CacheManifest } from './manifest';
 import { FINE_TENSOR, levelTensor, partsTensor } from './prototypesFile';
 
 export interface VerifyReport {
@@ -96,6 +97,8 @@ async function checkMasks(dir: string, m: CacheManifest, report: VerifyReport, p
     const who = `image ${img.key} (${img.path})`;
     if (seen.has(img.key)) problem(`${who}: key listed twice`);
     seen.add(img.key);
+    const pathWhy = typeof img.path === 'string' ? imagePathProblem(img.path) : 'is not a string';
+    if (pathWhy) problem(`${who}: the image path ${pathWhy}`);
     if (img.status === 'error') {
       if (!img.error) problem(`${who}: status error without a message`);
       continue;
@@ -111,6 +114,11 @@ async function checkMasks(dir: string, m: CacheManifest, report: VerifyReport, p
     }
     if (!img.mask) {
       if (m.numPartSlots > 0) problem(`${who}: status ok but no mask`);
+      continue;
+    }
+    if (typeof img.mask !== 'string' || !isMaskPath(img.mask)) {
+      // never followed: a crafted manifest could name any file ('../../etc/passwd')
+      problem(`${who}: mask ${JSON.stringify(img.mask)} is not a file name inside ${path.join(dir, 'masks')}; build the cache again`);
       continue;
     }
     const file = path.join(dir, img.mask);

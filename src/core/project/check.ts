@@ -8,7 +8,7 @@ import { datasetRoot, importDataset } from '../taxonomy/importers';
 import { DATASET_FORMATS, type Project } from '../taxonomy/model';
 import { parseProject, rangeOf, type ParsedProject } from '../taxonomy/project';
 import { validateProject } from '../taxonomy/validate';
-import { readProjectText } from './load';
+import { ProjectLoadError, readProjectText } from './load';
 
 export interface DatasetInfo {
   /** The class ids the dataset defines. */
@@ -69,6 +69,7 @@ export async function checkProjectFile(file: string, options: { dataset?: boolea
   try {
     text = await readProjectText(file);
   } catch (err) {
+    if (err instanceof ProjectLoadError && err.diagnostics.length > 0) return [...err.diagnostics];
     const start = { line: 0, character: 0 };
     return [{ severity: 'error', code: 'unreadable', range: { start, end: start }, message: (err as Error).message }];
   }

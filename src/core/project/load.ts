@@ -9,6 +9,7 @@ import type { Diagnostic } from '../taxonomy/diagnostics';
 import type { Project } from '../taxonomy/model';
 import { parseProject, type ParsedProject } from '../taxonomy/project';
 import { validateProject } from '../taxonomy/validate';
+import { decodeUtf8Strict, TextEncodingError } from '../util/textFile';
 
 /** What a use of the project cannot do without. */
 export type ProjectRequirement =
@@ -48,19 +49,34 @@ export class ProjectLoadError extends PsclError {
   }
 }
 
-/** The file's text; a ProjectLoadError naming the file when it cannot be read. */
+/** The file's text (strict UTF-8); a ProjectLoadError naming the file when it cannot be read or decoded. */
 export async function readProjectText(file: string, displayName = file): Promise<string> {
+  let bytes: Buffer;
   try {
-    return await fs.readFile(file, 'utf8');
+    bytes = await fs.readFile(file);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new ProjectLoadError(`cannot read the project file ${displayName}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, path.resolve(file));
   }
+  // Strict: a stray byte read as U+FFFD would be written back by an edit that never touched it.
+  try {
+    return decodeUtf8Strict(bytes, displayName);
+  } catch (err) {
+    if (err instanceof TextEncodingError) {
+      const at = { line: err.line, character: err.character };
+      const message = err.message.slice(displayName.length + 1).replace(/^\d+:\d+: /, '');
+      throw new ProjectLoadError(err.message, path.resolve(file), [{ severity: 'error', code: 'not-utf8', message, range: { start: at, end: at } }]);
+    }
+    throw err;
+  }
 }
+
+/** Problems that leave no JSON to work on (the parser's own refusals). */
+const SYNTAX_CODES = new Set(['syntax', 'not-an-object', 'too-deep', 'too-large']);
 
 /** The diagnostics that stop a use with this requirement. */
 export function blockingProblems(parsed: ParsedProject, require: ProjectRequirement): Diagnostic[] {
-  if (require === 'syntax') return parsed.diagnostics.filter((d) => d.code === 'syntax' || d.code === 'not-an-object');
+  if (require === 'syntax') return parsed.diagnostics.filter((d) => SYNTAX_CODES.has(d.code));
   const all = require === 'valid' && parsed.project ? validateProject(parsed) : parsed.diagnostics;
   return all.filter((d) => d.severity === 'error');
 }

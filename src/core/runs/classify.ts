@@ -88,12 +88,14 @@ const loadSharp = () => (sharpModule ??= import('sharp').then((m) => m.default))
  * Decodes like PIL's `Image.open(f).convert("RGB")`: no EXIF rotation, alpha dropped, grey
  * replicated. (JPEG decoders may differ by a level in rare pixels; PNG is exact.)
  */
-export async function decodeRgb(file: string): Promise<RgbImage> {
+export async function decodeRgb(file: string, rows?: { top: number; height: number; width: number }): Promise<RgbImage> {
   if (!existsSync(file)) throw new Error(`${file}: image not found`);
   const sharp = await loadSharp();
   let raw: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    raw = await sharp(file, { failOn: 'error' }).removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    let img = sharp(file, { failOn: 'error' });
+    if (rows) img = img.extract({ left: 0, top: rows.top, width: rows.width, height: rows.height });
+    raw = await img.removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (err) {
     throw new Error(`${file}: cannot decode the image (${(err as Error).message}); use a JPEG, PNG or WebP file`);
   }
@@ -208,11 +210,54 @@ export function normalizeLikeTrainer(img: RgbImage, mean: readonly number[], std
   return out;
 }
 
+/**
+ * Decoded bytes above which an image is read in strips of rows: a 16000 x 16000 PNG of a few
+ * hundred kilobytes would otherwise take 768 MB at once. Memory per image stays below this plus
+ * outW x H x 3 bytes for the horizontally resampled rows (docs/reliability.md).
+ */
+export const MAX_DECODE_BYTES = 32 * 1024 * 1024;
+
 /** The model's input tensor for one image file: [3, H, W] float32. */
-export async function preprocessImage(file: string, model: Pick<ExportedModel, 'inputSize' | 'mean' | 'std'>): Promise<Float32Array> {
+export async function preprocessImage(file: string, model: Pick<ExportedModel, 'inputSize' | 'mean' | 'std'>, options: { maxDecodeBytes?: number } = {}): Promise<Float32Array> {
   const [h, w] = model.inputSize;
-  const rgb = await decodeRgb(file);
-  return normalizeLikeTrainer(resizeBilinearLikePil(rgb, w, h), model.mean, model.std);
+  const limit = options.maxDecodeBytes ?? MAX_DECODE_BYTES;
+  const size = existsSync(file) ? await storedSize(file) : undefined;
+  const resized = size && size.width * size.height * 3 > limit ? await resizeFileInStrips(file, size, w, h, limit) : resizeBilinearLikePil(await decodeRgb(file), w, h);
+  return normalizeLikeTrainer(resized, model.mean, model.std);
+}
+
+/** Width and height as stored (no EXIF rotation, like PIL's open), or undefined when unreadable. */
+async function storedSize(file: string): Promise<{ width: number; height: number } | undefined> {
+  const sharp = await loadSharp();
+  const meta = await sharp(file).metadata().catch(() => undefined);
+  return meta?.width && meta.height ? { width: meta.width, height: meta.height } : undefined;
+}
+
+/**
+ * resizeBilinearLikePil of a large file without decoding it whole: each strip of rows is
+ * decoded and resampled horizontally (the same pass, so the result is bit-identical), then the
+ * vertical pass runs over the resampled rows.
+ */
+async function resizeFileInStrips(file: string, size: { width: number; height: number }, outW: number, outH: number, maxBytes: number): Promise<RgbImage> {
+  const { width, height } = size;
+  const horiz = bilinearCoeffs(width, outW);
+  const vert = bilinearCoeffs(height, outH);
+  const yFirst = vert.bounds[0]!;
+  const yLast = vert.bounds[outH * 2 - 2]! + vert.bounds[outH * 2 - 1]!;
+  const rows = yLast - yFirst;
+  const tmp = new Uint8Array(outW * rows * 3);
+  const stripRows = Math.max(1, Math.floor(maxBytes / (width * 3)));
+  for (let top = yFirst; top < yLast; top += stripRows) {
+    const n = Math.min(stripRows, yLast - top);
+    const strip = await decodeRgb(file, { top, height: n, width });
+    const at = (top - yFirst) * outW * 3;
+    if (outW === width) tmp.set(strip.data, at);
+    else resamplePass(strip.data, tmp, horiz, outW, n, 3, (xx, y, xmin) => (y * width + xmin) * 3, (xx, y) => at + (y * outW + xx) * 3);
+  }
+  if (outH === height) return { data: tmp, width: outW, height: outH };
+  const out = new Uint8Array(outW * outH * 3);
+  resamplePass(tmp, out, vert, outH, outW, outW * 3, (yy, xx, ymin) => ((ymin - yFirst) * outW + xx) * 3, (yy, xx) => (yy * outW + xx) * 3);
+  return { data: out, width: outW, height: outH };
 }
 
 /** Indices of the k largest values, largest first (ties: lower index first). */

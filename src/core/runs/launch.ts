@@ -12,7 +12,8 @@ import path from 'node:path';
 import { parseEventLine, splitLines, type ErrorEvent, type RunEndStatus, type RunEvent } from './events';
 import { EVENTS_FILE, LOG_FILE } from './folder';
 import { EventTail } from './tail';
-import { groupAlive, pidAlive, processStartTicks, readLock, removeLock, writeLock, type RunLock } from './lock';
+import { PsclError } from '../errors';
+import { groupAlive, lockPath, pidAlive, processStartTicks, readLock, removeLock, trainerLockProblem, writeLock, type RunLock } from './lock';
 import { spawnTrainer, TRAINER_MODULE } from './python';
 
 export interface TrainerLaunchOptions {
@@ -348,11 +349,19 @@ async function reapGroup(pgid: number): Promise<void> {
 /**
  * Stops a run this process did not start (a window reopened while it trains): SIGTERM to the pid
  * in run.lock, SIGKILL to its group after the grace period. The trainer writes its own `end`
- * event; when it could not, one is appended here. Returns the final status.
+ * event; when it could not, one is appended here. Returns the final status. Refuses (PsclError)
+ * to signal anything the lock names that is not verifiably this run's trainer.
  */
 export async function stopRunFromLock(runDir: string, graceMs = 30_000): Promise<RunEndStatus | 'not-running'> {
   const state = await readLock(runDir);
   if (state.state !== 'alive') return 'not-running';
+  const problem = trainerLockProblem(state.lock);
+  if (problem) {
+    throw new PsclError(
+      `not stopping anything: ${lockPath(runDir)} does not name this run's trainer (${problem}). ` +
+        'If the run is not training, delete run.lock; if it is, stop its process yourself.',
+    );
+  }
   const { pid, pgid } = state.lock;
   signal(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;

@@ -20,7 +20,11 @@ import {
   renameTargets,
   reviewRows,
   reviewTitle,
+  keyOriginQuestion,
+  originOf,
+  SEND_KEY,
   SETUP_ACTIONS,
+  WITHOUT_KEY,
   type SetupAction,
 } from './model';
 import type { PartsNode } from '../parts/model';
@@ -30,23 +34,31 @@ import { pickCoarse } from '../parts/commands';
 import { pickProject } from '../taxonomy/pick';
 
 const SECRET = 'pscl.llm.apiKey';
+/** The origin the key was entered for (not secret, kept beside it so both go together). */
+const SECRET_ORIGIN = 'pscl.llm.apiKeyOrigin';
 
 export const setApiKey: CommandFactory = (ctx) => async () => {
+  const origin = originOf(ctx.config.llmSettings(vscode.workspace.isTrusted).baseUrl);
   const key = await vscode.window.showInputBox({
     title: 'PSCL: LLM API key',
-    prompt: "Kept in VS Code's secret storage only (never in settings, files or logs). Local servers usually need none.",
+    prompt:
+      "Kept in VS Code's secret storage only (never in settings, files or logs). Local servers usually need none." +
+      (origin ? ` It is sent only to ${origin} (the current pscl.llm.baseUrl) unless you agree to another server.` : ''),
     password: true,
     ignoreFocusOut: true,
     validateInput: (v) => (/\s/.test(v.trim()) ? 'An API key has no spaces' : undefined),
   });
   if (key === undefined || key.trim() === '') return;
   await ctx.extension.secrets.store(SECRET, key.trim());
-  ctx.log.info('LLM API key stored in the secret storage');
+  if (origin) await ctx.extension.secrets.store(SECRET_ORIGIN, origin);
+  else await ctx.extension.secrets.delete(SECRET_ORIGIN);
+  ctx.log.info(`LLM API key stored in the secret storage${origin ? ` for ${origin}` : ''}`);
   void vscode.window.showInformationMessage("The LLM API key is stored in VS Code's secret storage.");
 };
 
 export const clearApiKey: CommandFactory = (ctx) => async () => {
   await ctx.extension.secrets.delete(SECRET);
+  await ctx.extension.secrets.delete(SECRET_ORIGIN);
   ctx.log.info('LLM API key removed from the secret storage');
   void vscode.window.showInformationMessage('The LLM API key is removed.');
 };
@@ -59,6 +71,24 @@ async function readKey(ctx: Ctx): Promise<string | undefined> {
     ctx.log.warn(`cannot read the LLM API key from the secret storage (${(err as Error).message}); asking without a key`);
     return undefined;
   }
+}
+
+/**
+ * The key for a request to `baseUrl`: the stored one when it was entered for that origin, else
+ * only if the user agrees in a modal dialog naming both origins. Null: the user cancelled.
+ */
+async function keyFor(ctx: Ctx, baseUrl: string | undefined): Promise<string | undefined | null> {
+  const key = await readKey(ctx);
+  if (!key) return undefined;
+  const bound = (await ctx.extension.secrets.get(SECRET_ORIGIN).then(undefined, () => undefined)) || undefined;
+  const question = keyOriginQuestion(bound, baseUrl, ctx.config.llmBaseUrlSource);
+  if (!question) return key;
+  ctx.log.info(`the LLM API key was entered for ${bound ?? 'no server'}; asking before sending it to ${originOf(baseUrl)}`);
+  // the safe choice first: Enter on the dialog must not send the key
+  const pick = await vscode.window.showWarningMessage(question.message, { modal: true, detail: question.detail }, WITHOUT_KEY, SEND_KEY);
+  if (pick === SEND_KEY) return key;
+  if (pick === WITHOUT_KEY) return undefined;
+  return null;
 }
 
 /** Shows a setup problem with buttons that fix it (the user runs the command again after). */
@@ -124,7 +154,8 @@ function runSuggest(kind: SuggestionKind): CommandFactory {
       return void vscode.window.showErrorMessage(`${file} has syntax errors (see Problems); fix them before asking for suggestions.`);
     }
     const settings = ctx.config.llmSettings(vscode.workspace.isTrusted);
-    const apiKey = await readKey(ctx);
+    const apiKey = await keyFor(ctx, settings.baseUrl);
+    if (apiKey === null) return;
     const problem = configurationProblem(settings, apiKey);
     if (problem) return offerSetup(ctx, problem);
     const clean = (s: string) => redact(s, apiKey);

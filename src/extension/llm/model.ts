@@ -106,6 +106,39 @@ export function coarseValues(project: Project): string[] {
 }
 
 /** Buttons offered with a setup problem, in order. */
+/** The origin (scheme://host:port) an API key is bound to, or undefined for a URL that does not parse. */
+export function originOf(baseUrl: string | undefined): string | undefined {
+  if (!baseUrl) return undefined;
+  try {
+    const u = new URL(baseUrl);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const SEND_KEY = 'Send the Key';
+export const WITHOUT_KEY = 'Continue Without Key';
+
+/**
+ * The question asked before the stored key goes to a server it was not entered for (undefined:
+ * the key may go, no question). The key is bound to the origin it was entered for; a base URL
+ * set by a workspace (or changed since) must not receive it silently.
+ */
+export function keyOriginQuestion(keyOrigin: string | undefined, baseUrl: string | undefined, setBy: 'workspace' | 'user' | 'default'): { message: string; detail: string } | undefined {
+  const target = originOf(baseUrl);
+  if (!target || keyOrigin === target) return undefined;
+  const where = setBy === 'workspace' ? " (set by this workspace's settings)" : setBy === 'user' ? ' (your user settings)' : '';
+  return {
+    message: keyOrigin
+      ? `Send your LLM API key to ${target}? It was entered for ${keyOrigin}.`
+      : `Send your LLM API key to ${target}? It was stored without a server.`,
+    detail:
+      `pscl.llm.baseUrl points to ${target}${where}. A key goes only to the server it was entered for unless you agree here. ` +
+      `"${WITHOUT_KEY}" sends the request without it; to use the key with ${target} from now on, set it again with 'PSCL: Set LLM API Key'.`,
+  };
+}
+
 export const SETUP_ACTIONS = ['Set Base URL', 'Set API Key', 'Open Settings'] as const;
 export type SetupAction = (typeof SETUP_ACTIONS)[number];
 

@@ -33,6 +33,8 @@ export class PreviewPanel extends PagePanel<PageMessage, HostMessage> {
   private inflight?: vscode.CancellationTokenSource;
   private last?: MasksComputeResult;
   private view: 'single' | 'grid' = 'single';
+  /** The images of the grid last posted: the only ones an `openGridItem` message may name. */
+  private offered = new Set<string>();
 
   constructor(
     private readonly services: Services,
@@ -95,6 +97,11 @@ export class PreviewPanel extends PagePanel<PageMessage, HostMessage> {
         this.view = 'single';
         return this.render();
       case 'openGridItem':
+        // The page is not trusted to name files: only an image this panel offered it may be opened.
+        if (!this.offered.has(m.key)) {
+          this.services.log.warn(`mask preview: ignored a request to open ${JSON.stringify(m.key.slice(0, 200))}, which is not an image of the grid`);
+          return;
+        }
         this.show({ ...this.target, image: m.key });
         return;
     }
@@ -174,6 +181,7 @@ export class PreviewPanel extends PagePanel<PageMessage, HostMessage> {
         { token },
       ),
     );
+    if (r) this.offered = new Set(r.items.map((i) => i.key));
     if (r) this.post({ type: 'grid', payload: { category: r.coarse, items: r.items, parts: r.parts, settings: this.settings, timing: r.timing } });
   }
 

@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { checkProject, declaresDataset, type DatasetResult } from '../../core/project';
 import type { Diagnostic } from '../../core/taxonomy/diagnostics';
 import { parseProject, type ParsedProject } from '../../core/taxonomy/project';
+import { decodeUtf8Strict, TextEncodingError } from '../../core/util/textFile';
 import type { Config } from '../config';
 import { DatasetInfoCache } from './datasetInfo';
 
@@ -33,6 +34,8 @@ interface Entry {
   uri: vscode.Uri;
   text: string;
   snapshot?: ProjectSnapshot;
+  /** Read from disk with bytes that are not UTF-8 (an edit would change them). */
+  encodingProblem?: Diagnostic;
 }
 
 export class ProjectStore implements vscode.Disposable {
@@ -110,17 +113,36 @@ export class ProjectStore implements vscode.Disposable {
 
   private snapshotOf(entry: Entry): ProjectSnapshot {
     if (entry.snapshot) return entry.snapshot;
+    try {
+      return (entry.snapshot = this.read(entry));
+    } catch (err) {
+      // One file the reader cannot handle must not break the views: it shows as one error.
+      this.log.error(`reading ${entry.uri.toString(true)} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      const parsed = parseProject('', undefined);
+      const diagnostics: Diagnostic[] = [
+        {
+          severity: 'error',
+          code: 'internal',
+          message: `PSCL Studio could not read this file (${err instanceof Error ? err.message : String(err)}); this is a bug, the details are in the PSCL output`,
+          range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+        },
+      ];
+      return (entry.snapshot = { key: entry.uri.toString(), relativePath: vscode.workspace.asRelativePath(entry.uri), parsed: { ...parsed, text: entry.text, diagnostics }, diagnostics });
+    }
+  }
+
+  private read(entry: Entry): ProjectSnapshot {
     const file = entry.uri.scheme === 'file' ? entry.uri.fsPath : undefined;
     const parsed = parseProject(entry.text, file);
     const dataset: DatasetResult | undefined = file && declaresDataset(parsed) ? this.datasets.get(parsed.project!, file) : undefined;
-    entry.snapshot = {
+    const diagnostics = checkProject(parsed, dataset);
+    return {
       key: entry.uri.toString(),
       relativePath: vscode.workspace.asRelativePath(entry.uri, (vscode.workspace.workspaceFolders?.length ?? 0) > 1),
       parsed,
-      diagnostics: checkProject(parsed, dataset),
+      diagnostics: entry.encodingProblem ? [entry.encodingProblem, ...diagnostics] : diagnostics,
       imageCounts: dataset?.ok ? dataset.info.imageCounts : undefined,
     };
-    return entry.snapshot;
   }
 
   private openDocument(uri: vscode.Uri): vscode.TextDocument | undefined {
@@ -142,10 +164,19 @@ export class ProjectStore implements vscode.Disposable {
     if (!isProjectUri(uri)) return;
     const doc = this.openDocument(uri);
     let text: string;
+    let encodingProblem: Diagnostic | undefined;
     if (doc) text = doc.getText();
     else {
       try {
-        text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+        const bytes = await vscode.workspace.fs.readFile(uri);
+        text = new TextDecoder().decode(bytes); // the BOM, if any, is dropped (VS Code's documents do the same)
+        try {
+          decodeUtf8Strict(bytes, uri.fsPath);
+        } catch (err) {
+          if (!(err instanceof TextEncodingError)) throw err;
+          const at = { line: err.line, character: err.character };
+          encodingProblem = { severity: 'error', code: 'not-utf8', message: err.message.replace(/^.*?:\d+:\d+: /, ''), range: { start: at, end: at } };
+        }
       } catch (err) {
         if (err instanceof vscode.FileSystemError && err.code === 'FileNotFound') this.remove(uri);
         else this.log.warn(`cannot read ${uri.fsPath}: ${(err as Error).message}`);
@@ -154,7 +185,7 @@ export class ProjectStore implements vscode.Disposable {
     }
     const key = uri.toString();
     if (this.entries.get(key)?.text === text) return;
-    this.entries.set(key, { uri, text });
+    this.entries.set(key, { uri, text, encodingProblem });
     if (notify) this.fire([uri]);
   }
 

@@ -1,0 +1,50 @@
+// Shared by the reliability tests: the CLI run as a user runs it (the bundle, a time limit, the
+// output checked for stack traces), and small file makers.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { repoRoot } from '../helpers/paths';
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  out: string;
+  err: string;
+  ms: number;
+  /** True when the run was killed at the time limit. */
+  timedOut: boolean;
+}
+
+/**
+ * Runs `node bin/pscl.js ...args` and resolves when it exits or after `limitMs` (then it is
+ * killed and `timedOut` is set: a hang is a failure, never a test that waits forever).
+ */
+export function pscl(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; limitMs?: number; onStart?: (pid: number) => void; onStderr?: (text: string) => void } = {}): Promise<CliRun> {
+  const started = Date.now();
+  const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'pscl.js'), ...args], {
+    cwd: options.cwd ?? repoRoot,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  options.onStart?.(child.pid!);
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+    options.onStderr?.(d);
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, options.limitMs ?? 60_000);
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, out, err, ms: Date.now() - started, timedOut });
+    });
+  });
+}
+
+/** A stack trace in CLI output ("    at fn (file:1:2)"): bad input must never print one. */
+export const STACK = /\n\s+at .+:\d+:\d+\)?/;
