@@ -10,7 +10,7 @@ import { taxonomyTree, type TreeNode } from '../src/core/taxonomy/tree';
 import { validateProject } from '../src/core/taxonomy/validate';
 import { TaxonomyModel, type ProjectSnapshot, type TaxonomyNode } from '../src/extension/views/taxonomyModel';
 import { TaxonomyProvider } from '../src/extension/views/taxonomyTree';
-import { sharedData } from '../test/helpers/paths';
+import { nabirdsForBench } from '../test/fixtures/nabirds';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 
@@ -36,7 +36,7 @@ function visit(nodes: readonly TreeNode[]): number {
 }
 
 async function main() {
-  const root = path.join(sharedData(), 'nabirds');
+  const { root, data } = nabirdsForBench();
   const { project, images } = await importNabirds(root);
   const text = serializeProject(project);
   const counts = new Map<string, number>();
@@ -72,6 +72,7 @@ async function main() {
     const baselineMs = median(bases.map((r) => r.ms));
     console.log(
       JSON.stringify({
+        data,
         bench: 'tree-nabirds-expand-all',
         filter: filter || null,
         classes: project.classes.length,
