@@ -3,6 +3,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 export interface Command {
   /** Shown for `pscl <name> --help`. */
   help: string;
+  /** The words that may follow the command name (shell completion). */
+  subcommands?: readonly string[];
   /** Returns the process exit code. */
   run(argv: string[]): Promise<number>;
 }

@@ -179,6 +179,7 @@ function makeTiny(argv: string[]): number {
 
 export const command: Command = {
   help,
+  subcommands: ['text', 'dense', 'make-tiny'],
   async run(argv) {
     const [sub, ...rest] = argv;
     switch (sub) {
