@@ -21,6 +21,7 @@ import { Trainers } from './runs/trainers';
 import { PersistentState } from './state';
 import { PartsView } from './views/partsTree';
 import { TaxonomyView } from './views/taxonomyTree';
+import { openSample, openWalkthrough, registerWalkthrough } from './walkthrough';
 
 const commands: Record<string, CommandFactory> = {
   'pscl.newProjectFromDataset': newProjectFromDataset,
@@ -61,6 +62,8 @@ const commands: Record<string, CommandFactory> = {
   'pscl.runs.delete': deleteRunCommand,
   'pscl.runs.refresh': refreshRuns,
   'pscl.runs.classifyImage': classifyImage,
+  'pscl.openSample': openSample,
+  'pscl.walkthrough.open': openWalkthrough,
 };
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
@@ -84,6 +87,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   for (const [id, factory] of Object.entries(commands)) {
     context.subscriptions.push(vscode.commands.registerCommand(id, factory(ctx)));
   }
+  context.subscriptions.push(registerWalkthrough(ctx));
   await projects.start();
   log.info(`activated: ${projects.uris().length} project file(s), workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode'}`);
 }
