@@ -119,6 +119,37 @@ function contentTypes(xml, names) {
   return `<?xml version="1.0" encoding="utf-8"?>\n<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">${defaults.join('')}</Types>`;
 }
 
+/**
+ * This platform's staged native modules, loaded from the stage alone as the installed extension
+ * loads them: onnxruntime-node lists its backends and sharp encodes an image.
+ */
+function smokeTest(stage, modules) {
+  const dir = path.join(stage, '..', 'smoke');
+  rmSync(dir, { recursive: true, force: true });
+  for (const m of modules) {
+    mkdirSync(path.dirname(path.join(dir, m.name)), { recursive: true });
+    writeFileSync(path.join(dir, m.name), m.data);
+  }
+  // Requiring onnxruntime-node loads its binding and libonnxruntime (it lists the backends natively).
+  // Both ways the bundles load them: require() and import().
+  const script = `
+    (async () => {
+      const ort = require('onnxruntime-node');
+      const sharp = require('sharp');
+      const ortEsm = await import('onnxruntime-node');
+      const sharpEsm = (await import('sharp')).default;
+      for (const s of [sharp, sharpEsm]) {
+        const png = await s({ create: { width: 2, height: 2, channels: 3, background: '#123456' } }).png().toBuffer();
+        if (png.readUInt32BE(0) !== 0x89504e47) throw new Error('sharp did not write a PNG');
+      }
+      if (typeof ortEsm.InferenceSession?.create !== 'function') throw new Error('import(onnxruntime-node) has no InferenceSession');
+      const backends = ort.listSupportedBackends().map((b) => b.name).join(', ');
+      console.log('package: the staged onnxruntime-node (' + backends + ') and sharp (libvips ' + sharp.versions.vips + ') load on this machine, by require and import');
+    })().catch((e) => { console.error(e); process.exit(1); });`;
+  run(process.execPath, ['-e', script], dir);
+  rmSync(dir, { recursive: true, force: true });
+}
+
 // ---------------------------------------------------------------------------------------------
 
 run(process.execPath, ['scripts/build.mjs', '--production'], root);
@@ -149,6 +180,8 @@ for (const target of targets) {
   delete manifest.allowScripts;
   writeFileSync(path.join(stage, 'package.json'), JSON.stringify(manifest, null, 2));
   writeFileSync(path.join(stage, '.vscodeignore'), '# everything staged ships; node_modules is added by scripts/package.mjs\nnode_modules/**\n');
+
+  if (target === hostTarget) smokeTest(stage, modules);
 
   const plain = path.join(stage, '..', `${target}.vsce.vsix`);
   const vsce = path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce');

@@ -43,7 +43,8 @@ if ((runs('python') && !hasTorch()) || (runs('e2e') && !e2eInstalled())) {
 
 let failed = 0;
 if (runs('unit')) {
-  const files = findTests(path.join(root, 'test', 'unit'), '.test.ts');
+  // test/reliability: the bad-input and fault tests (docs/reliability.md), run with the unit suite.
+  const files = [...findTests(path.join(root, 'test', 'unit'), '.test.ts'), ...findTests(path.join(root, 'test', 'reliability'), '.test.ts')];
   if (files.length === 0) {
     console.error('no unit tests found under test/unit');
     failed++;

@@ -36,7 +36,7 @@ export function onnxRuntimeVersion(target, hostVersion) {
  * Runtime delay-loads it for the DirectML provider only), dxcompiler.dll and dxil.dll (loaded by
  * name for the WebGPU provider only), and the second, version-named copy of libonnxruntime in
  * ONNX Runtime 1.30's darwin-arm64 folder (its binding links @rpath/libonnxruntime.1.dylib). The CPU provider, which is what runs here,
- * needs none of them; CUDA's libraries come from ONNX Runtime's own installer (docs/gpu.md).
+ * needs none of them; CUDA's libraries come from ONNX Runtime's own installer (README, "CLIP runtime").
  */
 export function nativeLibraries(target) {
   const [os, cpu] = target.split('-');
@@ -65,8 +65,10 @@ export function packageFiles(target) {
   const { ortDir, ort, sharpPkg, vipsPkg } = nativeLibraries(target);
   const files = {
     'onnxruntime-node': ['package.json', 'LICENSE', 'dist/*.js', ...ort.map((f) => `${ortDir.replace('node_modules/onnxruntime-node/', '')}${f}`)],
-    'onnxruntime-common': ['package.json', 'LICENSE', 'dist/cjs/**/*.js'],
-    sharp: ['package.json', 'LICENSE', 'dist/*.cjs'],
+    // dist/cjs/package.json says {"type": "commonjs"}: without it Node reads dist/cjs as ES modules.
+    'onnxruntime-common': ['package.json', 'LICENSE', 'dist/cjs/package.json', 'dist/cjs/**/*.js'],
+    // The bundles both require() and import() sharp: its CommonJS and ES module entry points.
+    sharp: ['package.json', 'LICENSE', 'dist/*.cjs', 'dist/*.mjs'],
     '@img/colour': ['package.json', 'LICENSE.md', '*.cjs'],
     'detect-libc': ['package.json', 'LICENSE', 'lib/*.js'],
     semver: ['package.json', 'LICENSE', '*.js', 'classes/*.js', 'functions/*.js', 'internal/*.js', 'ranges/*.js'],

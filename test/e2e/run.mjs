@@ -2,7 +2,7 @@
 // builds the VSIX, installs it, opens a copy of samples/tiny-birds, drives the UI, and saves
 // screenshots to out/e2e/. Run twice: trusted, and in Restricted Mode.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import {
@@ -345,6 +345,14 @@ try {
   log(`ERROR ${err?.stack ?? err}`);
 } finally {
   await browser?.close();
+}
+// PSCL_E2E_MEDIA=1: the README's screenshots (media/screenshots/) are refreshed from this run.
+const README_SHOTS = ['taxonomy.png', 'parts.png', 'preview-photo.png', 'llm-review.png', 'runs-dashboard-finished.png', 'runs-eval-report.png', 'walkthrough.png'];
+if (process.env.PSCL_E2E_MEDIA) {
+  const media = path.join(root, 'media', 'screenshots');
+  mkdirSync(media, { recursive: true });
+  for (const f of README_SHOTS) if (existsSync(path.join(shots, f))) copyFileSync(path.join(shots, f), path.join(media, f));
+  log(`README screenshots copied to ${path.relative(root, media)}`);
 }
 const failed = results.filter((r) => !r.ok);
 console.log(JSON.stringify({ suite: 'e2e', passed: results.length - failed.length, failed: failed.length, seconds: +((Date.now() - started) / 1000).toFixed(1), screenshots: path.relative(root, shots) }));
