@@ -4,6 +4,8 @@ import { choosePython } from '../core/runs/python';
 export interface Command {
   /** Shown for `pscl <name> --help`. */
   help: string;
+  /** The words that may follow the command name (shell completion). */
+  subcommands?: readonly string[];
   /** Returns the process exit code. */
   run(argv: string[]): Promise<number>;
 }

@@ -28,6 +28,7 @@ import { classifyImage, deleteRunCommand, openDashboard, openEvaluation, refresh
 import { RunPanels } from './runs/panels';
 import { RunsView } from './runs/runsView';
 import { Trainers } from './runs/trainers';
+import { openSample, openWalkthrough, registerWalkthrough } from './walkthrough';
 
 const commands: Record<string, CommandFactory> = {
   // project files
@@ -74,6 +75,8 @@ const commands: Record<string, CommandFactory> = {
   'pscl.runs.delete': deleteRunCommand,
   'pscl.runs.refresh': refreshRuns,
   'pscl.runs.classifyImage': classifyImage,
+  'pscl.openSample': openSample,
+  'pscl.walkthrough.open': openWalkthrough,
 };
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
@@ -99,6 +102,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   for (const [id, factory] of Object.entries(commands)) {
     context.subscriptions.push(vscode.commands.registerCommand(id, factory(ctx)));
   }
+  context.subscriptions.push(registerWalkthrough(ctx));
   await projects.start();
   log.info(`activated: ${projects.uris().length} project file(s), workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode'}`);
 }

@@ -55,4 +55,20 @@ export class PersistentState {
   setOpenRunPanels(value: SavedRunPanel[]): Thenable<void> {
     return this.workspace.update('pscl.runs.panels', value);
   }
+
+  /** Whether the Get Started walkthrough was opened once on this profile (first run). */
+  get walkthroughShown(): boolean {
+    return this.global.get<boolean>('walkthrough.shown', false);
+  }
+  setWalkthroughShown(): Thenable<void> {
+    return this.global.update('walkthrough.shown', true);
+  }
+
+  /** Folders that Open Sample copied the sample into (its walkthrough step completes there). */
+  get sampleFolders(): string[] {
+    return this.global.get<string[]>('sample.folders', []);
+  }
+  addSampleFolder(fsPath: string): Thenable<void> {
+    return this.global.update('sample.folders', [...new Set([...this.sampleFolders, fsPath])].slice(-20));
+  }
 }

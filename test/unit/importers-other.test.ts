@@ -9,9 +9,9 @@ import { levelValues, taxonomyTree } from '../../src/core/taxonomy/tree';
 import { validateProject } from '../../src/core/taxonomy/validate';
 import { writeAircraftFixture } from '../fixtures/aircraft';
 import { writeCarsFixture, writeDogsFixture, writeImageFolderFixture } from '../fixtures/datasets';
-import { sharedData, tempDir } from '../helpers/paths';
+import { tempDir, testData } from '../helpers/paths';
 
-const DATA = sharedData();
+const DATA = testData;
 const tmp = tempDir();
 after(tmp.cleanup);
 

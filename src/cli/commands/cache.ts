@@ -177,6 +177,7 @@ async function verify(argv: string[]): Promise<number> {
 
 export const command: Command = {
   help,
+  subcommands: ['build', 'verify'],
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'build') return build(rest);

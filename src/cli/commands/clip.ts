@@ -22,7 +22,7 @@ const help = `pscl clip <subcommand> [options]
                         or 'attn=qk|qq|kk|vv|qq+kk|identity,residual=on|off,ffn=on|off'
   make-tiny  --out DIR [--width 32 --layers 2 --heads 4 --patch 8 --image-size 32
              --text-width 32 --text-layers 2 --text-heads 4 --embed-dim 16 --seed 0
-             --vocab small|real --act quick_gelu|gelu --dtype F32|F16|BF16]
+             --vocab small|real [--merges FILE] --act quick_gelu|gelu --dtype F32|F16|BF16]
              a deterministic random CLIP folder in the Hugging Face layout
 
 common (text, dense): --provider auto|cpu|cuda (default auto), --threads N, --cache-dir DIR`;
@@ -179,6 +179,7 @@ function makeTiny(argv: string[]): number {
 
 export const command: Command = {
   help,
+  subcommands: ['text', 'dense', 'make-tiny'],
   async run(argv) {
     const [sub, ...rest] = argv;
     switch (sub) {

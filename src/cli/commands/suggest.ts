@@ -57,6 +57,7 @@ function defaultCacheDir(): string {
 
 export const command: Command = {
   help,
+  subcommands: [...SUGGESTION_KINDS],
   async run(argv) {
     const { values, positionals } = parseOptions(
       'suggest',

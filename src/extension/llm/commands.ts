@@ -204,6 +204,8 @@ function runSuggest(kind: SuggestionKind): CommandFactory {
       return outcome.edits;
     });
     if (done) {
+      // The walkthrough's "suggest prompts" step (src/extension/walkthrough.ts).
+      if (kind === 'parts') void vscode.commands.executeCommand('setContext', 'pscl.walkthrough.promptsSuggested', true);
       ctx.log.info(appliedMessage(applied, file));
       void vscode.window.showInformationMessage(appliedMessage(applied, file));
     }

@@ -76,6 +76,11 @@ export const newProjectFromDataset: CommandFactory = (ctx) => async () => {
     `Imported ${result.project.classes.length} classes and ${result.images.length} images${result.warnings.length ? ` (${result.warnings.length} warnings in the PSCL output)` : ''}.`,
   );
   await ctx.projects.rescan();
+  // A project outside the workspace (an empty window, say) is not in the Taxonomy view: offer its folder.
+  if (!vscode.workspace.getWorkspaceFolder(out)) {
+    const open = await vscode.window.showInformationMessage(`${out.fsPath} is outside the workspace. Open its folder to see it in the Taxonomy view?`, 'Open Folder');
+    if (open) await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.joinPath(out, '..'), { forceNewWindow: (vscode.workspace.workspaceFolders?.length ?? 0) > 0 });
+  }
 };
 
 /** temp file + rename, so a crash never leaves half a project file. */
