@@ -22,6 +22,7 @@ import { writeFileAtomic } from '../util/atomicWrite';
 import type { CacheEncoders } from './encoders';
 import { bytesSha256, cacheHashes, canonicalSettings, fileSha256, shortHash, type CacheHashes, type MaskBuildSettings } from './hashes';
 import { Journal, readJournal, type JournalEntry } from './journal';
+import { CacheBuildLock } from './lock';
 import {
   CacheError,
   isMaskPath,
@@ -68,6 +69,12 @@ export interface BuildCacheOptions {
   signal?: AbortSignal;
   onProgress?: (p: CacheProgress) => void;
   log?: (message: string) => void;
+  /** When another process is building the same folder: wait for it (default) or refuse (CacheLockedError). */
+  waitForLock?: boolean;
+  /** Who builds, as the build lock names it to a second build (default 'pscl cache build'). */
+  lockHolder?: string;
+  /** Called once when the folder's lock is held by another build and this one waits. */
+  onWait?: (message: string) => void;
 }
 
 export interface CacheBuildResult {
@@ -232,12 +239,18 @@ interface MaskPhase {
 export async function buildCache(options: BuildCacheOptions): Promise<CacheBuildResult> {
   const started = performance.now();
   const b = await startBuild(options);
-  const prior = await prepareFolder(b.dir, options.force ?? false);
-  const images = await listImages(b);
-  const prototypes = await prototypeTensors(b, images.length, options.force ?? false);
-  const todo = await staleImages(b, images, prior);
-  const phase = await computeMasks(b, todo, prototypes, images.length, Math.max(1, options.batchSize ?? 8));
-  const manifest = await writeManifest(b, images, prototypes, phase);
+  const lock = await lockFolder(b, options);
+  let images: ImageEntry[], prototypes: PrototypeTensors, phase: MaskPhase, manifest: CacheManifest;
+  try {
+    const prior = await prepareFolder(b.dir, options.force ?? false);
+    images = await listImages(b);
+    prototypes = await prototypeTensors(b, images.length, options.force ?? false);
+    const todo = await staleImages(b, images, prior);
+    phase = await computeMasks(b, todo, prototypes, images.length, Math.max(1, options.batchSize ?? 8));
+    manifest = await writeManifest(b, images, prototypes, phase);
+  } finally {
+    await lock.release();
+  }
   const { computed, reused, errors } = b.counts;
   return {
     dir: b.dir,
@@ -278,6 +291,22 @@ async function startBuild(options: BuildCacheOptions): Promise<Build> {
     entries: new Map(),
     counts: { computed: 0, reused: 0, errors: 0 },
   };
+}
+
+/** The cache folder made and its build lock taken (docs/cache-format.md, "Locking"): one build writes a folder at a time. */
+async function lockFolder(b: Build, options: BuildCacheOptions): Promise<CacheBuildLock> {
+  await fs.mkdir(path.join(b.dir, MASKS_DIR), { recursive: true }).catch((err: Error) => {
+    throw new CacheError(`cannot create the cache folder ${b.dir}: ${err.message}; choose another --out`);
+  });
+  return CacheBuildLock.acquire(b.dir, {
+    command: options.lockHolder ?? 'pscl cache build',
+    wait: options.waitForLock ?? true,
+    signal: b.signal,
+    onWait: (message) => (options.onWait ?? b.log)(message),
+    onTakeover: (message) => b.log(message),
+  }).catch((err: Error) => {
+    throw err.name === 'AbortError' ? new Cancelled() : err;
+  });
 }
 
 /** The cache folder made, writes a kill interrupted removed; what earlier builds made (none when forced). */
