@@ -2,7 +2,8 @@
 // shared mask pipeline, the VLCL-MG prototypes and part embeddings, and the manifest, written last.
 //
 // Incremental: a mask is reused when its image file (size, mtime), its coarse category and the masks
-// hash are unchanged; the class prototypes and the part embeddings are reused when their own hashes
+// hash are unchanged and the mask file still has its recorded content hash (a corrupt or swapped
+// mask that `cache verify` flags is recomputed); the class prototypes and the part embeddings are reused when their own hashes
 // are. Resumable: every finished mask is journaled (journal.ts), and mask files carry the masks hash
 // in their names, so a killed build leaves the previous manifest and its files valid.
 // Pipelined: images decode (sharp's thread pool) ahead of the model, and the masks of one batch are
@@ -169,6 +170,16 @@ async function removeTempFiles(dir: string): Promise<void> {
       if (name.startsWith('.') && name.endsWith('.tmp')) await fs.rm(path.join(d, name), { force: true });
     }
   }
+}
+
+/**
+ * Whether a mask file still holds what was written (its SHA-256 as recorded): a corrupt, edited or
+ * swapped mask is recomputed rather than reused. Masks are small (a few KB), so this costs a read.
+ */
+async function maskIntact(dir: string, p: JournalEntry): Promise<boolean> {
+  if (!p.mask || !p.maskSha256) return false;
+  const bytes = await fs.readFile(path.join(dir, p.mask)).catch(() => undefined);
+  return !!bytes && bytesSha256(bytes) === p.maskSha256;
 }
 
 function sameSource(a: SourceStamp | undefined, b: SourceStamp): boolean {
@@ -356,6 +367,7 @@ async function staleImages(b: Build, images: ImageEntry[], prior: Map<string, Jo
   const classIndex = new Map(b.project.classes.map((c, i) => [c.id, i]));
   const coarseValues = b.table.values.get(b.project.levels[0].name)!;
   const todo: Todo[] = [];
+  let damaged = 0;
   for (const image of images) {
     const label = classIndex.get(image.classId);
     const base = { key: image.key, path: image.path, split: image.split, label: label ?? -1 };
@@ -385,13 +397,15 @@ async function staleImages(b: Build, images: ImageEntry[], prior: Map<string, Jo
     if (samePlace && p.status === 'error') {
       b.entries.set(image.key, { ...base, status: 'error', error: p.error, source });
       b.counts.errors++;
-    } else if (samePlace && p.status === 'ok' && p.masksHash === b.hashes.masks && p.coarse === coarse && p.mask && isMaskPath(p.mask) && existsSync(path.join(b.dir, p.mask))) {
+    } else if (samePlace && p.status === 'ok' && p.masksHash === b.hashes.masks && p.coarse === coarse && p.mask && isMaskPath(p.mask) && (await maskIntact(b.dir, p))) {
       b.entries.set(image.key, { ...base, status: 'ok', mask: p.mask, maskWidth: p.maskWidth, maskHeight: p.maskHeight, maskSha256: p.maskSha256, source });
       b.counts.reused++;
     } else {
+      if (samePlace && p.status === 'ok' && p.masksHash === b.hashes.masks && p.coarse === coarse && p.mask && existsSync(path.join(b.dir, p.mask))) damaged++;
       todo.push({ image, label, coarse, file, source });
     }
   }
+  if (damaged > 0) b.log(`${damaged} mask file(s) changed or corrupt since they were written (their content hash differs): recomputing them`);
   b.log(`${images.length} images: ${b.counts.reused} up to date, ${todo.length} to compute`);
   return todo;
 }
