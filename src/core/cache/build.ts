@@ -458,12 +458,12 @@ async function computeMasks(b: Build, todo: Todo[], prototypes: PrototypeTensors
     phase.postprocessMs += performance.now() - t0;
     report();
   };
-  // decoded once: the model's input and the size the mask keeps come from the same decode
+  // the model's input from the working decode (bounded memory); the mask keeps the full image's aspect
   const load = async (t: Todo): Promise<Loaded> => {
     try {
       const image = new ImageFile(t.file);
       const pixels = await session.inputPixels(image, b.masks);
-      const { width, height } = await image.decode();
+      const { width, height } = await image.size();
       return { todo: t, image: { pixels, width, height } };
     } catch (err) {
       return { todo: t, error: `unreadable image: ${(err as Error).message}` };
