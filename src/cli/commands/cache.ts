@@ -1,6 +1,7 @@
 // `pscl cache build|verify`: the training cache headless (docs/cache-format.md).
 import path from 'node:path';
 import { CliError, parseOptions, required, type Command } from '../command';
+import { onInterrupt } from '../interrupt';
 import { loadModel, resolveModel } from '../model';
 import { loadProjectOrFail } from '../project';
 import { buildCache, CacheError, CacheLockedError, clipEncoders, defaultCacheDir, defaultSettings, DEFAULT_MASK_SIZE, formatCacheProgress, verifyCache, type CacheBuildResult, type CacheProgress, type MaskBuildSettings } from '../../core/cache';
@@ -74,12 +75,11 @@ export async function buildProjectCache(command: string, projectArg: string, o: 
   }
   const model = await loadModel(command, await resolveModel(command, o.model), (m) => process.stderr.write(`clip: ${m}\n`));
   const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\ncancelling (Ctrl-C again to quit at once)...\n');
+  const stopWatching = onInterrupt((count, what) => {
+    if (count > 1) process.exit(130);
+    process.stderr.write(`\n${what}: cancelling (Ctrl-C again to quit at once)...\n`);
     controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  });
   try {
     const encoders = clipEncoders(model, { batchSize: o.batchSize });
     const outDir = path.resolve(o.out ?? defaultCacheDir(projectFile, project.name, encoders.model.hash));
@@ -104,7 +104,7 @@ export async function buildProjectCache(command: string, projectArg: string, o: 
     if (err instanceof CacheError) throw new CliError(`${command}: ${err.message}`, err instanceof CacheLockedError ? 1 : 2);
     throw err;
   } finally {
-    process.off('SIGINT', onSigint);
+    stopWatching();
     await model.dispose();
   }
 }
