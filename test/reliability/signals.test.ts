@@ -85,6 +85,22 @@ describe('reliability: signals and orphans (defect 10)', { skip }, () => {
     });
   }
 
+  it('SIGKILL of `node bin/pscl.js train`: the orphaned trainer sees its stdout close, checkpoints, ends stopped and removes run.lock', { timeout: 150_000 }, async () => {
+    const runDir = path.join(tmp.dir, 'runs-SIGKILL');
+    let pid = 0;
+    const run = pscl(trainArgs(runDir), { limitMs: 120_000, onStart: (p) => (pid = p), env: { OMP_NUM_THREADS: '1' } });
+    const lock = await trainingLock(runDir);
+    process.kill(pid, 'SIGKILL');
+    await run;
+    const gone = await goneWithin(lock.pgid, 10);
+    assert.ok(gone <= 10, `the orphaned trainer (group ${lock.pgid}) still ran 10 s after its launcher was killed`);
+    const folder = await readRun(runDir);
+    assert.equal(folder.status.status, 'stopped', folder.status.reason);
+    assert.equal(folder.hasCheckpoint, true);
+    assert.ok(!existsSync(path.join(runDir, 'run.lock')), 'the trainer removed the run.lock naming it');
+    assert.match(readFileSync(path.join(runDir, 'train.log'), 'utf8'), /the launcher is gone/);
+  });
+
   it('SIGTERM to `npx pscl train` leaves neither the node CLI nor the trainer running; the run ends stopped', { skip: process.platform !== 'linux' && 'reads /proc', timeout: 150_000 }, async () => {
     const runDir = path.join(tmp.dir, 'runs-npx');
     const npx = spawn('npx', ['--no-install', 'pscl', ...trainArgs(runDir)], { cwd: repoRoot, env: { ...process.env, OMP_NUM_THREADS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
