@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { checkPythonEnvironment, findTrainerPath, foldEvent, emptyProgress, progressLine, TrainerProcess, trainArgs, type RunEvent } from '../../core/runs';
 import { CliError, type Command, parseOptions, pythonFrom, required } from '../command';
+import { describeHolder, readCacheLock } from '../../core/cache/lock';
 import { onInterrupt } from '../interrupt';
 import { buildProjectCache } from './cache';
 
@@ -71,6 +72,11 @@ export const command: Command = {
       }
     }
 
+    if (cache) {
+      // the trainer waits for a build that is writing the cache (docs/cache-format.md, "Locking"); say why nothing happens
+      const lock = await readCacheLock(path.resolve(cache)).catch(() => undefined);
+      if (lock?.state === 'held') process.stderr.write(`${describeHolder(path.resolve(cache), lock.lock)}: the trainer waits for it to finish\n`);
+    }
     const tty = process.stderr.isTTY;
     const progress = emptyProgress();
     let lastPrint = 0;
