@@ -32,7 +32,7 @@ function noise(n: number, seed: number): Buffer {
 }
 
 /** A PNG written by hand (sharp cannot write 1-bit or grey+alpha 16-bit): IHDR bit depth and colour type as given. */
-function png(width: number, height: number, depth: number, colourType: number, rows: Buffer[], extra: Array<[string, Buffer]> = []): Buffer {
+function png(width: number, height: number, depth: number, colourType: number, rows: Uint8Array[], extra: Array<[string, Buffer]> = []): Buffer {
   const chunk = (type: string, data: Buffer) => {
     const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
     const len = Buffer.alloc(4);
