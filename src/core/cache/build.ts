@@ -3,8 +3,8 @@
 //
 // Incremental: a mask is reused when its image file (size, mtime), its coarse category and the masks
 // hash are unchanged and the mask file still has its recorded content hash (a corrupt or swapped
-// mask that `cache verify` flags is recomputed); the class prototypes and the part embeddings are reused when their own hashes
-// are. Resumable: every finished mask is journaled (journal.ts), and mask files carry the masks hash
+// mask that `cache verify` flags is recomputed); the class prototypes and the part embeddings are
+// reused when their own hashes are. One build writes a folder at a time (lock.ts). Resumable: every finished mask is journaled (journal.ts), and mask files carry the masks hash
 // in their names, so a killed build leaves the previous manifest and its files valid.
 // Pipelined: images decode (sharp's thread pool) ahead of the model, and the masks of one batch are
 // computed and encoded while the model runs the next.
@@ -397,11 +397,14 @@ async function staleImages(b: Build, images: ImageEntry[], prior: Map<string, Jo
     if (samePlace && p.status === 'error') {
       b.entries.set(image.key, { ...base, status: 'error', error: p.error, source });
       b.counts.errors++;
-    } else if (samePlace && p.status === 'ok' && p.masksHash === b.hashes.masks && p.coarse === coarse && p.mask && isMaskPath(p.mask) && (await maskIntact(b.dir, p))) {
+      continue;
+    }
+    const current = samePlace && p.status === 'ok' && p.masksHash === b.hashes.masks && p.coarse === coarse && !!p.mask && isMaskPath(p.mask);
+    if (current && (await maskIntact(b.dir, p))) {
       b.entries.set(image.key, { ...base, status: 'ok', mask: p.mask, maskWidth: p.maskWidth, maskHeight: p.maskHeight, maskSha256: p.maskSha256, source });
       b.counts.reused++;
     } else {
-      if (samePlace && p.status === 'ok' && p.masksHash === b.hashes.masks && p.coarse === coarse && p.mask && existsSync(path.join(b.dir, p.mask))) damaged++;
+      if (current && existsSync(path.join(b.dir, p.mask!))) damaged++;
       todo.push({ image, label, coarse, file, source });
     }
   }
