@@ -9,11 +9,12 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { decodeImage, ImageFile } from '../../src/core/clip/preprocess';
 import { decodeRgb } from '../../src/core/runs/classify';
 import { repoRoot, tempDir } from '../helpers/paths';
+import { pngFile } from './helpers';
 
 const PYTHON = process.env.PSCL_PYTHON || '/usr/bin/python3';
 const hasPil = spawnSync(PYTHON, ['-c', 'import PIL, numpy'], { stdio: 'ignore' }).status === 0;
@@ -31,22 +32,10 @@ function noise(n: number, seed: number): Buffer {
   return b;
 }
 
-/** A PNG written by hand (sharp cannot write 1-bit or grey+alpha 16-bit): IHDR bit depth and colour type as given. */
-function png(width: number, height: number, depth: number, colourType: number, rows: Uint8Array[], extra: Array<[string, Buffer]> = []): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([depth, colourType, 0, 0, 0], 8);
+/** A PNG written by hand (sharp cannot write 1-bit or grey + alpha 16-bit): rows unfiltered. */
+function png(width: number, height: number, depth: number, colourType: number, rows: Uint8Array[], extra: Array<[string, Uint8Array]> = []): Buffer {
   const raw = Buffer.concat(rows.map((r) => Buffer.concat([Buffer.from([0]), r])));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), ...extra.map(([t, d]) => chunk(t, d)), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return pngFile({ width, height, depth, colourType }, deflateSync(raw), extra);
 }
 
 const files: Record<string, string> = {};
