@@ -44,7 +44,7 @@ async function build(params: CacheBuildParams, ctx: HandlerContext): Promise<Cac
         onProgress: (p) => ctx.progress({ done: p.done, total: p.total, unit: 'items', rate: p.imagesPerSecond, message: formatCacheProgress(p) }),
         log: (msg) => log(`cache: ${msg}`),
       });
-      return { dir: r.dir, images: { total: r.images.total, computed: r.images.computed, reused: r.images.reused, errors: r.images.errors }, seconds: r.seconds };
+      return { dir: r.dir, images: { total: r.images.total, computed: r.images.computed, reused: r.images.reused, errors: r.images.errors }, embeddings: { computed: r.embeddings.computed, reused: r.embeddings.reused }, seconds: r.seconds };
     },
     load,
   );
