@@ -26,7 +26,7 @@ import type { CacheEncoders } from './encoders';
 import { EMBEDDINGS_JOURNAL_FILE, EmbeddingsJournal, priorEmbeddings, removeOldEmbeddings, writeEmbeddingsFile, type EmbeddingRecord, type ManifestEmbeddings } from './embeddings';
 import { bytesSha256, cacheHashes, canonicalSettings, fileSha256, shortHash, type CacheHashes, type MaskBuildSettings } from './hashes';
 import { Journal, readJournal, type JournalEntry } from './journal';
-import { CacheBuildLock } from './lock';
+import { CacheBuildLock, LOCK_TEMP_PREFIX } from './lock';
 import {
   CacheError,
   isMaskPath,
@@ -175,7 +175,8 @@ async function priorRecords(dir: string): Promise<Map<string, JournalEntry>> {
 async function removeTempFiles(dir: string): Promise<void> {
   for (const d of [dir, path.join(dir, MASKS_DIR)]) {
     for (const name of await fs.readdir(d).catch(() => [] as string[])) {
-      if (name.startsWith('.') && name.endsWith('.tmp')) await fs.rm(path.join(d, name), { force: true });
+      // .build.lock.*.tmp belong to builds waiting for the lock (lock.ts), not to a killed write
+      if (name.startsWith('.') && name.endsWith('.tmp') && !name.startsWith(LOCK_TEMP_PREFIX)) await fs.rm(path.join(d, name), { force: true });
     }
   }
 }
