@@ -172,7 +172,7 @@ async function verify(argv: string[]): Promise<number> {
     for (const p of r.problems) process.stdout.write(`problem: ${p}\n`);
     for (const n of r.notes) process.stdout.write(`note: ${n}\n`);
     const n = r.problems.length;
-    process.stdout.write(n === 0 ? `${dir}: ok (${r.checked.masks} masks, ${r.checked.tensors} tensors, ${r.checked.embeddings} image embeddings checked)\n` : `${dir}: ${n} problem${n === 1 ? '' : 's'}\n`);
+    process.stdout.write(n === 0 ? `${dir}: ok (${r.checked.masks} masks, ${r.checked.tensors} tensors, ${r.checked.embeddings} image embeddings${r.checked.keypoints > 0 ? `, ${r.checked.keypoints} keypoint features` : ''} checked)\n` : `${dir}: ${n} problem${n === 1 ? '' : 's'}\n`);
   }
   return r.problems.length === 0 ? 0 : 1;
 }

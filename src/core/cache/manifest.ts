@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Split } from '../taxonomy/model';
 import type { ManifestEmbeddings } from './embeddings';
+import type { ManifestKeypoints } from './keypointFeatures';
 import type { CacheHashes, MaskBuildSettings } from './hashes';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -44,6 +45,8 @@ export interface ManifestImage {
   error?: string;
   /** Row of this image in the embeddings file (status ok; absent in caches built before embeddings). */
   embedding?: number;
+  /** [first row, count] of this image's keypoint features (datasets with part keypoints). */
+  keypoints?: [number, number];
 }
 
 export interface CacheManifest {
@@ -65,6 +68,8 @@ export interface CacheManifest {
   files: { prototypes: string };
   /** The image embeddings file (absent in caches built before embeddings: the next build adds it). */
   embeddings?: ManifestEmbeddings;
+  /** The keypoint features file (datasets with part keypoints only). */
+  keypointFeatures?: ManifestKeypoints;
   counts: { images: number; ok: number; error: number };
   images: ManifestImage[];
 }
