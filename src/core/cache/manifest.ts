@@ -2,6 +2,7 @@
 // and the file names inside a cache folder.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { PsclError } from '../errors';
 import type { Split } from '../taxonomy/model';
 import type { ManifestEmbeddings } from './embeddings';
 import type { ManifestKeypoints } from './keypointFeatures';
@@ -74,7 +75,10 @@ export interface CacheManifest {
   images: ManifestImage[];
 }
 
-export class CacheError extends Error {}
+/** A cache that cannot be used or built as asked: the message names the file and what to do. */
+export class CacheError extends PsclError {
+  override name = 'CacheError';
+}
 
 /** Whether a manifest's mask entry names a file of this cache's masks/ folder (and nothing else). */
 export function isMaskPath(mask: string): boolean {
