@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { sampleKeypointFeatures } from '../../src/core/cache/keypointFeatures';
 import type { DenseMap } from '../../src/core/clip/model';
 import { computePartMasks } from '../../src/core/masks/pipeline';
-import { compareScores, KeypointScorer, levelClasses, levelPrompts, randomDescriptors, TextEmbeddings, zeroShot, type PartPrompts, type PromptScores, type ScoreDetail } from '../../src/core/quality';
+import { compareScores, jsProduct, KeypointScorer, ortMatrixProduct, levelClasses, levelPrompts, randomDescriptors, TextEmbeddings, zeroShot, type PartPrompts, type PromptScores, type ScoreDetail } from '../../src/core/quality';
 import { readKeypoints } from '../../src/core/taxonomy/importers/keypoints';
 import { parseProject } from '../../src/core/taxonomy/project';
 import { SAMPLE_DIR } from '../helpers/cacheFixture';
@@ -66,7 +66,7 @@ describe('prompt quality', () => {
         }
       });
       const set = { features: Float32Array.from(rows.flatMap((r) => r.features)), dim: DIM, image: Int32Array.from(rows, (r) => r.image), part: Int32Array.from(rows, (r) => r.part), names: k.names };
-      const [, beak, , wing] = new KeypointScorer(set, () => 'bird').score(prompts, 2);
+      const [, beak, , wing] = await new KeypointScorer(set, () => 'bird', await ortMatrixProduct()).score(prompts, 2);
       const visibleBeaks = images.reduce((n, key) => n + k.byImage.get(key)!.filter((p) => p.part === 'beak').length, 0);
       assert.ok(visibleBeaks >= 20);
       assert.equal(beak.keypoints, visibleBeaks, 'every visible beak keypoint is scored');
@@ -79,7 +79,7 @@ describe('prompt quality', () => {
     }
   });
 
-  it('zero-shot: top-1, top-5, per class and confusion on hand-made embeddings', () => {
+  it('zero-shot: top-1, top-5, per class and confusion on hand-made embeddings', async () => {
     // 3 classes along axes 0..2; images: two of class 0 (one misread as 1), one of class 2, one left out
     const protos = Float32Array.from([...unit(0), ...unit(1), ...unit(2)]);
     const v = (a: number[]) => {
@@ -87,7 +87,7 @@ describe('prompt quality', () => {
       return Float32Array.from({ length: DIM }, (_, j) => (a[j] ?? 0) / n);
     };
     const images = Float32Array.from([...v([1, 0.2]), ...v([0.3, 1]), ...v([0, 0.1, 1]), ...v([1])]);
-    const r = zeroShot(images, Int32Array.from([0, 0, 2, -1]), protos, 3, DIM);
+    const r = await zeroShot(images, Int32Array.from([0, 0, 2, -1]), protos, 3, DIM);
     assert.equal(r.images, 3);
     assert.equal(r.top1, 2 / 3);
     assert.equal(r.top5, 1);
@@ -96,8 +96,25 @@ describe('prompt quality', () => {
     assert.deepEqual([...r.perClass.hit1], [1, 0, 1]);
     assert.deepEqual([...r.confusion], [1, 1, 0, 0, 0, 0, 0, 0, 1]);
     // ties go to the lower class, as an argmax does
-    const tie = zeroShot(v([1, 1]), Int32Array.from([1]), protos, 3, DIM);
+    const tie = await zeroShot(v([1, 1]), Int32Array.from([1]), protos, 3, DIM);
     assert.equal(tie.top1, 0);
+  });
+
+  it('the ONNX Runtime product equals the plain one (and the plain one the dot products)', async () => {
+    let seed = 3;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5;
+    const a = Float32Array.from({ length: 1000 * 24 }, random);
+    const b = Float32Array.from({ length: 5 * 24 }, random);
+    const ort = await (await ortMatrixProduct())(a, 1000, b, 5, 24);
+    const js = await jsProduct(a, 1000, b, 5, 24);
+    assert.equal(ort.length, 5000);
+    let worst = 0;
+    ort.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - js[i]))));
+    assert.ok(worst < 1e-5, `max difference ${worst}`);
+    let s = 0;
+    for (let j = 0; j < 24; j++) s += a[7 * 24 + j] * b[3 * 24 + j];
+    assert.ok(Math.abs(js[7 * 5 + 3] - s) < 1e-6);
+    assert.equal((await (await ortMatrixProduct())(a, 0, b, 5, 24)).length, 0);
   });
 
   it('variants: flat, hierarchical with the ancestors, descriptions, and the same random descriptors for every class', () => {
@@ -130,6 +147,7 @@ describe('prompt quality', () => {
         zeroShot: new Map([['flat', new Map([['species', { hit1: h1, hit5: h1 } as never]])]]),
         levelNames: new Map(),
         parts: [],
+        timing: { prompts: 0, texts: 0, zeroShot: 0, keypoints: 0, masks: 0 },
       },
     });
     const a = hits(0.7, 1);

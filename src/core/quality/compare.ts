@@ -119,11 +119,13 @@ export function compareScores(a: { scores: PromptScores; detail: ScoreDetail }, 
     const h = detail.parts.find((p) => `${p.coarse}/${p.part}` === key);
     const kp = new Int32Array(n);
     const hits = new Int32Array(n);
-    for (const row of h?.perImage ?? []) {
-      const i = position.get(row[0]);
-      if (i === undefined) continue;
-      kp[i] = row[1];
-      hits[i] = row[2];
+    if (h) {
+      for (let o = 0; o < h.perImage.length; o += h.perImageStride) {
+        const i = position.get(h.perImage[o]);
+        if (i === undefined) continue;
+        kp[i] += h.perImage[o + 1];
+        hits[i] += h.perImage[o + 2];
+      }
     }
     return { kp, hits };
   };

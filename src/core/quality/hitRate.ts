@@ -6,7 +6,8 @@
 //
 // Incremental: similarities are kept per (coarse category, prompt texts), so after a phrasing edit
 // only the edited part's column and the new phrasing's column are computed again.
-import { dot } from './zeroShot';
+import type { MatrixProduct } from '../clip/matmul';
+import { jsProduct } from './zeroShot';
 
 /** The keypoint rows a score runs over (a view of the cache's keypoint features). */
 export interface KeypointRows {
@@ -42,8 +43,12 @@ export interface PartHits {
   topKHits: number;
   /** Per phrasing (in the part's order): hits with that phrasing alone. */
   phrasings: { text: string; hits: number }[];
-  /** Per image with keypoints of this part: [image, keypoints, hits, top-k hits, ...phrasing hits]. */
-  perImage: Int32Array[];
+  /**
+   * Per image with keypoints of this part, `perImageStride` values each: image, keypoints, hits,
+   * top-k hits, then the hits of each phrasing.
+   */
+  perImage: Int32Array;
+  perImageStride: number;
 }
 
 const MAX_COLUMNS = 512;
@@ -51,12 +56,16 @@ const MAX_COLUMNS = 512;
 export class KeypointScorer {
   /** Rows of each coarse category's images. */
   private readonly rowsOf = new Map<string, Int32Array>();
+  /** Their features, contiguous. */
+  private readonly featuresOf = new Map<string, Float32Array>();
   private readonly columns = new Map<string, Float32Array>();
+  private owned?: { key: string; lists: Int32Array[] };
 
   /** `coarseOfImage(image)`: the image's coarse category, undefined to leave its keypoints out. */
   constructor(
     private readonly set: KeypointRows,
     coarseOfImage: (image: number) => string | undefined,
+    private readonly product: MatrixProduct = jsProduct,
   ) {
     const lists = new Map<string, number[]>();
     for (let r = 0; r < set.image.length; r++) {
@@ -66,33 +75,75 @@ export class KeypointScorer {
       if (!l) lists.set(c, (l = []));
       l.push(r);
     }
-    for (const [c, l] of lists) this.rowsOf.set(c, Int32Array.from(l));
+    const { features, dim } = set;
+    for (const [c, l] of lists) {
+      const rows = Int32Array.from(l);
+      this.rowsOf.set(c, rows);
+      // every row in order (one category, nothing left out): the features as they are
+      const whole = rows.length === set.image.length && rows.every((r, i) => r === i);
+      let own = features;
+      if (!whole) {
+        own = new Float32Array(rows.length * dim);
+        rows.forEach((r, i) => own.set(features.subarray(r * dim, (r + 1) * dim), i * dim));
+      }
+      this.featuresOf.set(c, own);
+    }
   }
 
-  /** Similarity of every row of `coarse` with a prompt, cached by the prompt's texts. */
-  private column(coarse: string, prompt: ScoredPrompt): Float32Array {
-    const id = `${coarse}\u0000${prompt.key}`;
-    const hit = this.columns.get(id);
-    if (hit) {
-      this.columns.delete(id);
-      this.columns.set(id, hit);
-      return hit;
-    }
+  /** Similarities of every row of `coarse` with each prompt: cached by the prompts' texts, the missing ones in one product. */
+  private async columnsFor(coarse: string, prompts: readonly ScoredPrompt[]): Promise<Float32Array[]> {
     const rows = this.rowsOf.get(coarse) ?? new Int32Array(0);
-    const { features, dim } = this.set;
-    const out = new Float32Array(rows.length);
-    for (let i = 0; i < rows.length; i++) out[i] = dot(features, rows[i] * dim, prompt.embedding, 0, dim);
-    this.columns.set(id, out);
+    const id = (p: ScoredPrompt) => `${coarse}\u0000${p.key}`;
+    const missing = [...new Map(prompts.filter((p) => !this.columns.has(id(p))).map((p) => [p.key, p])).values()];
+    if (missing.length > 0) {
+      const { dim } = this.set;
+      const b = new Float32Array(missing.length * dim);
+      missing.forEach((p, i) => b.set(p.embedding, i * dim));
+      const all = await this.product(this.featuresOf.get(coarse) ?? new Float32Array(0), rows.length, b, missing.length, dim);
+      const m = missing.length;
+      missing.forEach((p, k) => {
+        const col = new Float32Array(rows.length);
+        for (let i = 0; i < rows.length; i++) col[i] = all[i * m + k];
+        this.columns.set(id(p), col);
+      });
+    }
+    const out = prompts.map((p) => {
+      const c = this.columns.get(id(p))!;
+      this.columns.delete(id(p)); // most recently used last
+      this.columns.set(id(p), c);
+      return c;
+    });
     while (this.columns.size > MAX_COLUMNS) this.columns.delete(this.columns.keys().next().value!);
     return out;
   }
 
+  /** Positions (into the category's rows) of each part's keypoints, kept while the mapping holds. */
+  private keypointsOfParts(coarse: string, rows: Int32Array, owner: Int32Array, parts: number): Int32Array[] {
+    const key = `${coarse}\u0000${owner.join()}\u0000${parts}`;
+    if (this.owned?.key === key) return this.owned.lists;
+    const mine: number[][] = Array.from({ length: parts }, () => []);
+    for (let i = 0; i < rows.length; i++) {
+      const o = owner[this.set.part[rows[i]]];
+      if (o >= 0) mine[o].push(i);
+    }
+    this.owned = { key, lists: mine.map((l) => Int32Array.from(l)) };
+    return this.owned.lists;
+  }
+
   /** Hits of every part of every category; `topK` >= 1. */
-  score(categories: readonly PartPrompts[], topK: number): PartHits[] {
+  async score(categories: readonly PartPrompts[], topK: number): Promise<PartHits[]> {
     const out: PartHits[] = [];
     for (const cat of categories) {
       const rows = this.rowsOf.get(cat.coarse) ?? new Int32Array(0);
-      const cols = cat.parts.map((p) => this.column(cat.coarse, p.prompt));
+      // every part's and phrasing's similarity at every keypoint of the category (the argmax needs them all)
+      const all = await this.columnsFor(cat.coarse, cat.parts.flatMap((p) => [p.prompt, ...p.phrasings.map((f) => f.prompt)]));
+      let next = 0;
+      const cols: Float32Array[] = [];
+      const phrasingCols: Float32Array[][] = [];
+      for (const p of cat.parts) {
+        cols.push(all[next++]);
+        phrasingCols.push(p.phrasings.map(() => all[next++]));
+      }
       // dataset part index -> project part index (a keypoint counts for the first part naming it)
       const owner = new Int32Array(this.set.names.length).fill(-1);
       cat.parts.forEach((p, pi) => {
@@ -101,49 +152,68 @@ export class KeypointScorer {
           if (d >= 0 && owner[d] < 0) owner[d] = pi;
         }
       });
+      const mine = this.keypointsOfParts(cat.coarse, rows, owner, cat.parts.length);
+      const parts = cols.length;
       cat.parts.forEach((p, pi) => {
-        const phr = p.phrasings.map((f) => this.column(cat.coarse, f.prompt));
-        const perImage = new Map<number, Int32Array>();
-        const hits: PartHits = { coarse: cat.coarse, part: p.name, keypoints: 0, hits: 0, topKHits: 0, phrasings: p.phrasings.map((f) => ({ text: f.text, hits: 0 })), perImage: [] };
-        for (let i = 0; i < rows.length; i++) {
-          if (owner[this.set.part[rows[i]]] !== pi) continue;
+        const at = mine[pi];
+        const phr = phrasingCols[pi];
+        const nf = phr.length;
+        const stride = 4 + nf;
+        const perImage = new Int32Array(at.length * stride);
+        let records = 0;
+        let record = -1;
+        let total = 0;
+        let topKHits = 0;
+        const fHits = new Int32Array(nf);
+        const own = cols[pi];
+        for (let j = 0; j < at.length; j++) {
+          const i = at[j];
           // the best other part (ties to the lower index, as the masks' argmax) and p's rank
-          let bestOther = -Infinity;
-          let bestOtherIndex = -1;
+          let best = -Infinity;
+          let bestIndex = -1;
           let above = 0;
-          const s = cols[pi][i];
-          for (let q = 0; q < cols.length; q++) {
+          const s = own[i];
+          for (let q = 0; q < parts; q++) {
             if (q === pi) continue;
             const v = cols[q][i];
-            if (v > bestOther) {
-              bestOther = v;
-              bestOtherIndex = q;
+            if (v > best) {
+              best = v;
+              bestIndex = q;
             }
             if (v > s || (v === s && q < pi)) above++;
           }
-          const wins = (score: number) => bestOtherIndex < 0 || score > bestOther || (score === bestOther && pi < bestOtherIndex);
           const image = this.set.image[rows[i]];
-          let acc = perImage.get(image);
-          if (!acc) perImage.set(image, (acc = Int32Array.from([image, 0, 0, 0, ...p.phrasings.map(() => 0)])));
-          hits.keypoints++;
-          acc[1]++;
-          if (wins(s)) {
-            hits.hits++;
-            acc[2]++;
+          if (record < 0 || perImage[record] !== image) {
+            record = records++ * stride;
+            perImage[record] = image;
+          }
+          perImage[record + 1]++;
+          if (bestIndex < 0 || s > best || (s === best && pi < bestIndex)) {
+            total++;
+            perImage[record + 2]++;
           }
           if (above < topK) {
-            hits.topKHits++;
-            acc[3]++;
+            topKHits++;
+            perImage[record + 3]++;
           }
-          phr.forEach((col, f) => {
-            if (wins(col[i])) {
-              hits.phrasings[f].hits++;
-              acc[4 + f]++;
+          for (let f = 0; f < nf; f++) {
+            const v = phr[f][i];
+            if (bestIndex < 0 || v > best || (v === best && pi < bestIndex)) {
+              fHits[f]++;
+              perImage[record + 4 + f]++;
             }
-          });
+          }
         }
-        hits.perImage = [...perImage.values()];
-        out.push(hits);
+        out.push({
+          coarse: cat.coarse,
+          part: p.name,
+          keypoints: at.length,
+          hits: total,
+          topKHits,
+          phrasings: p.phrasings.map((f, k) => ({ text: f.text, hits: fHits[k] })),
+          perImage: perImage.slice(0, records * stride),
+          perImageStride: stride,
+        });
       });
     }
     return out;

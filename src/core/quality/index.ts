@@ -8,5 +8,6 @@ export { TextEmbeddings } from './texts';
 export { KeypointScorer, type KeypointRows, type PartHits, type PartPrompts } from './hitRate';
 export { maskStatistics, type MaskStatistics, type PartMaskStats } from './maskStats';
 export { levelClasses, levelPrompts, randomDescriptors, VARIANTS, CONTROL_DEFAULTS, type Variant, type ControlOptions } from './prompts';
-export { zeroShot, type ZeroShotResult } from './zeroShot';
+export { jsProduct, zeroShot, zeroShotFromScores, type ZeroShotResult } from './zeroShot';
+export { ortMatrixProduct, type MatrixProduct } from '../clip/matmul';
 export { fileAtRevision } from './revision';

@@ -5,6 +5,7 @@
 // prompt changes; rebuilding every mask on each edit would make the measurement loop slow.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { ortMatrixProduct, type MatrixProduct } from '../clip/matmul';
 import type { ClipModel } from '../clip/model';
 import { buildCache, type CacheBuildResult, type CacheProgress } from '../cache/build';
 import { clipEncoders } from '../cache/encoders';
@@ -31,6 +32,8 @@ export interface OpenScorerOptions {
   build?: BuildChoice;
   /** Text embeddings to reuse (kept across scorers of the same model). */
   texts?: TextEmbeddings;
+  /** Default: ONNX Runtime's (ortMatrixProduct). */
+  product?: MatrixProduct;
   signal?: AbortSignal;
   onCacheProgress?: (p: CacheProgress) => void;
   log?: (message: string) => void;
@@ -60,5 +63,5 @@ export async function openPromptScorer(o: OpenScorerOptions): Promise<{ scorer: 
   }
   const data = await loadQualityData(cacheDir);
   const texts = o.texts ?? new TextEmbeddings(async (t, signal) => (await o.model.embedTexts(t, { signal })).data, o.model.embedDim);
-  return { scorer: new PromptScorer(data, texts), cacheDir, built };
+  return { scorer: new PromptScorer(data, texts, o.product ?? (await ortMatrixProduct())), cacheDir, built };
 }

@@ -11,7 +11,8 @@ import { KeypointScorer, type PartHits, type PartPrompts } from './hitRate';
 import { maskStatistics, type MaskStatistics } from './maskStats';
 import { CONTROL_DEFAULTS, levelClasses, levelPrompts, randomDescriptors, VARIANTS, type ControlOptions, type Variant } from './prompts';
 import type { TextEmbeddings } from './texts';
-import { zeroShot, type ZeroShotResult } from './zeroShot';
+import type { MatrixProduct } from '../clip/matmul';
+import { jsProduct, zeroShot, type ZeroShotResult } from './zeroShot';
 
 export type SplitChoice = 'train' | 'test' | 'val' | 'all';
 
@@ -81,6 +82,8 @@ export interface ScoreDetail {
   /** Class names per level (the confusion's rows and columns). */
   levelNames: Map<string, string[]>;
   parts: PartHits[];
+  /** Milliseconds of each step: preparing prompts, text encoding, zero-shot, keypoints, masks. */
+  timing: { prompts: number; texts: number; zeroShot: number; keypoints: number; masks: number };
 }
 
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
@@ -116,6 +119,8 @@ export class PromptScorer {
   constructor(
     readonly data: QualityData,
     readonly texts: TextEmbeddings,
+    /** How similarities are computed: ONNX Runtime in the CLI and the backend (ortMatrixProduct), plain JS by default. */
+    private readonly product: MatrixProduct = jsProduct,
   ) {}
 
   /** The embedding rows scored: split, class in the project, sampled per class. */
@@ -155,6 +160,13 @@ export class PromptScorer {
     if (dim !== this.texts.dim) throw new Error(`the cache's embeddings have dimension ${dim}, the text encoder ${this.texts.dim}: the cache was built with another model`);
 
     // -- the images and the prompts --------------------------------------------------------------
+    const timing = { prompts: 0, texts: 0, zeroShot: 0, keypoints: 0, masks: 0 };
+    let t0 = performance.now();
+    const lap = (k: keyof typeof timing) => {
+      const now = performance.now();
+      timing[k] += now - t0;
+      t0 = now;
+    };
     const { rows, classOfRow } = this.selectRows(project, split, options.perClass, seed);
     if (rows.length === 0) notes.push(`no image of split '${split}' has a class of the project: nothing to score`);
     const levels = levelClasses(project);
@@ -172,7 +184,9 @@ export class PromptScorer {
     for (const byLevel of prompts.values()) for (const groups of byLevel.values()) for (const g of groups) for (const t of g) allTexts.add(t);
     for (const c of partPrompts) for (const p of c.parts) for (const t of [...p.texts, ...p.phrasings.flatMap((f) => f.texts)]) allTexts.add(t);
     progress('text prompts', 0, 3);
+    lap('prompts');
     await this.texts.prepare(allTexts, signal);
+    lap('texts');
 
     // -- zero-shot per level and variant ---------------------------------------------------------
     progress('zero-shot accuracy', 1, 3);
@@ -189,7 +203,7 @@ export class PromptScorer {
         let r = this.zeroShotMemo.get(key);
         if (!r) {
           const truth = Int32Array.from(classOfRow, (c) => lc.ofClass[c]);
-          r = zeroShot(images, truth, this.texts.groups(groups), groups.length, dim);
+          r = await zeroShot(images, truth, this.texts.groups(groups), groups.length, dim, this.product);
           this.zeroShotMemo.set(key, r);
           while (this.zeroShotMemo.size > 128) this.zeroShotMemo.delete(this.zeroShotMemo.keys().next().value!);
         }
@@ -197,6 +211,7 @@ export class PromptScorer {
       }
       zs.set(variant, out);
     }
+    lap('zeroShot');
     const levelTable = (v: Variant) => Object.fromEntries([...(zs.get(v) ?? new Map<string, ZeroShotResult>())].map(([l, r]) => [l, accuracy(r)]));
     const fineLevel = levels[levels.length - 1];
     const fine = zs.get('flat')!.get(fineLevel.level)!;
@@ -223,7 +238,7 @@ export class PromptScorer {
           phrasings: p.phrasings.map((f) => ({ text: f.text, prompt: { key: JSON.stringify(f.texts), embedding: this.texts.groups([f.texts]) } })),
         })),
       }));
-      partHits = scorer.score(categories, topK);
+      partHits = await scorer.score(categories, topK);
       if (partPrompts.some((c) => c.parts.every((p) => p.keypoints.length === 0))) notes.push('parts without "keypoints" in the project file have no hit rate: map them to the dataset\'s keypoints');
     }
     for (const c of partPrompts) {
@@ -239,6 +254,7 @@ export class PromptScorer {
       }
     }
 
+    lap('keypoints');
     // -- the stored masks ------------------------------------------------------------------------
     let masks: MaskStatistics | undefined;
     if (options.masks !== false) {
@@ -251,6 +267,7 @@ export class PromptScorer {
       if (stale) notes.push('the cached masks were made with other part prompts: mask statistics describe those (run `pscl cache build` to refresh them); hit rates and accuracies use the project as it is');
     }
     progress('done', 3, 3);
+    lap('masks');
 
     const describedClasses = project.classes.filter((c) => c.description?.trim()).length;
     const scores: PromptScores = {
@@ -274,7 +291,7 @@ export class PromptScorer {
     };
     return {
       scores,
-      detail: { images: Int32Array.from(rows, (r) => this.data.embeddingImage[r]), zeroShot: zs, levelNames: new Map(levels.map((l) => [l.level, l.names])), parts: partHits },
+      detail: { images: Int32Array.from(rows, (r) => this.data.embeddingImage[r]), zeroShot: zs, levelNames: new Map(levels.map((l) => [l.level, l.names])), parts: partHits, timing },
     };
   }
 
@@ -295,7 +312,7 @@ export class PromptScorer {
     const chosen = new Set(rows.map((r) => this.data.embeddingImage[r]));
     const coarseOfImage = (i: number) => (chosen.has(i) ? classCoarse.get(this.data.classId[i]) : undefined);
     const key = JSON.stringify([rows.length, rows[0], rows[rows.length - 1], [...classCoarse]]);
-    if (this.keypointScorer?.key !== key) this.keypointScorer = { key, scorer: new KeypointScorer(this.data.keypoints!, coarseOfImage) };
+    if (this.keypointScorer?.key !== key) this.keypointScorer = { key, scorer: new KeypointScorer(this.data.keypoints!, coarseOfImage, this.product) };
     return this.keypointScorer.scorer;
   }
 

@@ -1,5 +1,6 @@
 // Zero-shot classification of cached image embeddings against text prototypes: top-1 and top-5
 // per image (kept per image so an A/B comparison can pair them), per class, and the confusion.
+import type { MatrixProduct } from '../clip/matmul';
 
 export interface ZeroShotResult {
   /** Images scored (truth >= 0). */
@@ -33,32 +34,42 @@ export function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, di
   return s0 + s1 + s2 + s3;
 }
 
+/** The product in plain JavaScript (tests, and where ONNX Runtime is not at hand). */
+export const jsProduct: MatrixProduct = async (a, rows, b, k, dim) => {
+  const out = new Float32Array(rows * k);
+  for (let i = 0; i < rows; i++) for (let c = 0; c < k; c++) out[i * k + c] = dot(a, i * dim, b, c * dim, dim);
+  return out;
+};
+
 /**
  * `images` [N, dim] against `prototypes` [C, dim] (both L2-normalised rows); `truth[i]` is image
  * i's class, -1 to leave it out. Ties go to the lower class index.
  */
-export function zeroShot(images: Float32Array, truth: Int32Array, prototypes: Float32Array, classes: number, dim: number): ZeroShotResult {
+export async function zeroShot(images: Float32Array, truth: Int32Array, prototypes: Float32Array, classes: number, dim: number, product: MatrixProduct = jsProduct): Promise<ZeroShotResult> {
+  return zeroShotFromScores(await product(images, truth.length, prototypes, classes, dim), truth, classes);
+}
+
+/** The same from the similarities [N, classes]. */
+export function zeroShotFromScores(all: Float32Array, truth: Int32Array, classes: number): ZeroShotResult {
   const n = truth.length;
   const predicted = new Int32Array(n).fill(-1);
   const hit1 = new Uint8Array(n);
   const hit5 = new Uint8Array(n);
   const perClass = { images: new Int32Array(classes), hit1: new Int32Array(classes), hit5: new Int32Array(classes) };
   const confusion = new Int32Array(classes * classes);
-  const scores = new Float32Array(classes);
   let scored = 0;
   let sum1 = 0;
   let sum5 = 0;
   for (let i = 0; i < n; i++) {
     const t = truth[i];
     if (t < 0 || t >= classes) continue;
+    const o = i * classes;
     let best = 0;
-    for (let c = 0; c < classes; c++) {
-      scores[c] = dot(images, i * dim, prototypes, c * dim, dim);
-      if (scores[c] > scores[best]) best = c;
-    }
+    for (let c = 1; c < classes; c++) if (all[o + c] > all[o + best]) best = c;
     // the truth's rank: classes scoring strictly higher, and equal ones before it
+    const st = all[o + t];
     let above = 0;
-    for (let c = 0; c < classes; c++) if (scores[c] > scores[t] || (scores[c] === scores[t] && c < t)) above++;
+    for (let c = 0; c < classes; c++) if (all[o + c] > st || (all[o + c] === st && c < t)) above++;
     predicted[i] = best;
     hit1[i] = best === t ? 1 : 0;
     hit5[i] = above < 5 ? 1 : 0;
