@@ -13,7 +13,7 @@ import { defaultCacheDir } from '../cache/location';
 import { readManifest } from '../cache/manifest';
 import type { MaskSession } from '../masks/session';
 import { datasetRoot } from '../taxonomy/importers';
-import { KEYPOINT_FORMATS, PART_LOCS_FILE } from '../taxonomy/importers/keypoints';
+import { KEYPOINT_FORMATS, PART_LOCS_FILE, readKeypoints } from '../taxonomy/importers/keypoints';
 import type { Project } from '../taxonomy/model';
 import { loadQualityData } from './data';
 import { PromptScorer } from './score';
@@ -45,9 +45,21 @@ export async function whyBuild(dir: string, modelHash: string, project: Project,
   if (!m) return 'there is no cache yet';
   if (m.model.hash !== modelHash) return `the cache was built with another model (${m.model.id})`;
   if (!m.embeddings) return 'the cache has no image embeddings yet';
-  const keypoints = KEYPOINT_FORMATS.includes(project.dataset.format) && existsSync(path.join(datasetRoot(project, projectFile), PART_LOCS_FILE));
-  if (keypoints && !m.keypointFeatures) return 'the cache has no keypoint features yet';
+  if (!m.keypointFeatures && (await keypointProblem(project, projectFile)) === null) return 'the cache has no keypoint features yet';
   return undefined;
+}
+
+/**
+ * Whether the dataset's part keypoints can be read: undefined when it has none, null when they
+ * read, else why not (a malformed part_locs.txt: the scores go on without hit rates and say why).
+ */
+async function keypointProblem(project: Project, projectFile: string): Promise<string | null | undefined> {
+  const root = datasetRoot(project, projectFile);
+  if (!KEYPOINT_FORMATS.includes(project.dataset.format) || !existsSync(path.join(root, PART_LOCS_FILE))) return undefined;
+  return readKeypoints(project.dataset.format, root).then(
+    () => null,
+    (err: Error) => err.message,
+  );
 }
 
 export async function openPromptScorer(o: OpenScorerOptions): Promise<{ scorer: PromptScorer; cacheDir: string; built?: CacheBuildResult }> {
@@ -63,5 +75,8 @@ export async function openPromptScorer(o: OpenScorerOptions): Promise<{ scorer: 
   }
   const data = await loadQualityData(cacheDir);
   const texts = o.texts ?? new TextEmbeddings(async (t, signal) => (await o.model.embedTexts(t, { signal })).data, o.model.embedDim);
-  return { scorer: new PromptScorer(data, texts, o.product ?? (await ortMatrixProduct())), cacheDir, built };
+  const scorer = new PromptScorer(data, texts, o.product ?? (await ortMatrixProduct()));
+  const problem = data.keypoints ? undefined : await keypointProblem(o.project, o.projectFile);
+  if (problem) scorer.notes.push(`the dataset's part keypoints cannot be read, so there are no hit rates: ${problem}`);
+  return { scorer, cacheDir, built };
 }

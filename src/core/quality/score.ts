@@ -115,6 +115,8 @@ export class PromptScorer {
   private keypointScorer?: { key: string; scorer: KeypointScorer };
   private subset?: { key: string; images: Float32Array };
   private masksMemo?: { key: string; stats: MaskStatistics };
+  /** Said with every score (e.g. why the dataset's keypoints could not be read). */
+  readonly notes: string[] = [];
 
   constructor(
     readonly data: QualityData,
@@ -154,7 +156,7 @@ export class PromptScorer {
     const control: ControlOptions = { ...CONTROL_DEFAULTS, ...options.control };
     const signal = options.signal;
     const progress = options.onProgress ?? (() => {});
-    const notes: string[] = [];
+    const notes: string[] = [...this.notes];
     const { manifest } = this.data;
     const dim = this.data.embeddings.dim;
     if (dim !== this.texts.dim) throw new Error(`the cache's embeddings have dimension ${dim}, the text encoder ${this.texts.dim}: the cache was built with another model`);
@@ -226,7 +228,7 @@ export class PromptScorer {
     const parts: Record<string, PartScore> = {};
     let partHits: PartHits[] = [];
     if (!this.data.keypoints) {
-      notes.push('no keypoint features in the cache (the dataset has no parts/part_locs.txt, or the cache predates them): no part hit rates');
+      if (this.notes.length === 0) notes.push('no keypoint features in the cache (the dataset has no parts/part_locs.txt, or the cache predates them): no part hit rates');
     } else {
       const scorer = this.keypoints(project, rows);
       const categories: PartPrompts[] = partPrompts.map((c) => ({
