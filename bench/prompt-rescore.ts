@@ -21,6 +21,7 @@ import { ClipModel } from '../src/core/clip';
 import { makeTinyClip } from '../src/core/clip/tiny';
 import { ortMatrixProduct, PromptScorer, TextEmbeddings, type QualityData } from '../src/core/quality';
 import type { Project } from '../src/core/taxonomy/model';
+import { mulberry32 } from '../src/core/util/random';
 
 const { values } = parseArgs({
   options: { images: { type: 'string', default: '10000' }, edits: { type: 'string', default: '30' }, 'baseline-edits': { type: 'string', default: '5' }, 'text-encoder': { type: 'string', default: 'vit-b' } },
@@ -31,17 +32,6 @@ const BASELINE_EDITS = Number(values['baseline-edits']);
 const DIM = 512;
 const KEYPOINTS = ['back', 'beak', 'belly', 'breast', 'crown', 'forehead', 'left_eye', 'left_leg', 'left_wing', 'nape', 'tail', 'throat'];
 const TARGET_P95_MS = 300;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function unitRows(rows: number, r: () => number): Float32Array {
   const out = new Float32Array(rows * DIM);
@@ -79,7 +69,7 @@ function project(): Project {
 
 /** The cache a 10k-image build would leave, in memory. */
 function data(p: Project): QualityData {
-  const r = rng(1);
+  const r = mulberry32(1);
   const images = Array.from({ length: N }, (_, i) => ({ key: String(i + 1), path: `images/${i}.jpg`, split: (i % 3 === 0 ? 'test' : 'train') as 'test' | 'train', label: i % 200, status: 'ok' as const, embedding: i }));
   const manifest = { images, classes: p.classes.map((c, index) => ({ index, id: c.id, name: c.name, levelIndex: [] })), model: { id: 'vit-b-16-text-shaped' }, hashes: {} } as unknown as CacheManifest;
   const emb = unitRows(N, r);
@@ -113,7 +103,7 @@ async function main(): Promise<void> {
   const model = await ClipModel.load(dir, { provider: 'cpu', threads: 2, cacheDir: path.resolve(__dirname, '..', '.cache', 'bench', 'graphs') });
   try {
     let textMs = 0;
-    const random = rng(7);
+    const random = mulberry32(7);
     const texts = new TextEmbeddings(async (t, signal) => {
       const t0 = performance.now();
       const e = values['text-encoder'] === 'none' ? unitRows(t.length, random) : (await model.embedTexts(t, { signal })).data;

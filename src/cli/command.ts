@@ -41,3 +41,18 @@ export function required<T>(command: string, name: string, value: T | undefined)
 export function pythonFrom(option: string | undefined): string {
   return choosePython(option, process.env.PSCL_PYTHON);
 }
+
+/**
+ * Ctrl-C cancels long work through the returned signal (the work stops where it can resume);
+ * a second Ctrl-C quits at once. `dispose` removes the handler.
+ */
+export function cancelOnSigint(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write('\ncancelling (Ctrl-C again to quit at once)...\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: controller.signal, dispose: () => process.off('SIGINT', onSigint) };
+}

@@ -1,6 +1,6 @@
 // `pscl cache build|verify`: the training cache headless (docs/cache-format.md).
 import path from 'node:path';
-import { CliError, parseOptions, required, type Command } from '../command';
+import { cancelOnSigint, CliError, parseOptions, required, type Command } from '../command';
 import { loadModel, resolveModel } from '../model';
 import { loadProjectOrFail } from '../project';
 import { buildCache, CacheError, clipEncoders, defaultCacheDir, defaultSettings, DEFAULT_MASK_SIZE, formatCacheProgress, verifyCache, type CacheBuildResult, type CacheProgress, type MaskBuildSettings } from '../../core/cache';
@@ -69,13 +69,8 @@ export async function buildProjectCache(command: string, projectArg: string, o: 
     throw err instanceof CacheError ? new CliError(`${command}: ${err.message}`) : err;
   }
   const model = await loadModel(command, await resolveModel(command, o.model), (m) => process.stderr.write(`clip: ${m}\n`));
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\ncancelling (Ctrl-C again to quit at once)...\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const sigint = cancelOnSigint();
+  const controller = { signal: sigint.signal };
   try {
     const encoders = clipEncoders(model, { batchSize: o.batchSize });
     const outDir = path.resolve(o.out ?? defaultCacheDir(projectFile, project.name, encoders.model.hash));
@@ -97,7 +92,7 @@ export async function buildProjectCache(command: string, projectArg: string, o: 
     if (err instanceof CacheError) throw new CliError(`${command}: ${err.message}`);
     throw err;
   } finally {
-    process.off('SIGINT', onSigint);
+    sigint.dispose();
     await model.dispose();
   }
 }

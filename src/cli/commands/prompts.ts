@@ -3,7 +3,7 @@
 // and with --against an A/B against another project file or a git revision of the same one.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { CliError, parseOptions, required, type Command } from '../command';
+import { cancelOnSigint, CliError, parseOptions, required, type Command } from '../command';
 import { loadModel, resolveModel } from '../model';
 import { loadProjectOrFail } from '../project';
 import { CacheError, formatCacheProgress, type CacheProgress } from '../../core/cache';
@@ -135,13 +135,8 @@ async function score(argv: string[]): Promise<number> {
   const { file: projectFile, project } = await loadProjectOrFail(cmd, projectArg, 'valid');
   const baseline = v.against !== undefined ? await baselineProject(projectFile, v.against) : undefined;
   const model = await loadModel(cmd, await resolveModel(cmd, v.model), (m) => process.stderr.write(`clip: ${m}\n`));
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\ncancelling (Ctrl-C again to quit at once)...\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const sigint = cancelOnSigint();
+  const controller = { signal: sigint.signal };
   try {
     let last = 0;
     const { scorer, cacheDir } = await openPromptScorer({
@@ -183,7 +178,7 @@ async function score(argv: string[]): Promise<number> {
     if (err instanceof CacheError || err instanceof PsclError) throw new CliError(`${cmd}: ${(err as Error).message}`);
     throw err;
   } finally {
-    process.off('SIGINT', onSigint);
+    sigint.dispose();
     await model.dispose();
   }
 }

@@ -2,6 +2,7 @@
 // it is compared against) with a paired bootstrap confidence interval. Images are the resampled
 // unit (with replacement, the same draw for both sides): zero-shot hits are per image, and an
 // image's keypoints go with it, so keypoints of one image are never treated as independent.
+import { mulberry32 } from '../util/random';
 import type { PromptScores, ScoreDetail } from './score';
 
 export interface Delta {
@@ -30,17 +31,6 @@ export interface CompareOptions {
   seed?: number;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
 
 function percentile(sorted: Float64Array, q: number): number {
@@ -65,7 +55,7 @@ interface Draws {
 function pairedBootstrap(d: Draws, stat: (w: Int32Array | undefined) => number, confidence: number): Delta {
   const observed = stat(undefined);
   const deltas = new Float64Array(d.samples);
-  const random = rng(d.seed);
+  const random = mulberry32(d.seed);
   const w = new Int32Array(d.n);
   for (let s = 0; s < d.samples; s++) {
     w.fill(0);

@@ -13,6 +13,7 @@ import { classTemplateValues } from '../parts/prompts';
 import { expandTemplate } from '../parts/templates';
 import { DEFAULT_TEMPLATES, valueAt, type Project, type TaxonomyClass } from '../taxonomy/model';
 import { levelValues } from '../taxonomy/tree';
+import { mulberry32 } from '../util/random';
 
 export type Variant = 'flat' | 'hierarchical' | 'descriptions' | 'control';
 export const VARIANTS: readonly Variant[] = ['flat', 'hierarchical', 'descriptions', 'control'];
@@ -76,14 +77,7 @@ function ancestors(project: Project, cls: TaxonomyClass, levelIndex: number): st
 
 /** Deterministic random "words" of letters (mulberry32). */
 export function randomDescriptors(options: ControlOptions): string[] {
-  let a = options.seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(options.seed);
   const word = () => Array.from({ length: 3 + Math.floor(next() * 6) }, () => String.fromCharCode(97 + Math.floor(next() * 26))).join('');
   return Array.from({ length: options.descriptors }, () => `${word()} ${word()}`);
 }

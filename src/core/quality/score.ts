@@ -11,6 +11,7 @@ import { KeypointScorer, type PartHits, type PartPrompts } from './hitRate';
 import { maskStatistics, type MaskStatistics } from './maskStats';
 import { CONTROL_DEFAULTS, levelClasses, levelPrompts, randomDescriptors, VARIANTS, type ControlOptions, type Variant } from './prompts';
 import type { TextEmbeddings } from './texts';
+import { mulberry32 } from '../util/random';
 import type { MatrixProduct } from '../clip/matmul';
 import { jsProduct, zeroShot, type ZeroShotResult } from './zeroShot';
 
@@ -94,14 +95,7 @@ function accuracy(r: ZeroShotResult): Accuracy {
 
 /** Seeded shuffle (mulberry32) of 0..n-1. */
 function shuffled(n: number, seed: number): number[] {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const out = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));
