@@ -23,8 +23,10 @@ import { datasetFile, datasetRoot, loadImages } from '../taxonomy/importers';
 import type { ImageEntry, Project } from '../taxonomy/model';
 import { writeFileAtomic } from '../util/atomicWrite';
 import type { CacheEncoders } from './encoders';
+import { KEYPOINTS_JOURNAL_FILE, KeypointsJournal, priorKeypointFeatures, removeOldKeypointFeatures, sampleKeypointFeatures, writeKeypointFeaturesFile, type KeypointRecord, type ManifestKeypoints } from './keypointFeatures';
+import { PART_LOCS_FILE, PARTS_FILE, readKeypoints, type Keypoint } from '../taxonomy/importers/keypoints';
 import { EMBEDDINGS_JOURNAL_FILE, EmbeddingsJournal, priorEmbeddings, removeOldEmbeddings, writeEmbeddingsFile, type EmbeddingRecord, type ManifestEmbeddings } from './embeddings';
-import { bytesSha256, cacheHashes, canonicalSettings, fileSha256, shortHash, type CacheHashes, type MaskBuildSettings } from './hashes';
+import { bytesSha256, cacheHashes, canonicalSettings, fileSha256, keypointFeaturesHash, shortHash, type CacheHashes, type MaskBuildSettings } from './hashes';
 import { Journal, readJournal, type JournalEntry } from './journal';
 import { CacheBuildLock, LOCK_TEMP_PREFIX } from './lock';
 import {
@@ -225,6 +227,8 @@ interface Build {
   /** The image embedding of every image that has one so far. */
   embeddings: Map<string, Float32Array>;
   embeddingCounts: { computed: number; reused: number };
+  /** The dataset's part keypoints (CUB, NABirds), and the keypoint features of every image that has them so far. */
+  keypoints?: { names: string[]; index: Map<string, number>; byImage: Map<string, Keypoint[]>; records: Map<string, KeypointRecord> };
 }
 
 /** An image whose mask or embedding (or both) is stale. */
@@ -273,6 +277,7 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
     images = await listImages(b);
     prototypes = await prototypeTensors(b, images.length, options.force ?? false);
     const todo = await staleImages(b, images, prior);
+    todo.push(...(await staleKeypointFeatures(b, images, options.force ?? false)));
     todo.push(...(await staleEmbeddings(b, images, todo, options.force ?? false)));
     phase = await computeMasks(b, todo, prototypes, images.length, Math.max(1, options.batchSize ?? 8));
     manifest = await writeManifest(b, images, prototypes, phase);
@@ -434,6 +439,47 @@ async function staleImages(b: Build, images: ImageEntry[], prior: Map<string, Jo
 }
 
 /**
+ * Reads the dataset's part keypoints (when it has them) and settles the keypoint features of the
+ * images whose masks are up to date; an image whose features are missing or stale gets its mask
+ * recomputed, since both come from the same model pass.
+ */
+async function staleKeypointFeatures(b: Build, images: ImageEntry[], force: boolean): Promise<Todo[]> {
+  const dataset = await readKeypoints(b.project.dataset.format, b.root, b.signal).catch((err: Error) => {
+    if (err.name === 'AbortError') throw new Cancelled();
+    b.log(`warning: part keypoints not read, no keypoint features: ${err.message}`);
+    return undefined;
+  });
+  if (!dataset) return [];
+  const files = [path.join(b.root, PARTS_FILE), path.join(b.root, PART_LOCS_FILE)];
+  const filesHash = bytesSha256(Buffer.concat(await Promise.all(files.map((f) => fs.readFile(f)))));
+  b.hashes.keypoints = keypointFeaturesHash(b.hashes.model, b.settings, filesHash);
+  const records = new Map<string, KeypointRecord>();
+  b.keypoints = { names: dataset.names, index: new Map(dataset.names.map((n, i) => [n, i])), byImage: dataset.byImage, records };
+  if (force) await fs.rm(path.join(b.dir, KEYPOINTS_JOURNAL_FILE), { force: true });
+  const prior = force ? new Map<string, KeypointRecord>() : await priorKeypointFeatures(b.dir, b.encoders.model.embedDim, dataset.names);
+  const again: Todo[] = [];
+  const classIndex = new Map(b.project.classes.map((c, i) => [c.id, i]));
+  const coarseValues = b.table.values.get(b.project.levels[0].name)!;
+  for (const image of images) {
+    const e = b.entries.get(image.key);
+    if (!e || e.status !== 'ok' || !e.source || !dataset.byImage.has(image.key)) continue;
+    const label = classIndex.get(image.classId)!;
+    const coarse = coarseValues[b.table.levelIndex[label][0]];
+    if (!b.partNames.has(coarse)) continue; // no parts, no masks from the model, nothing to test
+    const p = prior.get(image.key);
+    if (p && p.path === image.path && sameSource(p.source, e.source) && p.keypointsHash === b.hashes.keypoints) {
+      records.set(image.key, p);
+      continue;
+    }
+    b.entries.delete(image.key);
+    b.counts.reused--;
+    again.push({ image, label, coarse, file: datasetFile(b.root, image.path), source: e.source, mask: true, embed: true });
+  }
+  b.log(`keypoint features: ${records.size} up to date${again.length > 0 ? `, ${again.length} images computed again for them` : ''}`);
+  return again;
+}
+
+/**
  * Settles the embeddings that are up to date (same image file, same embeddings hash) and marks the
  * rest: on the mask todos, and as embedding-only todos for images whose mask is up to date.
  */
@@ -472,6 +518,7 @@ async function computeMasks(b: Build, todo: Todo[], prototypes: PrototypeTensors
   const dim = b.encoders.model.embedDim;
   const journal = new Journal(path.join(b.dir, JOURNAL_FILE));
   const embeddingsJournal = new EmbeddingsJournal(b.dir);
+  const keypointsJournal = b.keypoints ? new KeypointsJournal(b.dir) : undefined;
   const prompts = new Map([...prototypes.partT].map(([name, t]) => [name.slice('parts.'.length), { data: t.data, n: t.shape[0], dim }]));
   const counts = b.counts;
   const start = performance.now();
@@ -513,6 +560,13 @@ async function computeMasks(b: Build, todo: Todo[], prototypes: PrototypeTensors
         const labels: LabelMap = pe
           ? session.labels(feats.get(l)!, pe, pe.n, size, b.masks).labels
           : { data: new Uint8Array(size.width * size.height), width: size.width, height: size.height, numParts: 0 };
+        const points = b.keypoints?.byImage.get(l.todo.image.key);
+        if (pe && points && keypointsJournal) {
+          const k = sampleKeypointFeatures(feats.get(l)!, points, l.image.width, l.image.height, b.keypoints!.index);
+          const r = { key: l.todo.image.key, path: l.todo.image.path, source: l.todo.source, keypointsHash: b.hashes.keypoints!, ...k };
+          keypointsJournal.append(r);
+          b.keypoints!.records.set(r.key, r);
+        }
         const png = await encodeLabelMapPng(labels);
         const mask = maskFileName(l.todo.image.key, b.hashes.masks);
         await writeFileAtomic(path.join(b.dir, mask), png);
@@ -607,6 +661,7 @@ async function writeManifest(b: Build, images: ImageEntry[], prototypes: Prototy
   // the embeddings of ok images, in manifest order; a new file beside the old one (content-named)
   const okKeys = images.map((i) => b.entries.get(i.key)!).filter((e) => e.status === 'ok').map((e) => e.key);
   const embeddings = await writeEmbeddingsFile(b.dir, okKeys, b.embeddings, b.encoders.model.embedDim, b.hashes.embeddings);
+  const keypoints = b.keypoints ? await writeKeypointFeaturesFile(b.dir, okKeys, b.keypoints.records, b.encoders.model.embedDim, b.hashes.keypoints!, b.keypoints.names) : undefined;
   const manifest = makeManifest({
     project: b.project,
     projectFile: b.projectFile,
@@ -618,18 +673,23 @@ async function writeManifest(b: Build, images: ImageEntry[], prototypes: Prototy
     levelIndex: b.table.levelIndex,
     partNames: b.partNames,
     images: images.map((i) => {
-      const e = b.entries.get(i.key)!;
+      const e = { ...b.entries.get(i.key)! };
       const row = embeddings.rows.get(i.key);
-      return row === undefined ? e : { ...e, embedding: row };
+      if (row !== undefined) e.embedding = row;
+      const range = keypoints?.ranges.get(i.key);
+      if (range) e.keypoints = range;
+      return e;
     }),
     prototypesSha256: await fileSha256(protoFile),
     embeddings: embeddings.entry,
+    keypointFeatures: keypoints?.entry,
   });
   await writeFileAtomic(manifestFile, JSON.stringify(manifest, null, 1) + '\n');
   await fs.rm(previousFile, { force: true });
   await fs.rm(path.join(b.dir, JOURNAL_FILE), { force: true });
   await removeUnreferencedMasks(b.dir, manifest);
   await removeOldEmbeddings(b.dir, manifest.embeddings?.file);
+  await removeOldKeypointFeatures(b.dir, manifest.keypointFeatures?.file);
   return manifest;
 }
 
@@ -646,6 +706,7 @@ function makeManifest(o: {
   images: ManifestImage[];
   prototypesSha256: string;
   embeddings: ManifestEmbeddings;
+  keypointFeatures?: ManifestKeypoints;
 }): CacheManifest {
   const { project } = o;
   const ok = o.images.filter((i) => i.status === 'ok').length;
@@ -667,6 +728,7 @@ function makeManifest(o: {
     maskSize: o.settings.maskSize,
     files: { prototypes: o.prototypesSha256 },
     embeddings: o.embeddings,
+    ...(o.keypointFeatures ? { keypointFeatures: o.keypointFeatures } : {}),
     counts: { images: o.images.length, ok, error: o.images.length - ok },
     images: o.images,
   };

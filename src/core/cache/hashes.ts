@@ -37,6 +37,8 @@ export interface CacheHashes {
   prototypes: string;
   /** Image embeddings: model + input size. Absent in caches built before embeddings. */
   embeddings: string;
+  /** Keypoint features: model + variant + input size + the dataset's keypoint files (datasets with keypoints only). */
+  keypoints?: string;
 }
 
 /** Settings with the variant in its canonical spelling, so equivalent spellings hash the same. */
@@ -57,6 +59,12 @@ export function cacheHashes(project: Project, modelHash: string, settings: MaskB
     prototypes: sha256(canonicalJson({ v, kind: 'prototypes', model: modelHash, classPrompts })),
     embeddings: sha256(canonicalJson({ v, kind: 'image-embeddings', model: modelHash, inputSize: settings.inputSize })),
   };
+}
+
+/** The hash of the keypoint features: what the dense features depend on, and where the keypoints are. */
+export function keypointFeaturesHash(modelHash: string, settings: MaskBuildSettings, keypointFilesSha256: string): string {
+  const { variant, inputSize } = canonicalSettings(settings);
+  return sha256(canonicalJson({ v: CACHE_COMPUTE_VERSION, kind: 'keypoint-features', model: modelHash, variant, inputSize, keypoints: keypointFilesSha256 }));
 }
 
 export function bytesSha256(data: Uint8Array): string {

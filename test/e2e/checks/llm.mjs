@@ -291,7 +291,7 @@ export async function llmChecks({ page, workspace, userData, shots, check, runCo
       await page.screenshot({ path: path.join(shots, 'parts.png') });
       await runCommand(page, 'File: Save');
       const saved = await waitFile(file, (t) => t.includes('"cheek spot"'), 'save after the part edits');
-      assert.match(saved, /\{ "name": "bill", "prompts": \["beak", "bill"\] \}/);
+      assert.match(saved, /\{ "name": "bill", "prompts": \["beak", "bill"\], "keypoints": \["beak"\] \}/);
       assert.match(saved, /\{ "name": "cheek", "prompts": \["cheek", "cheek spot"\] \}/);
       // The three edits undone: the original file again.
       await undoAndSave(3, 'three undos restore the file');
@@ -309,7 +309,7 @@ export async function llmChecks({ page, workspace, userData, shots, check, runCo
       assert.match((await partRow(/^wing/).innerText()).replace(/\s+/g, ' '), /"wing", "wingtip"/);
       await runCommand(page, 'File: Save');
       const withParts = await waitFile(file, (t) => t.includes('"wingtip"'), 'save after part suggestions');
-      assert.match(withParts, /\{ "name": "wing", "prompts": \["wing", "wingtip"\] \}/);
+      assert.match(withParts, /\{ "name": "wing", "prompts": \["wing", "wingtip"\], "keypoints": \["left_wing", "right_wing"\] \}/);
       assert.match(withParts, /\{ "name": "cheek", "prompts": \["cheek", "cheek patch"\] \}/);
       await undoAndSave(1, 'one undo takes the suggestions back');
       await setOpen(/^\s*Parts/i, false);
