@@ -16,6 +16,7 @@ import type { LabelMap } from '../masks/labels';
 import { MASK_DEFAULTS, maskSettingProblem, maskSettings, type MaskSettings } from '../masks/settings';
 import { buildClassPrototypes, buildPartEmbeddings, levelTable } from '../prototypes/build';
 import { loadProject } from '../project';
+import { applyImageDecisions } from '../taxonomy/decisions';
 import { datasetFile, datasetRoot, loadImages } from '../taxonomy/importers';
 import type { ImageEntry, Project } from '../taxonomy/model';
 import { writeFileAtomic } from '../util/atomicWrite';
@@ -74,6 +75,8 @@ export interface CacheBuildResult {
   dir: string;
   manifest: CacheManifest;
   images: { total: number; computed: number; reused: number; errors: number };
+  /** Images the project excludes (`images.exclude`): listed with status excluded, not computed. */
+  excluded: number;
   prototypes: 'computed' | 'reused';
   partEmbeddings: 'computed' | 'reused';
   seconds: number;
@@ -134,7 +137,8 @@ async function priorRecords(dir: string): Promise<Map<string, JournalEntry>> {
   if (m) {
     const coarseValues = m.levelValues[m.levels[0]] ?? [];
     for (const img of m.images) {
-      if (!img.source) continue;
+      // an excluded image's record is its mask, when the build that excluded it kept one
+      if (!img.source || (img.status === 'excluded' && !img.mask)) continue;
       const cls = m.classes[img.label];
       out.set(img.key, {
         key: img.key,
@@ -142,7 +146,7 @@ async function priorRecords(dir: string): Promise<Map<string, JournalEntry>> {
         coarse: cls ? coarseValues[cls.levelIndex[0]] : '',
         masksHash: m.hashes.masks,
         source: img.source,
-        status: img.status,
+        status: img.status === 'excluded' ? 'ok' : img.status,
         mask: img.mask,
         maskWidth: img.maskWidth,
         maskHeight: img.maskHeight,
@@ -194,7 +198,9 @@ interface Build {
   progress: (p: Omit<CacheProgress, 'imagesPerSecond'> & { imagesPerSecond?: number }) => void;
   /** The manifest entry of every image settled so far. */
   entries: Map<string, ManifestImage>;
-  counts: { computed: number; reused: number; errors: number };
+  counts: { computed: number; reused: number; errors: number; excluded: number };
+  /** The project's decisions: excluded image keys with their reason, relabelled keys with the dataset's class id. */
+  decisions: { excluded: Map<string, string>; relabeledFrom: Map<string, string> };
 }
 
 /** An image whose mask is stale. */
@@ -233,16 +239,18 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
   const started = performance.now();
   const b = await startBuild(options);
   const prior = await prepareFolder(b.dir, options.force ?? false);
-  const images = await listImages(b);
+  const images = imageDecisions(b, await listImages(b));
   const prototypes = await prototypeTensors(b, images.length, options.force ?? false);
-  const todo = await staleImages(b, images, prior);
+  const kept = settleExcluded(b, images, prior);
+  const todo = await staleImages(b, kept, prior);
   const phase = await computeMasks(b, todo, prototypes, images.length, Math.max(1, options.batchSize ?? 8));
   const manifest = await writeManifest(b, images, prototypes, phase);
-  const { computed, reused, errors } = b.counts;
+  const { computed, reused, errors, excluded } = b.counts;
   return {
     dir: b.dir,
     manifest,
     images: { total: images.length, computed, reused, errors },
+    excluded,
     prototypes: prototypes.reuseClass ? 'reused' : 'computed',
     partEmbeddings: prototypes.reuseParts ? 'reused' : 'computed',
     seconds: (performance.now() - started) / 1000,
@@ -276,7 +284,8 @@ async function startBuild(options: BuildCacheOptions): Promise<Build> {
     log: options.log ?? (() => {}),
     progress: (p) => options.onProgress?.({ imagesPerSecond: 0, ...p }),
     entries: new Map(),
-    counts: { computed: 0, reused: 0, errors: 0 },
+    counts: { computed: 0, reused: 0, errors: 0, excluded: 0 },
+    decisions: { excluded: new Map(), relabeledFrom: new Map() },
   };
 }
 
@@ -300,6 +309,52 @@ async function listImages(b: Build): Promise<ImageEntry[]> {
   });
   for (const w of warnings) b.log(`warning: ${w}`);
   return images;
+}
+
+/**
+ * The project's image decisions (docs/project-file.md): relabels give an image the project's class
+ * (its mask follows the new coarse category), exclusions are settled by settleExcluded. Every image
+ * stays listed, so the manifest says what was left out and why.
+ */
+function imageDecisions(b: Build, images: ImageEntry[]): ImageEntry[] {
+  if (!b.project.images) return images;
+  const applied = applyImageDecisions(images, b.project.images);
+  for (const e of applied.excluded) b.decisions.excluded.set(e.key, e.reason);
+  for (const r of applied.relabeled) b.decisions.relabeledFrom.set(r.key, r.datasetClassId);
+  const relabeled = new Map(applied.relabeled.map((r) => [r.key, r.classId]));
+  if (applied.excluded.length + relabeled.size > 0) b.log(`project decisions: ${applied.excluded.length} image(s) excluded, ${relabeled.size} relabelled`);
+  return relabeled.size === 0 ? images : images.map((i) => (relabeled.has(i.key) ? { ...i, classId: relabeled.get(i.key)! } : i));
+}
+
+/**
+ * Excluded images get status `excluded` (skipped by the trainer like errors, never computed); a
+ * mask an earlier build made is kept in the entry while it is still valid, so taking the image
+ * back in costs nothing. Returns the images still to settle.
+ */
+function settleExcluded(b: Build, images: ImageEntry[], prior: Map<string, JournalEntry>): ImageEntry[] {
+  if (b.decisions.excluded.size === 0) return images;
+  const classIndex = new Map(b.project.classes.map((c, i) => [c.id, i]));
+  const rest: ImageEntry[] = [];
+  for (const image of images) {
+    const reason = b.decisions.excluded.get(image.key);
+    if (reason === undefined) {
+      rest.push(image);
+      continue;
+    }
+    const p = prior.get(image.key);
+    const keep = p && p.status === 'ok' && p.path === image.path && p.masksHash === b.hashes.masks && p.mask && isMaskPath(p.mask) && existsSync(path.join(b.dir, p.mask));
+    b.entries.set(image.key, {
+      key: image.key,
+      path: image.path,
+      split: image.split,
+      label: classIndex.get(image.classId) ?? -1,
+      status: 'excluded',
+      reason,
+      ...(keep ? { mask: p.mask, maskWidth: p.maskWidth, maskHeight: p.maskHeight, maskSha256: p.maskSha256, source: p.source } : {}),
+    });
+    b.counts.excluded++;
+  }
+  return rest;
 }
 
 /** Class prototypes and part embeddings: what the stored file holds under the same hashes and shapes, else computed. */
@@ -480,7 +535,7 @@ async function writeManifest(b: Build, images: ImageEntry[], prototypes: Prototy
     values: b.table.values,
     levelIndex: b.table.levelIndex,
     partNames: b.partNames,
-    images: images.map((i) => b.entries.get(i.key)!),
+    images: images.map((i) => withRelabel(b, b.entries.get(i.key)!)),
     prototypesSha256: await fileSha256(protoFile),
   });
   await writeFileAtomic(manifestFile, JSON.stringify(manifest, null, 1) + '\n');
@@ -488,6 +543,12 @@ async function writeManifest(b: Build, images: ImageEntry[], prototypes: Prototy
   await fs.rm(path.join(b.dir, JOURNAL_FILE), { force: true });
   await removeUnreferencedMasks(b.dir, manifest);
   return manifest;
+}
+
+/** The dataset's own class id on the entry of a relabelled image. */
+function withRelabel(b: Build, entry: ManifestImage): ManifestImage {
+  const from = b.decisions.relabeledFrom.get(entry.key);
+  return from === undefined ? entry : { ...entry, relabeledFrom: from };
 }
 
 function makeManifest(o: {
@@ -505,6 +566,7 @@ function makeManifest(o: {
 }): CacheManifest {
   const { project } = o;
   const ok = o.images.filter((i) => i.status === 'ok').length;
+  const excluded = o.images.filter((i) => i.status === 'excluded').length;
   return {
     format: 'pscl-cache',
     version: 1,
@@ -522,7 +584,7 @@ function makeManifest(o: {
     numPartSlots: Math.max(0, ...[...o.partNames.values()].map((p) => p.length)),
     maskSize: o.settings.maskSize,
     files: { prototypes: o.prototypesSha256 },
-    counts: { images: o.images.length, ok, error: o.images.length - ok },
+    counts: { images: o.images.length, ok, error: o.images.length - ok - excluded, ...(excluded > 0 ? { excluded } : {}) },
     images: o.images,
   };
 }

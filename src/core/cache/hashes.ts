@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { parseVariant, variantKey } from '../clip/graph/variants';
 import { canonicalJson, classPromptsHash, partPromptsHash, sha256 } from '../parts/prompts';
+import { decisionsHash } from '../taxonomy/decisions';
 import type { Project } from '../taxonomy/model';
 
 /** Bump when the way masks or prototypes are computed changes, so old caches read as stale. */
@@ -34,6 +35,8 @@ export interface CacheHashes {
   parts: string;
   /** `level.*` and `fine` tensors: model + class prompts. */
   prototypes: string;
+  /** The project's image decisions (exclusions, relabels) the labels and statuses follow. */
+  decisions?: string;
 }
 
 /** Settings with the variant in its canonical spelling, so equivalent spellings hash the same. */
@@ -52,6 +55,7 @@ export function cacheHashes(project: Project, modelHash: string, settings: MaskB
     masks: sha256(canonicalJson({ v, kind: 'masks', model: modelHash, partPrompts, settings: canonicalSettings(settings) })),
     parts: sha256(canonicalJson({ v, kind: 'part-embeddings', model: modelHash, partPrompts })),
     prototypes: sha256(canonicalJson({ v, kind: 'prototypes', model: modelHash, classPrompts })),
+    decisions: decisionsHash(project),
   };
 }
 

@@ -31,9 +31,14 @@ export interface ManifestImage {
   /** Relative to datasetRoot, '/'-separated. */
   path: string;
   split: Split;
-  /** Index into classes; -1 when the image's class is not in the project (status error). */
+  /** Index into classes (the project's `images.relabel` applied); -1 when the image's class is not in the project (status error). */
   label: number;
-  status: 'ok' | 'error';
+  /** ok: trained on; error: unusable (see `error`); excluded: left out by the project (`images.exclude`, see `reason`). */
+  status: 'ok' | 'error' | 'excluded';
+  /** Status excluded: the reason the project gives. */
+  reason?: string;
+  /** The dataset's own class id when the project relabelled the image. */
+  relabeledFrom?: string;
   /** Relative to the cache folder (status ok). */
   mask?: string;
   maskWidth?: number;
@@ -60,7 +65,7 @@ export interface CacheManifest {
   numPartSlots: number;
   maskSize: number;
   files: { prototypes: string };
-  counts: { images: number; ok: number; error: number };
+  counts: { images: number; ok: number; error: number; excluded?: number };
   images: ManifestImage[];
 }
 

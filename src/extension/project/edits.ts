@@ -2,6 +2,9 @@
 // its document: one undo step in the editor, and the rest of the file untouched.
 import * as vscode from 'vscode';
 import { applyOperations, EditError, type Edit } from '../../core/taxonomy/edits';
+import { diffEdit } from '../../core/taxonomy/jsonText';
+
+export { diffEdit };
 import type { Config } from '../config';
 
 export function toWorkspaceEdit(doc: vscode.TextDocument, edits: readonly Edit[]): vscode.WorkspaceEdit {
@@ -60,17 +63,4 @@ async function revealEdits(doc: vscode.TextDocument, edits: readonly Edit[]): Pr
 export function combined(text: string, ops: Array<(t: string) => Edit[]>): Edit[] {
   if (ops.length === 1) return ops[0](text);
   return [diffEdit(text, applyOperations(text, ops))];
-}
-
-/** One replace edit covering what differs between two texts (common prefix and suffix kept). */
-export function diffEdit(before: string, after: string): Edit {
-  let start = 0;
-  while (start < before.length && start < after.length && before[start] === after[start]) start++;
-  let endB = before.length;
-  let endA = after.length;
-  while (endB > start && endA > start && before[endB - 1] === after[endA - 1]) {
-    endB--;
-    endA--;
-  }
-  return { offset: start, length: endB - start, content: after.slice(start, endA) };
 }
