@@ -149,3 +149,21 @@ describe('applying decisions to an image list', () => {
     assert.notEqual(decisionsHash({}), decisionsHash({ images: { exclude: [], relabel: { [A]: '2' } } }));
   });
 });
+
+describe('the evaluation gallery honours decisions made after the evaluation', async () => {
+  const { honourDecisions } = await import('../../src/core/runs/gallery');
+  const report = {
+    split: 'test', numImages: 3, top1: 0, levels: ['coarse', 'species'], perLevel: {}, perClass: [], confusion: [],
+    classes: [{ index: 0, id: '1', name: 'a' }, { index: 1, id: '2', name: 'b' }, { index: 2, id: '3', name: 'c' }],
+    wrong: [
+      { key: 'x', path: A, label: 0, pred: 1, confidence: 0.9 },
+      { key: 'y', path: B, label: 0, pred: 1, confidence: 0.8 },
+      { key: 'z', path: C, label: 2, pred: 0, confidence: 0.7 },
+    ],
+  };
+  it('leaves out excluded images and images relabelled to the prediction; others take their new label', () => {
+    const r = honourDecisions(report, { exclude: [{ path: A, reason: 'dup' }], relabel: Object.assign(Object.create(null), { [B]: '2', [C]: '2' }) });
+    assert.deepEqual(r.wrong.map((w) => [w.key, w.label]), [['z', 1]]);
+    assert.equal(honourDecisions(report, undefined), report);
+  });
+});
