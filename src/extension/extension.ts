@@ -29,6 +29,9 @@ import { RunPanels } from './runs/panels';
 import { RunsView } from './runs/runsView';
 import { Trainers } from './runs/trainers';
 import { openSample, openWalkthrough, registerWalkthrough } from './walkthrough';
+// the Dataset view: images, findings, decisions
+import { openDatasetView } from './dataset/commands';
+import { DatasetViews } from './dataset/views';
 
 const commands: Record<string, CommandFactory> = {
   // project files
@@ -75,6 +78,7 @@ const commands: Record<string, CommandFactory> = {
   'pscl.runs.delete': deleteRunCommand,
   'pscl.runs.refresh': refreshRuns,
   'pscl.runs.classifyImage': classifyImage,
+  'pscl.dataset.open': openDatasetView,
   'pscl.openSample': openSample,
   'pscl.walkthrough.open': openWalkthrough,
 };
@@ -97,7 +101,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   ctx.runs = new RunsView(config);
   ctx.trainers = new Trainers(ctx);
   ctx.runPanels = new RunPanels(ctx, { stop: (d) => vscode.commands.executeCommand('pscl.runs.stop', d), resume: (d) => vscode.commands.executeCommand('pscl.runs.resume', d), canStop: (d) => ctx.trainers.isOurs(d) });
-  context.subscriptions.push(ctx.taxonomy, ctx.parts, ctx.previews, ctx.runs, ctx.trainers, ctx.runPanels, ctx.trainers.onDidChange(() => ctx.runs.refreshSoon()));
+  ctx.datasets = new DatasetViews(ctx, { openMaskPreview: (project, image, coarse) => void ctx.previews.open({ project: project.toString(), image, coarse: coarse && ctx.projects.snapshot(project)?.parsed.project?.parts[coarse]?.length ? coarse : undefined }) });
+  context.subscriptions.push(ctx.taxonomy, ctx.parts, ctx.previews, ctx.runs, ctx.trainers, ctx.runPanels, ctx.datasets, ctx.trainers.onDidChange(() => ctx.runs.refreshSoon()));
 
   for (const [id, factory] of Object.entries(commands)) {
     context.subscriptions.push(vscode.commands.registerCommand(id, factory(ctx)));

@@ -4,6 +4,7 @@ import type { BackendArea } from '../registry';
 import { backendArea } from './backend';
 import { cacheArea } from './cache';
 import { clipArea } from './clip';
+import { curationArea } from './curation';
 import { jobsArea } from './jobs';
 import { masksArea } from './masks';
 import { modelArea } from './model';
@@ -15,4 +16,5 @@ export const areas: BackendArea[] = [
   clipArea, // clip/textEmbeddings, clip/denseFeatures
   masksArea, // masks/compute, masks/grid (preview panel)
   cacheArea, // cache/build (request and job kind: Start Training)
+  curationArea, // curation/findings (request and job kind), curation/thumbnails (Dataset view)
 ];

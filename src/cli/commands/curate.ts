@@ -1,6 +1,6 @@
 // `pscl curate`: what is wrong with a project's images (src/core/curation), as text or JSON.
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { newestCacheDir } from '../../core/curation/curate';
 import { curateProject, CURATION_DEFAULTS, FINDING_KINDS, findingsJson, type CurationSettings, type Finding } from '../../core/curation';
 import { CliError, parseOptions, required, type Command } from '../command';
 import { loadProjectOrFail } from '../project';
@@ -28,20 +28,6 @@ images.relabel) are applied first: excluded images are not checked.
   --no-scan-cache  do not keep the image scan (default: .pscl-cache/<project>-images.json)
 
 Image paths are relative to the dataset root, as in the project file's images.exclude.`;
-
-/** The newest cache folder built from this project file, if any. */
-function newestCache(projectFile: string): string | undefined {
-  const dir = path.join(path.dirname(projectFile), '.pscl-cache');
-  if (!existsSync(dir)) return undefined;
-  let best: { dir: string; mtime: number } | undefined;
-  for (const name of readdirSync(dir)) {
-    const manifest = path.join(dir, name, 'manifest.json');
-    if (!existsSync(manifest)) continue;
-    const mtime = statSync(manifest).mtimeMs;
-    if (!best || mtime > best.mtime) best = { dir: path.join(dir, name), mtime };
-  }
-  return best?.dir;
-}
 
 function num(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -96,7 +82,7 @@ export const command: Command = {
         projectFile: file,
         project,
         settings,
-        cacheDir: values.cache ?? newestCache(file),
+        cacheDir: values.cache ?? newestCacheDir(file),
         runDir: values.run,
         scanFile: values['no-scan-cache'] ? null : undefined,
         signal: controller.signal,

@@ -1,6 +1,7 @@
 // `pscl curate` and the Dataset view's findings: one call over a project. The images counted are
 // the project's (its exclusions left out, its relabels applied); model-free checks always run,
 // the embedding checks when the cache has image embeddings, confident learning with a run.
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { readManifest } from '../cache/manifest';
 import { PsclError } from '../errors';
@@ -209,4 +210,18 @@ export function findingsJson(report: CurationReport): Record<string, unknown> {
     checks: report.checks,
     notes: report.notes,
   };
+}
+
+/** The newest training cache built next to a project file (`.pscl-cache/<name>-<model>/`), if any. */
+export function newestCacheDir(projectFile: string): string | undefined {
+  const dir = path.join(path.dirname(path.resolve(projectFile)), '.pscl-cache');
+  if (!existsSync(dir)) return undefined;
+  let best: { dir: string; mtime: number } | undefined;
+  for (const name of readdirSync(dir)) {
+    const manifest = path.join(dir, name, 'manifest.json');
+    if (!existsSync(manifest)) continue;
+    const mtime = statSync(manifest).mtimeMs;
+    if (!best || mtime > best.mtime) best = { dir: path.join(dir, name), mtime };
+  }
+  return best?.dir;
 }
