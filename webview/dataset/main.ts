@@ -464,7 +464,7 @@ onHostMessage<DatasetToWebview>((m) => {
         fillKinds();
         refilter();
       }
-      status.textContent = findingsRunning ? findingsMessage : `${model.findings.length} findings${notes.length ? ` · ${notes.join(' · ')}` : ''}`;
+      status.textContent = findingsRunning ? findingsMessage : `${model.findings.length} finding${model.findings.length === 1 ? '' : 's'}${notes.length ? ` · ${notes.join(' · ')}` : ''}`;
       status.dataset.state = findingsRunning ? 'running' : 'done';
       return;
     case 'thumbs':

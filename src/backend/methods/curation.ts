@@ -2,7 +2,7 @@
 // off the extension host. Findings are what `pscl curate` reports, for the same project text.
 import path from 'node:path';
 import { PsclError } from '../../core/errors';
-import { CurationRequests, type CurationFindingsParams, type CurationFindingsResult, type ThumbnailsParams, type ThumbnailsResult } from '../../core/rpc/curation';
+import { CurationRequests, type CurationFindingsParams, type CurationFindingsResult, type CurationMapParams, type CurationMapResult, type ThumbnailsParams, type ThumbnailsResult } from '../../core/rpc/curation';
 import { fields, optInt, optStr, str, strArray } from '../params';
 import { defineJob, defineRequest, type BackendArea, type HandlerContext } from '../registry';
 
@@ -56,7 +56,30 @@ async function thumbnails(params: ThumbnailsParams, ctx: HandlerContext): Promis
   return { thumbnails: await makeThumbnails(params.files, params.dir, params.size, ctx.signal) };
 }
 
+const MAP = CurationRequests.map.method;
+
+function parseMap(raw: unknown): CurationMapParams {
+  const p = fields(MAP, raw);
+  const cacheDir = optStr(MAP, p, 'cacheDir');
+  return { projectFile: absolute(MAP, 'projectFile', str(MAP, p, 'projectFile')), cacheDir: cacheDir && absolute(MAP, 'cacheDir', cacheDir) };
+}
+
+async function map(params: CurationMapParams, ctx: HandlerContext): Promise<CurationMapResult> {
+  const { newestCacheDir } = await import('../../core/curation/curate');
+  const { readImageEmbeddings } = await import('../../core/curation/embeddings');
+  const { readManifest } = await import('../../core/cache/manifest');
+  const { embeddingMap } = await import('../../core/curation/map');
+  const cacheDir = params.cacheDir ?? newestCacheDir(params.projectFile);
+  const manifest = cacheDir ? await readManifest(cacheDir) : undefined;
+  if (!cacheDir || !manifest) return { paths: [], xy: [], message: 'No training cache for this project yet: build it (PSCL: Start Training builds it, or pscl cache build) to draw the map of its image embeddings.' };
+  const table = await readImageEmbeddings(cacheDir, manifest);
+  if (!table || table.rows.size === 0) return { paths: [], xy: [], message: `The cache ${cacheDir} holds no image embeddings: rebuild it with this version to draw the map.` };
+  const paths = [...table.rows.keys()];
+  const xy = await embeddingMap(table.data, table.rows.size, table.dim, { signal: ctx.signal, onProgress: (f, message) => ctx.progress({ done: Math.round(f * 1000), total: 1000, message }) });
+  return { paths, xy: Array.from(xy) };
+}
+
 export const curationArea: BackendArea = {
-  requests: [defineRequest(CurationRequests.findings, parseFindings, findings), defineRequest(CurationRequests.thumbnails, parseThumbs, thumbnails)],
+  requests: [defineRequest(CurationRequests.findings, parseFindings, findings), defineRequest(CurationRequests.thumbnails, parseThumbs, thumbnails), defineRequest(CurationRequests.map, parseMap, map)],
   jobs: [defineJob(FINDINGS, parseFindings, findings)],
 };

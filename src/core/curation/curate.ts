@@ -95,7 +95,7 @@ export async function curateProject(o: CurateOptions): Promise<CurationReport> {
     const manifest = await readManifest(o.cacheDir);
     if (!manifest) notes.push(`${o.cacheDir} holds no cache manifest: the embedding checks are skipped (build the cache first)`);
     else {
-      embeddings ??= readImageEmbeddings(o.cacheDir, manifest);
+      embeddings ??= await readImageEmbeddings(o.cacheDir, manifest);
       prototypes ??= readClassPrototypes(o.cacheDir, manifest);
     }
   }

@@ -49,6 +49,6 @@ export function readClassPrototypes(cacheDir: string, manifest: CacheManifest): 
  * next to the masks once its builder computes them; until then the embedding checks are skipped
  * with a note.
  */
-export function readImageEmbeddings(_cacheDir: string, _manifest: CacheManifest): ImageEmbeddingTable | undefined {
+export async function readImageEmbeddings(_cacheDir: string, _manifest: CacheManifest): Promise<ImageEmbeddingTable | undefined> {
   return undefined;
 }

@@ -141,7 +141,7 @@ export function duplicateFindings(
     const how = exact ? 'identical files' : `look the same (similarity ${score[root]!.toFixed(3)})`;
     const reason = leak
       ? `${members.length} images that are ${exact ? 'identical files' : 'near-duplicates'} sit in different splits (${splits.join(', ')}): the test set holds images the model trains on`
-      : `${members.length} images ${how}, all in the ${splits[0]} split`;
+      : `${members.length} images are ${how}, all in the ${splits[0]} split`;
     out.push({ kind: leak ? 'leak' : 'duplicate', images: paths, score: exact ? 1 : score[root]!, reason, match: exact ? 'exact' : 'near', splits });
   }
   return out;

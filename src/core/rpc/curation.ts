@@ -35,7 +35,22 @@ export interface ThumbnailsResult {
   thumbnails: (string | null)[];
 }
 
+export interface CurationMapParams {
+  projectFile: string;
+  cacheDir?: string;
+  jobId?: string;
+}
+
+/** 2-D coordinates of the images the cache has embeddings for; a message when it has none. */
+export interface CurationMapResult {
+  paths: string[];
+  /** x, y interleaved, in `paths` order. */
+  xy: number[];
+  message?: string;
+}
+
 export const CurationRequests = {
+  map: new RequestType<CurationMapParams, CurationMapResult, ErrorData>('curation/map'),
   findings: new RequestType<CurationFindingsParams, CurationFindingsResult, ErrorData>('curation/findings'),
   thumbnails: new RequestType<ThumbnailsParams, ThumbnailsResult, ErrorData>('curation/thumbnails'),
 };

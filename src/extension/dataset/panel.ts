@@ -16,6 +16,8 @@ import { PagePanel } from '../webviewPanel';
 
 export const DATASET_VIEW_TYPE = 'pscl.dataset';
 const THUMB_SIZE = 160;
+/** Edits show the project file beside the grid, not over it. */
+const BESIDE = { viewColumn: vscode.ViewColumn.Beside };
 
 const accepts = (m: unknown): m is DatasetFromWebview => !!m && typeof m === 'object' && typeof (m as { type?: unknown }).type === 'string';
 const indices = (v: unknown): number[] => (Array.isArray(v) ? v.filter((i): i is number => Number.isInteger(i) && i >= 0) : []);
@@ -82,13 +84,13 @@ export class DatasetPanel extends PagePanel<DatasetFromWebview, DatasetToWebview
         await this.exclude(indices(m.indices), typeof m.reason === 'string' ? m.reason : undefined);
         return;
       case 'include':
-        await editProject(this.services.config, this.uri, 'Include', (t) => includeImages(t, this.paths(m.indices)));
+        await editProject(this.services.config, this.uri, 'Include', (t) => includeImages(t, this.paths(m.indices)), BESIDE);
         return;
       case 'relabel':
         await this.relabel(indices(m.indices));
         return;
       case 'clearRelabel':
-        await editProject(this.services.config, this.uri, 'Clear Relabel', (t) => clearRelabels(t, this.paths(m.indices)));
+        await editProject(this.services.config, this.uri, 'Clear Relabel', (t) => clearRelabels(t, this.paths(m.indices)), BESIDE);
         return;
       case 'openMaskPreview': {
         const img = this.images[m.index];
@@ -104,7 +106,7 @@ export class DatasetPanel extends PagePanel<DatasetFromWebview, DatasetToWebview
         return;
       }
       case 'map':
-        this.post({ type: 'map', xy: [], message: 'The map needs image embeddings in the training cache.' });
+        await this.sendMap();
         return;
     }
   }
@@ -210,6 +212,30 @@ export class DatasetPanel extends PagePanel<DatasetFromWebview, DatasetToWebview
     }
   }
 
+  private async sendMap(): Promise<void> {
+    const backend = this.services.backend.get('The embedding map');
+    if (!backend) {
+      this.post({ type: 'map', xy: [], message: 'Restricted Mode: the map needs the backend process.' });
+      return;
+    }
+    try {
+      const r = await backend.request(CurationRequests.map, { projectFile: this.target.projectFile }, { onProgress: (p) => this.post({ type: 'map', xy: [], message: p.message }) });
+      if (r.paths.length === 0) {
+        this.post({ type: 'map', xy: [], message: r.message });
+        return;
+      }
+      const at = new Map(r.paths.map((p, k) => [p, k]));
+      const xy: number[] = [];
+      for (const img of this.images) {
+        const k = at.get(img.path);
+        xy.push(k === undefined ? NaN : r.xy[k * 2]!, k === undefined ? NaN : r.xy[k * 2 + 1]!);
+      }
+      this.post({ type: 'map', xy: xy.map((v) => (Number.isNaN(v) ? (null as unknown as number) : v)), message: `${r.paths.length} images with embeddings; drag a lasso to pick images for the grid` });
+    } catch (err) {
+      this.post({ type: 'map', xy: [], message: `the map failed: ${(err as Error).message}` });
+    }
+  }
+
   private async sendThumbs(which: number[]): Promise<void> {
     const files = which.map((i) => this.images[i]).filter((i): i is ImageEntry => !!i).map((i) => this.file(i));
     const backend = vscode.workspace.isTrusted ? this.services.backend.get('Thumbnails') : undefined;
@@ -236,7 +262,7 @@ export class DatasetPanel extends PagePanel<DatasetFromWebview, DatasetToWebview
       value: 'excluded in the Dataset view',
     }));
     if (reason === undefined) return;
-    await editProject(this.services.config, this.uri, 'Exclude', (t) => excludeImages(t, imgs.map((i) => ({ path: i.path, reason }))));
+    await editProject(this.services.config, this.uri, 'Exclude', (t) => excludeImages(t, imgs.map((i) => ({ path: i.path, reason }))), BESIDE);
   }
 
   private async relabel(which: number[]): Promise<void> {
@@ -257,7 +283,7 @@ export class DatasetPanel extends PagePanel<DatasetFromWebview, DatasetToWebview
     const picked = await vscode.window.showQuickPick(items, { title: `Relabel ${imgs.length} image${imgs.length === 1 ? '' : 's'}`, placeHolder: 'The class these images really show', matchOnDescription: true });
     if (!picked?.id) return;
     const datasetClass = new Map(imgs.map((i) => [i.path, i.classId]));
-    await editProject(this.services.config, this.uri, 'Relabel', (t) => relabelImages(t, imgs.map((i) => i.path), picked.id!, (p) => datasetClass.get(p)));
+    await editProject(this.services.config, this.uri, 'Relabel', (t) => relabelImages(t, imgs.map((i) => i.path), picked.id!, (p) => datasetClass.get(p)), BESIDE);
   }
 
   override dispose(): void {

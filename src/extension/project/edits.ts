@@ -25,6 +25,7 @@ export async function editProject(
   uri: vscode.Uri,
   label: string,
   compute: (text: string) => Edit[],
+  reveal: { viewColumn?: vscode.ViewColumn } = {},
 ): Promise<boolean> {
   const doc = await vscode.workspace.openTextDocument(uri);
   let edits: Edit[];
@@ -44,17 +45,17 @@ export async function editProject(
     void vscode.window.showErrorMessage(`${label}: VS Code refused the edit of ${vscode.workspace.asRelativePath(uri)} (was it changed meanwhile?)`);
     return false;
   }
-  if (config.revealEditsInEditor && doc.version !== version) await revealEdits(doc, edits);
+  if (config.revealEditsInEditor && doc.version !== version) await revealEdits(doc, edits, reveal.viewColumn);
   return true;
 }
 
 /** Shows the document with the first edited span selected, without taking the focus. */
-async function revealEdits(doc: vscode.TextDocument, edits: readonly Edit[]): Promise<void> {
+async function revealEdits(doc: vscode.TextDocument, edits: readonly Edit[], viewColumn?: vscode.ViewColumn): Promise<void> {
   // Offsets in `edits` refer to the text before the edit: map the first one forward.
   const first = [...edits].sort((a, b) => a.offset - b.offset)[0];
   const start = doc.positionAt(first.offset);
   const end = doc.positionAt(first.offset + first.content.length);
-  const editor = await vscode.window.showTextDocument(doc, { preserveFocus: true, preview: true, selection: new vscode.Range(start, end) });
+  const editor = await vscode.window.showTextDocument(doc, { preserveFocus: true, preview: true, selection: new vscode.Range(start, end), viewColumn });
   editor.revealRange(new vscode.Range(start, end), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
 }
 
