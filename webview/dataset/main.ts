@@ -171,15 +171,33 @@ const pool: HTMLElement[] = [];
 function tileFor(k: number): HTMLElement {
   let t = pool[k];
   if (!t) {
-    t = h('div', { class: 'tile', role: 'option' }, h('img', { alt: '', draggable: 'false' }), h('div', { class: 'caption' }), h('div', { class: 'badges' }));
+    t = h('div', { class: 'tile', role: 'option' }, h('img', { alt: '', draggable: 'false', decoding: 'async' }), h('div', { class: 'caption' }), h('div', { class: 'badges' }));
     pool[k] = t;
     gridInner.append(t);
   }
   return t;
 }
 
+// While the grid moves by more than a screen per frame (the scrollbar dragged), tiles show their
+// caption and badges only; images come once it settles, so every frame stays cheap.
+let lastTop = 0;
+let fast = false;
+let settle: ReturnType<typeof setTimeout> | undefined;
+/** Milliseconds of the last renderGrid (for the benchmark). */
+let lastRenderMs = 0;
+
 function renderGrid(): void {
   if (!model) return;
+  const t0 = performance.now();
+  fast = Math.abs(grid.scrollTop - lastTop) > grid.clientHeight;
+  lastTop = grid.scrollTop;
+  if (fast) {
+    clearTimeout(settle);
+    settle = setTimeout(() => {
+      fast = false;
+      renderGrid();
+    }, 120);
+  }
   const w = gridWindow(shown.length, grid.clientWidth, grid.clientHeight, grid.scrollTop, TILE, ROW);
   gridInner.style.height = `${w.rows * ROW}px`;
   const need: number[] = [];
@@ -196,12 +214,12 @@ function renderGrid(): void {
       (t.children[1] as HTMLElement).textContent = className(i);
     }
     const img = t.children[0] as HTMLImageElement;
-    const src = thumbOf(i);
+    const src = fast ? '' : thumbOf(i);
     if (img.getAttribute('src') !== src) {
       if (src) img.setAttribute('src', src);
       else img.removeAttribute('src');
     }
-    if (!thumbs.has(i)) need.push(i);
+    if (!thumbs.has(i) && !fast) need.push(i);
     t.classList.toggle('selected', selected.has(i));
     t.setAttribute('aria-selected', String(selected.has(i)));
     const excluded = model.data.images.excluded[i] !== null;
@@ -220,6 +238,7 @@ function renderGrid(): void {
   }
   for (; k < pool.length; k++) pool[k]!.hidden = true;
   requestThumbs(need);
+  lastRenderMs = performance.now() - t0;
 }
 
 grid.addEventListener('scroll', () => requestAnimationFrame(renderGrid), { passive: true });
@@ -488,4 +507,4 @@ onHostMessage<DatasetToWebview>((m) => {
 send({ type: 'ready' });
 
 /** For the benchmark and tests in a plain browser page. */
-(window as unknown as { __dataset: unknown }).__dataset = { renderGrid, grid, map, drawMap };
+(window as unknown as { __dataset: unknown }).__dataset = { renderGrid, grid, map, drawMap, renderMs: () => lastRenderMs };
