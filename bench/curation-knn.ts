@@ -1,11 +1,12 @@
 // k nearest neighbours of every row of 50,000 x 512 unit vectors (k = 10, cosine), as the
 // curation checks need them:
 //  - ours: exact brute force through ONNX Runtime (MatMul + TopK in blocks; src/core/curation/knn.ts),
-//  - baseline: HNSW (hnswlib-node, the C++ library: a dev dependency used only here), its index
+//  - baseline: HNSW (hnswlib-node, the C++ library, installed only for this run), its index
 //    build plus one query per row, and its recall@10 against the exact answer,
 //  - check: the plain TypeScript loop on a sample of rows, which must agree with ours exactly.
 // Data: 500 clusters (like classes) of noisy unit vectors, deterministic.
 //
+//   npm install --no-save hnswlib-node   # the HNSW baseline (native, built here; not shipped)
 //   node --import tsx bench/curation-knn.ts [--n 50000] [--dim 512] [--k 10] [--sample 200]
 import { parseArgs } from 'node:util';
 import { knnBruteForce, knnOnnx } from '../src/core/curation/knn';
@@ -60,7 +61,16 @@ async function main(): Promise<void> {
 
   let hnsw: Record<string, unknown> = { skipped: 'hnswlib-node is not installed (npm install --no-save hnswlib-node)' };
   try {
-    const mod = (await import('hnswlib-node')) as typeof import('hnswlib-node') & { default?: typeof import('hnswlib-node') };
+    // not a dependency of the project: `npm install --no-save hnswlib-node` for this comparison
+    const name = 'hnswlib-node';
+    interface Hnsw {
+      initIndex(max: number, m: number, efConstruction: number, seed: number): void;
+      addPoint(v: number[], label: number): void;
+      setEf(ef: number): void;
+      searchKnn(v: number[], k: number): { neighbors: number[] };
+    }
+    type HnswModule = { HierarchicalNSW: new (space: string, dim: number) => Hnsw };
+    const mod = (await import(name)) as HnswModule & { default?: HnswModule };
     const { HierarchicalNSW } = mod.default ?? mod;
     const t2 = performance.now();
     const index = new HierarchicalNSW('cosine', dim);
@@ -78,7 +88,7 @@ async function main(): Promise<void> {
     const querySeconds = (performance.now() - t3) / 1000;
     hnsw = { buildSeconds: +buildSeconds.toFixed(2), querySeconds: +querySeconds.toFixed(2), seconds: +(buildSeconds + querySeconds).toFixed(2), recallAt10: +(hits / (n * k)).toFixed(4), M: 16, efConstruction: 200, ef };
   } catch (err) {
-    if (!/Cannot find module|ERR_MODULE_NOT_FOUND/.test(String(err))) throw err;
+    if (!/Cannot find (module|package)|ERR_MODULE_NOT_FOUND/.test(String(err))) throw err;
   }
 
   console.log(JSON.stringify({
