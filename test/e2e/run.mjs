@@ -84,9 +84,14 @@ async function expand(page, name) {
 }
 
 async function runCommand(page, title, { prefix = false } = {}) {
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor();
+  await page.keyboard.press('F1');
+  // A focused image preview (a webview) can swallow F1: give the workbench focus and ask again.
+  if (!(await input.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false))) {
+    await page.locator('.part.sidebar .composite.title').first().click();
+    await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible' });
+  }
   await input.fill(`>${title}`);
   // Click the row with exactly this label (Enter would take whatever ranks first).
   const exact = new RegExp(`^\\s*${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}${prefix ? '' : '\\s*$'}`);
