@@ -74,7 +74,11 @@ export async function curateProject(o: CurateOptions): Promise<CurationReport> {
   const root = datasetRoot(project, projectFile);
 
   progress('images', 0, `reading the image lists of ${root}`);
-  const listed = await loadImages(project, projectFile, o.signal);
+  const listed = await loadImages(project, projectFile, o.signal).catch((err: Error) => {
+    if (o.signal?.aborted) throw new PsclError('curation cancelled', 'cancelled');
+    // the dataset's lists are the user's input: their message names the file and line
+    throw new PsclError(`cannot list the images of ${root}: ${err.message}`);
+  });
   const applied = applyImageDecisions(listed.images, project.images);
   const images = applied.images;
   const notes: string[] = [...listed.warnings];
