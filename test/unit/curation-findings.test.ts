@@ -263,6 +263,25 @@ describe('building blocks', () => {
     assert.ok(want.length >= 40);
   });
 
+  it('the 2-D map keeps two clusters apart and is the same on every run', async () => {
+    const { embeddingMap } = await import('../../src/core/curation/map');
+    const n = 60, dim = 8;
+    const data = new Float32Array(n * dim);
+    let seed = 9;
+    const rand = () => ((seed = (seed * 48271) % 2147483647) / 2147483647 - 0.5) * 0.2;
+    for (let i = 0; i < n; i++) {
+      for (let d = 0; d < dim; d++) data[i * dim + d] = (d === (i < 30 ? 0 : 1) ? 1 : 0) + rand();
+      const norm = Math.hypot(...data.subarray(i * dim, (i + 1) * dim));
+      for (let d = 0; d < dim; d++) data[i * dim + d]! /= norm;
+    }
+    const xy = await embeddingMap(data, n, dim, { neighbours: 8, epochs: 200 });
+    const centre = (from: number) => [0, 1].map((c) => Array.from({ length: 30 }, (_, i) => xy[(from + i) * 2 + c]!).reduce((a, b) => a + b, 0) / 30);
+    const [a, b] = [centre(0), centre(30)];
+    const spread = Math.max(...Array.from({ length: 30 }, (_, i) => Math.hypot(xy[i * 2]! - a[0]!, xy[i * 2 + 1]! - a[1]!)));
+    assert.ok(Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!) > spread, 'the clusters lie apart');
+    assert.deepEqual(Array.from(await embeddingMap(data, n, dim, { neighbours: 8, epochs: 200 })), Array.from(xy), 'seeded: the same layout again');
+  });
+
   it('agreement: the deepest nested level two classes share', () => {
     const p = parseProject(readFileSync(path.join(repoRoot, 'samples/tiny-birds/tiny-birds.pscl.json'), 'utf8')).project!;
     const c = (id: string) => p.classes.find((x) => x.id === id)!;
