@@ -46,6 +46,12 @@ describe('curation: bad input', () => {
     const noRun = await pscl(['curate', '--project', project, '--run', path.join(tmp.dir, 'no-run')]);
     assert.equal(noRun.code, 2);
     assert.match(noRun.err, /run folder .*no-run not found/);
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(path.join(tmp.dir, 'empty-run'));
+    const unexported = await pscl(['curate', '--project', project.replace('/b/', '/a/'), '--run', path.join(tmp.dir, 'empty-run')]);
+    assert.equal(unexported.code, 1, unexported.err);
+    assert.match(unexported.err, /model\.onnx: missing: the run has no exported model; export the model again/);
+    assert.doesNotMatch(unexported.err, STACK);
   });
 
   it('a relabel to a class the project lacks blocks the cache build with the position, and validate names it', async () => {

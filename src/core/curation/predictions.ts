@@ -25,7 +25,10 @@ export function softmax(logits: ArrayLike<number>): Float32Array {
 
 /** Probabilities of the run's classes for each image (unreadable images are left out). */
 export async function runPredictions(runDir: string, root: string, images: readonly ImageEntry[], options: { signal?: AbortSignal; onProgress?: (fraction: number) => void } = {}): Promise<RunPredictions> {
-  const classifier = await RunClassifier.load(runDir);
+  // a run without an exported model (or a damaged one) is the user's to fix: its message says how
+  const classifier = await RunClassifier.load(runDir).catch((err: Error) => {
+    throw err instanceof PsclError ? err : new PsclError(err.message);
+  });
   try {
     const classIds = classifier.model.classes.map((c, i) => c.id ?? String(i));
     const rows = new Map<string, number>();
