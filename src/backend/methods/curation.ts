@@ -4,7 +4,7 @@ import path from 'node:path';
 import { PsclError } from '../../core/errors';
 import { CurationRequests, type CurationFindingsParams, type CurationFindingsResult, type CurationMapParams, type CurationMapResult, type ThumbnailsParams, type ThumbnailsResult } from '../../core/rpc/curation';
 import { fields, optInt, optStr, str, strArray } from '../params';
-import { defineJob, defineRequest, type BackendArea, type HandlerContext } from '../registry';
+import { defineRequest, type BackendArea, type HandlerContext } from '../registry';
 
 const FINDINGS = CurationRequests.findings.method;
 const THUMBS = CurationRequests.thumbnails.method;
@@ -81,5 +81,4 @@ async function map(params: CurationMapParams, ctx: HandlerContext): Promise<Cura
 
 export const curationArea: BackendArea = {
   requests: [defineRequest(CurationRequests.findings, parseFindings, findings), defineRequest(CurationRequests.thumbnails, parseThumbs, thumbnails), defineRequest(CurationRequests.map, parseMap, map)],
-  jobs: [defineJob(FINDINGS, parseFindings, findings)],
 };

@@ -16,5 +16,5 @@ export const areas: BackendArea[] = [
   clipArea, // clip/textEmbeddings, clip/denseFeatures
   masksArea, // masks/compute, masks/grid (preview panel)
   cacheArea, // cache/build (request and job kind: Start Training)
-  curationArea, // curation/findings (request and job kind), curation/thumbnails (Dataset view)
+  curationArea, // curation/findings, curation/thumbnails, curation/map (Dataset view)
 ];
