@@ -11,10 +11,14 @@ import path from 'node:path';
 const ORIGINAL = 'images/001.Red_crowned_Finch/Red_crowned_Finch_0004.jpg';
 const COPY = 'images/001.Red_crowned_Finch/Red_crowned_Finch_0004_copy.jpg';
 
-async function webviewFrame(page) {
-  const outer = page.locator('iframe.webview.ready').last();
-  await outer.waitFor({ timeout: 30000 });
-  return (await outer.contentFrame()).frameLocator('iframe#active-frame');
+/** The Dataset view's page among every webview open (dashboards and previews may be too). */
+async function datasetFrame(page) {
+  for (const end = Date.now() + 30000; Date.now() < end; await new Promise((r) => setTimeout(r, 250))) {
+    for (const f of page.frames()) {
+      if (await f.$('body[data-view="dataset"] #grid .tile').catch(() => null)) return f;
+    }
+  }
+  throw new Error('the Dataset view did not open (no webview page with its grid)');
 }
 
 async function waitFor(what, fn, timeout = 30000) {
@@ -49,8 +53,10 @@ export async function datasetChecks({ page, workspace, root, shots, check, runCo
 
     // from the sample's row in the Taxonomy view (several project files are in the workspace)
     await page.locator('.pane-body').getByRole('treeitem', { name: /Tiny Birds/ }).first().click({ button: 'right' });
-    await page.locator('.monaco-menu .action-label', { hasText: 'Open Dataset View' }).first().click();
-    view = await webviewFrame(page);
+    const item = page.getByRole('menuitem', { name: 'Open Dataset View' });
+    await item.hover();
+    await item.click();
+    view = await datasetFrame(page);
     await view.locator('#grid .tile').first().waitFor({ timeout: 30000 });
     await view.locator('#findings-status[data-state="done"]').waitFor({ timeout: 60000 });
     assert.match(await view.locator('#count').textContent(), /^73 of 73 images/);
@@ -98,7 +104,7 @@ export async function datasetChecks({ page, workspace, root, shots, check, runCo
     const built = pscl('cache', 'build', '--project', file, '--input-size', '64');
     assert.equal(built.status, 0, built.stderr);
     await page.locator('.tabs-container .tab', { hasText: 'Dataset: ' }).first().click();
-    view = await webviewFrame(page);
+    view = await datasetFrame(page);
     await view.locator('#kind').selectOption('');
     await view.locator('#level').selectOption('');
     await view.locator('#tab-map').click();
