@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { loadImagePixels } from '../../src/core/clip/preprocess';
@@ -16,7 +16,7 @@ import { importCub } from '../../src/core/taxonomy/importers';
 import { writeCubFixture } from '../fixtures/datasets';
 import { buildDist } from '../helpers/build';
 import { tempDir } from '../helpers/paths';
-import { pscl, STACK } from './helpers';
+import { pngFile, pscl, STACK } from './helpers';
 
 const tmp = tempDir('pscl-rel-holds-');
 after(tmp.cleanup);
@@ -24,19 +24,7 @@ before(() => buildDist());
 
 /** A PNG claiming `w` x `h` pixels with almost no pixel data behind it. */
 function pngHeader(w: number, h: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]);
+  return pngFile({ width: w, height: h, depth: 8, colourType: 2 }, deflateSync(Buffer.alloc(64)));
 }
 
 const file = (name: string, bytes: Buffer | string) => {

@@ -3,6 +3,9 @@
 // decoded at the size it is written (long side <= 2048) and classify reads large images in strips
 // of rows with the same, bit-exact resampling. Each measurement runs in a child process of its
 // own; the bound is on memory, not time (bench/image-memory.ts prints the before/after numbers).
+// The masks and cache paths decode through ImageFile, whose working decode shrinks images larger
+// than 4096 px while reading them; the consolidation once made it decode whole again (1 GB in
+// `pscl masks`), so those two paths are measured here as well.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -31,6 +34,18 @@ describe('reliability: memory per image (defect 11)', () => {
     const r = measureInChild('overlay', large);
     assert.ok(Math.max(r.output.width, r.output.height) <= 2048, `overlay is ${r.output.width}x${r.output.height}`);
     assert.ok(r.maxRssMb - r.baseRssMb < BOUND_MB, `the overlay took ${r.maxRssMb - r.baseRssMb} MB (bound ${BOUND_MB} MB)`);
+  });
+
+  it('`pscl masks` (MaskSession through an ImageFile, then the overlay) of a 16000 x 16000 PNG stays within the bound', () => {
+    const r = measureInChild('masks', large);
+    assert.deepEqual(r.output, { width: 448, height: 448 }, 'the label map at the default input size');
+    assert.ok(r.maxRssMb - r.baseRssMb < BOUND_MB, `masks took ${r.maxRssMb - r.baseRssMb} MB over the ${r.baseRssMb} MB process (bound ${BOUND_MB} MB)`);
+  });
+
+  it('a cache build whose image is a 16000 x 16000 PNG stays within the bound and keeps the full image\'s aspect', () => {
+    const r = measureInChild('cache', large);
+    assert.deepEqual(r.output, { width: 224, height: 224 }, 'the mask of a square image at the default mask size');
+    assert.ok(r.maxRssMb - r.baseRssMb < BOUND_MB, `the cache build took ${r.maxRssMb - r.baseRssMb} MB over the ${r.baseRssMb} MB process (bound ${BOUND_MB} MB)`);
   });
 
   it('strips give the same tensor as decoding whole (bit-exact, any strip height)', async () => {

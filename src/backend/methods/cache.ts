@@ -43,6 +43,8 @@ async function build(params: CacheBuildParams, ctx: HandlerContext): Promise<Cac
         force: params.force,
         onProgress: (p) => ctx.progress({ done: p.done, total: p.total, unit: 'items', rate: p.imagesPerSecond, message: formatCacheProgress(p) }),
         log: (msg) => log(`cache: ${msg}`),
+        lockHolder: 'PSCL Studio (Build Training Cache)',
+        onWait: (msg) => ctx.progress({ done: 0, total: null, message: `${msg} (cancel to stop waiting)` }),
       });
       return { dir: r.dir, images: { total: r.images.total, computed: r.images.computed, reused: r.images.reused, errors: r.images.errors }, seconds: r.seconds };
     },

@@ -2,8 +2,9 @@
 // shared mask pipeline, the VLCL-MG prototypes and part embeddings, and the manifest, written last.
 //
 // Incremental: a mask is reused when its image file (size, mtime), its coarse category and the masks
-// hash are unchanged; the class prototypes and the part embeddings are reused when their own hashes
-// are. Resumable: every finished mask is journaled (journal.ts), and mask files carry the masks hash
+// hash are unchanged and the mask file still has its recorded content hash (a corrupt or swapped
+// mask that `cache verify` flags is recomputed); the class prototypes and the part embeddings are
+// reused when their own hashes are. One build writes a folder at a time (lock.ts). Resumable: every finished mask is journaled (journal.ts), and mask files carry the masks hash
 // in their names, so a killed build leaves the previous manifest and its files valid.
 // Pipelined: images decode (sharp's thread pool) ahead of the model, and the masks of one batch are
 // computed and encoded while the model runs the next.
@@ -23,6 +24,7 @@ import { writeFileAtomic } from '../util/atomicWrite';
 import type { CacheEncoders } from './encoders';
 import { bytesSha256, cacheHashes, canonicalSettings, fileSha256, shortHash, type CacheHashes, type MaskBuildSettings } from './hashes';
 import { Journal, readJournal, type JournalEntry } from './journal';
+import { CacheBuildLock } from './lock';
 import {
   CacheError,
   isMaskPath,
@@ -69,6 +71,12 @@ export interface BuildCacheOptions {
   signal?: AbortSignal;
   onProgress?: (p: CacheProgress) => void;
   log?: (message: string) => void;
+  /** When another process is building the same folder: wait for it (default) or refuse (CacheLockedError). */
+  waitForLock?: boolean;
+  /** Who builds, as the build lock names it to a second build (default 'pscl cache build'). */
+  lockHolder?: string;
+  /** Called once when the folder's lock is held by another build and this one waits. */
+  onWait?: (message: string) => void;
 }
 
 export interface CacheBuildResult {
@@ -168,6 +176,16 @@ async function removeTempFiles(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Whether a mask file still holds what was written (its SHA-256 as recorded): a corrupt, edited or
+ * swapped mask is recomputed rather than reused. Masks are small (a few KB), so this costs a read.
+ */
+async function maskIntact(dir: string, p: JournalEntry): Promise<boolean> {
+  if (!p.mask || !p.maskSha256) return false;
+  const bytes = await fs.readFile(path.join(dir, p.mask)).catch(() => undefined);
+  return !!bytes && bytesSha256(bytes) === p.maskSha256;
+}
+
 function sameSource(a: SourceStamp | undefined, b: SourceStamp): boolean {
   return !!a && a.bytes === b.bytes && a.mtimeMs === b.mtimeMs;
 }
@@ -238,13 +256,19 @@ interface MaskPhase {
 export async function buildCache(options: BuildCacheOptions): Promise<CacheBuildResult> {
   const started = performance.now();
   const b = await startBuild(options);
-  const prior = await prepareFolder(b.dir, options.force ?? false);
-  const images = imageDecisions(b, await listImages(b));
-  const prototypes = await prototypeTensors(b, images.length, options.force ?? false);
-  const kept = settleExcluded(b, images, prior);
-  const todo = await staleImages(b, kept, prior);
-  const phase = await computeMasks(b, todo, prototypes, images.length, Math.max(1, options.batchSize ?? 8));
-  const manifest = await writeManifest(b, images, prototypes, phase);
+  const lock = await lockFolder(b, options);
+  let images: ImageEntry[], prototypes: PrototypeTensors, phase: MaskPhase, manifest: CacheManifest;
+  try {
+    const prior = await prepareFolder(b.dir, options.force ?? false);
+    images = imageDecisions(b, await listImages(b));
+    prototypes = await prototypeTensors(b, images.length, options.force ?? false);
+    const kept = settleExcluded(b, images, prior);
+    const todo = await staleImages(b, kept, prior);
+    phase = await computeMasks(b, todo, prototypes, images.length, Math.max(1, options.batchSize ?? 8));
+    manifest = await writeManifest(b, images, prototypes, phase);
+  } finally {
+    await lock.release();
+  }
   const { computed, reused, errors, excluded } = b.counts;
   return {
     dir: b.dir,
@@ -287,6 +311,22 @@ async function startBuild(options: BuildCacheOptions): Promise<Build> {
     counts: { computed: 0, reused: 0, errors: 0, excluded: 0 },
     decisions: { excluded: new Map(), relabeledFrom: new Map() },
   };
+}
+
+/** The cache folder made and its build lock taken (docs/cache-format.md, "Locking"): one build writes a folder at a time. */
+async function lockFolder(b: Build, options: BuildCacheOptions): Promise<CacheBuildLock> {
+  await fs.mkdir(path.join(b.dir, MASKS_DIR), { recursive: true }).catch((err: Error) => {
+    throw new CacheError(`cannot create the cache folder ${b.dir}: ${err.message}; choose another --out`);
+  });
+  return CacheBuildLock.acquire(b.dir, {
+    command: options.lockHolder ?? 'pscl cache build',
+    wait: options.waitForLock ?? true,
+    signal: b.signal,
+    onWait: (message) => (options.onWait ?? b.log)(message),
+    onTakeover: (message) => b.log(message),
+  }).catch((err: Error) => {
+    throw err.name === 'AbortError' ? new Cancelled() : err;
+  });
 }
 
 /** The cache folder made, writes a kill interrupted removed; what earlier builds made (none when forced). */
@@ -382,6 +422,7 @@ async function staleImages(b: Build, images: ImageEntry[], prior: Map<string, Jo
   const classIndex = new Map(b.project.classes.map((c, i) => [c.id, i]));
   const coarseValues = b.table.values.get(b.project.levels[0].name)!;
   const todo: Todo[] = [];
+  let damaged = 0;
   for (const image of images) {
     const label = classIndex.get(image.classId);
     const base = { key: image.key, path: image.path, split: image.split, label: label ?? -1 };
@@ -411,13 +452,18 @@ async function staleImages(b: Build, images: ImageEntry[], prior: Map<string, Jo
     if (samePlace && p.status === 'error') {
       b.entries.set(image.key, { ...base, status: 'error', error: p.error, source });
       b.counts.errors++;
-    } else if (samePlace && p.status === 'ok' && p.masksHash === b.hashes.masks && p.coarse === coarse && p.mask && isMaskPath(p.mask) && existsSync(path.join(b.dir, p.mask))) {
+      continue;
+    }
+    const current = samePlace && p.status === 'ok' && p.masksHash === b.hashes.masks && p.coarse === coarse && !!p.mask && isMaskPath(p.mask);
+    if (current && (await maskIntact(b.dir, p))) {
       b.entries.set(image.key, { ...base, status: 'ok', mask: p.mask, maskWidth: p.maskWidth, maskHeight: p.maskHeight, maskSha256: p.maskSha256, source });
       b.counts.reused++;
     } else {
+      if (current && existsSync(path.join(b.dir, p.mask!))) damaged++;
       todo.push({ image, label, coarse, file, source });
     }
   }
+  if (damaged > 0) b.log(`${damaged} mask file(s) changed or corrupt since they were written (their content hash differs): recomputing them`);
   b.log(`${images.length} images: ${b.counts.reused} up to date, ${todo.length} to compute`);
   return todo;
 }
@@ -470,12 +516,12 @@ async function computeMasks(b: Build, todo: Todo[], prototypes: PrototypeTensors
     phase.postprocessMs += performance.now() - t0;
     report();
   };
-  // decoded once: the model's input and the size the mask keeps come from the same decode
+  // the model's input from the working decode (bounded memory); the mask keeps the full image's aspect
   const load = async (t: Todo): Promise<Loaded> => {
     try {
       const image = new ImageFile(t.file);
       const pixels = await session.inputPixels(image, b.masks);
-      const { width, height } = await image.decode();
+      const { width, height } = await image.size();
       return { todo: t, image: { pixels, width, height } };
     } catch (err) {
       return { todo: t, error: `unreadable image: ${(err as Error).message}` };

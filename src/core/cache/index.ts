@@ -6,3 +6,4 @@ export { cacheHashes, type CacheHashes, type MaskBuildSettings } from './hashes'
 export { readManifest, CacheError, MANIFEST_FILE, PROTOTYPES_FILE, MASKS_DIR, type CacheManifest, type ManifestImage } from './manifest';
 export { defaultCacheDir } from './location';
 export { formatCacheProgress } from './progress';
+export { CacheBuildLock, CacheLockedError, readCacheLock, describeHolder, BUILD_LOCK_FILE, type CacheLockRecord, type CacheLockState } from './lock';

@@ -12,6 +12,7 @@ import type { Project } from '../taxonomy/model';
 import { bytesSha256, fileSha256 } from './hashes';
 import { imagePathProblem } from '../taxonomy/importers/common';
 import { CacheError, isMaskPath, PROTOTYPES_FILE, readManifest, type CacheManifest } from './manifest';
+import { describeHolder, readCacheLock } from './lock';
 import { FINE_TENSOR, levelTensor, partsTensor } from './prototypesFile';
 
 export interface VerifyReport {
@@ -27,6 +28,8 @@ const UNIT_TOLERANCE = 1e-3;
 export async function verifyCache(dir: string, options: { signal?: AbortSignal } = {}): Promise<VerifyReport> {
   const report: VerifyReport = { problems: [], notes: [], checked: { masks: 0, tensors: 0 } };
   const problem = (m: string) => report.problems.push(m);
+  const lock = await readCacheLock(dir).catch(() => undefined);
+  if (lock?.state === 'held') report.notes.push(`${describeHolder(dir, lock.lock)}: what is checked may change under it`);
   let manifest: CacheManifest | undefined;
   try {
     manifest = await readManifest(dir);

@@ -1,11 +1,12 @@
-// Image file -> normalised float CHW pixels, with sharp: decoded once (decodeImage), then resized
-// to the model's input in one of three ways:
+// Image file -> normalised float CHW pixels, with sharp: decoded once by the decode contract
+// (decode.ts, docs/image-decoding.md), then resized to the model's input in one of three ways:
 //   'crop':   CLIP's own preprocessing: shortest side to `size` (bicubic), centre crop size x size
 //   'resize': plain resize to exactly width x height (dense maps keep the whole image)
 //   'fit':    long side to `size`, keeping the aspect ratio, each side rounded to a multiple of
 //             `multipleOf` (the patch size): large images for sliding-window inference
-import { existsSync } from 'node:fs';
-import { PsclError } from '../errors';
+import { decodeImage, ImageError, imageInfo, loadSharp, WORKING_MAX_SIDE, type DecodedImage } from './decode';
+
+export { decodeImage, imageInfo, ImageError, WORKING_MAX_SIDE, type DecodedImage, type DecodeOptions, type ImageInfo } from './decode';
 
 export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
 export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711] as const;
@@ -22,44 +23,10 @@ export type ResizeMode =
   | { mode: 'resize'; width: number; height: number }
   | { mode: 'fit'; size: number; multipleOf?: number };
 
-/** Bad input the user can fix (kind 'input' for the backend's error mapping). */
-export class ImageError extends PsclError {
-  override name = 'ImageError';
-}
-
-type Sharp = typeof import('sharp').default;
-let sharpModule: Promise<Sharp> | undefined;
-const loadSharp = () => (sharpModule ??= import('sharp').then((m) => m.default));
-
-/**
- * An image decoded once: 8-bit sRGB, row-major HWC, EXIF orientation applied, alpha dropped.
- * Every size the model or a viewer needs is resized from this, so one request decodes its file
- * once (the mask preview needs the model's input and a JPEG for the page), and every path
- * (preview, `pscl masks`, the training cache) feeds the model the very same pixels.
- */
-export interface DecodedImage {
-  file: string;
-  data: Uint8Array;
-  width: number;
-  height: number;
-  channels: number;
-}
-
-export async function decodeImage(file: string): Promise<DecodedImage> {
-  if (!existsSync(file)) throw new ImageError(`${file}: image not found`);
-  const sharp = await loadSharp();
-  try {
-    const { data, info } = await sharp(file, { failOn: 'error' }).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-    return { file, data, width: info.width, height: info.height, channels: info.channels };
-  } catch (err) {
-    throw new ImageError(`${file}: cannot read the image (${(err as Error).message})`);
-  }
-}
-
 /** The decoded image as a sharp pipeline (for resizing and encoding it). */
 export async function sharpOf(img: DecodedImage) {
   const sharp = await loadSharp();
-  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels as 1 | 2 | 3 | 4 } });
+  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels } });
 }
 
 /** The model's input from a decoded image. */
@@ -83,19 +50,32 @@ export async function pixelsOf(img: DecodedImage, resize: ResizeMode): Promise<P
   }
 }
 
-/** Decodes and resizes in one call. */
+/** Decodes (the working decode, as ImageFile) and resizes in one call. */
 export async function loadImagePixels(file: string, resize: ResizeMode): Promise<PixelImage> {
-  return pixelsOf(await decodeImage(file), resize);
+  return pixelsOf(await decodeImage(file, { maxSide: WORKING_MAX_SIDE }), resize);
 }
 
-/** An image file whose decode is shared by whoever needs it during one request. */
+/**
+ * An image file whose decode is shared by whoever needs it during one request (the preview's
+ * model input and its JPEG; the cache's model input). The working decode is the whole image up
+ * to WORKING_MAX_SIDE on the long side (every size a path asks for: input sizes and previews are
+ * at most that); larger images are shrunk while they are read, so memory stays bounded whatever
+ * the file claims (docs/reliability.md, "Memory per image"). Every path feeds the model pixels
+ * resized from this one decode, so the preview, `pscl masks` and the cache agree.
+ */
 export class ImageFile {
   private decoded?: Promise<DecodedImage>;
+  private header?: Promise<{ width: number; height: number }>;
 
   constructor(readonly path: string) {}
 
   decode(): Promise<DecodedImage> {
-    return (this.decoded ??= decodeImage(this.path));
+    return (this.decoded ??= decodeImage(this.path, { maxSide: WORKING_MAX_SIDE }));
+  }
+
+  /** The image's full size as displayed (EXIF orientation applied), from its header. */
+  size(): Promise<{ width: number; height: number }> {
+    return (this.header ??= imageInfo(this.path).then(({ width, height }) => ({ width, height })));
   }
 }
 

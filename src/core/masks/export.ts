@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Metadata, OutputInfo } from 'sharp';
+import { decodeImage, ImageError } from '../clip/decode';
 import type { LabelMap } from './labels';
 import { partColour, toHexColour } from './palette';
 import type { PartStats } from './stats';
@@ -90,19 +91,11 @@ export const OVERLAY_MAX_SIDE = 2048;
  */
 export async function overlayPng(image: string | Buffer, labels: LabelMap, parts: ExportPart[], opacity = 0.5, maxSide = OVERLAY_MAX_SIDE): Promise<Buffer> {
   const name = typeof image === 'string' ? image : 'the image';
-  let img: { data: Buffer; info: OutputInfo };
-  try {
-    let decoded = sharp(image).rotate();
-    if (Number.isFinite(maxSide)) decoded = decoded.resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true });
-    img = await decoded
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-  } catch (e) {
-    throw new Error(`cannot read ${name}: ${(e as Error).message}`);
-  }
-  const { width, height, channels } = img.info;
+  // the decode contract (as the model's input), read at most maxSide on the long side
+  const img = await decodeImage(image, { maxSide }).catch((e: Error) => {
+    throw new Error(`cannot read ${name}: ${e instanceof ImageError ? e.detail : e.message}`);
+  });
+  const { width, height, channels } = img;
   const colours = new Map<number, readonly [number, number, number]>();
   for (const p of parts) colours.set(p.label, partColour(p));
   const px = img.data;

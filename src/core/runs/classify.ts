@@ -1,11 +1,12 @@
 // Classify one image with a run's exported model.onnx (onnxruntime-node), preprocessed exactly as
-// the trainer evaluates (trainer/pscl_trainer/data.py, CacheDataset with train=False):
-// PIL `convert("RGB")`, `resize((R, R), BILINEAR)` of the whole image, /255, (x - mean) / std in
-// float32. PIL's resampler is reproduced bit for bit (fixed-point coefficients, 8-bit rounding
+// the trainer evaluates (trainer/pscl_trainer/data.py, CacheDataset with train=False): the decode
+// contract (docs/image-decoding.md), `resize((R, R), BILINEAR)` of the whole image, /255,
+// (x - mean) / std in float32. PIL's resampler is reproduced bit for bit (fixed-point coefficients, 8-bit rounding
 // after the horizontal pass), so the model sees the same tensor as PyTorch did.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { decodeImage, ImageError, imageInfo } from '../clip/decode';
 import { ONNX_FILE, RunFileError } from './folder';
 import { runTrainerCommand } from './python';
 
@@ -80,31 +81,21 @@ export interface RgbImage {
   height: number;
 }
 
-type Sharp = typeof import('sharp').default;
-let sharpModule: Promise<Sharp> | undefined;
-const loadSharp = () => (sharpModule ??= import('sharp').then((m) => m.default));
-
 /**
- * Decodes like PIL's `Image.open(f).convert("RGB")`: no EXIF rotation, alpha dropped, grey
- * replicated. (JPEG decoders may differ by a level in rare pixels; PNG is exact.)
+ * Decodes by the decode contract (src/core/clip/decode.ts, docs/image-decoding.md), which the
+ * trainer's data path holds too: EXIF orientation applied, ICC profiles ignored, CMYK and 16-bit
+ * converted the same way, alpha dropped, grey replicated. `rows`: only those rows of the image as
+ * displayed (strips of a large image).
  */
 export async function decodeRgb(file: string, rows?: { top: number; height: number; width: number }): Promise<RgbImage> {
   if (!existsSync(file)) throw new Error(`${file}: image not found`);
-  const sharp = await loadSharp();
-  let raw: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    let img = sharp(file, { failOn: 'error' });
-    if (rows) img = img.extract({ left: 0, top: rows.top, width: rows.width, height: rows.height });
-    raw = await img.removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const img = await decodeImage(file, rows ? { rows: { top: rows.top, height: rows.height } } : {});
+    return { data: img.data, width: img.width, height: img.height };
   } catch (err) {
-    throw new Error(`${file}: cannot decode the image (${(err as Error).message}); use a JPEG, PNG or WebP file`);
+    const detail = err instanceof ImageError && err.detail ? err.detail : (err as Error).message;
+    throw new Error(`${file}: cannot decode the image (${detail}); use a JPEG, PNG or WebP file`);
   }
-  const { width, height, channels } = raw.info;
-  if (channels === 3) return { data: new Uint8Array(raw.data.buffer, raw.data.byteOffset, width * height * 3), width, height };
-  if (channels !== 1) throw new Error(`${file}: ${channels} colour channels after dropping alpha; convert the image to RGB`);
-  const data = new Uint8Array(width * height * 3);
-  for (let i = 0; i < width * height; i++) data[i * 3] = data[i * 3 + 1] = data[i * 3 + 2] = raw.data[i]!; // grey -> RGB
-  return { data, width, height };
 }
 
 // PIL's fixed-point precision for 8-bit images (libImaging/Resample.c)
@@ -221,16 +212,14 @@ export const MAX_DECODE_BYTES = 32 * 1024 * 1024;
 export async function preprocessImage(file: string, model: Pick<ExportedModel, 'inputSize' | 'mean' | 'std'>, options: { maxDecodeBytes?: number } = {}): Promise<Float32Array> {
   const [h, w] = model.inputSize;
   const limit = options.maxDecodeBytes ?? MAX_DECODE_BYTES;
-  const size = existsSync(file) ? await storedSize(file) : undefined;
+  const size = existsSync(file) ? await displayedSize(file) : undefined;
   const resized = size && size.width * size.height * 3 > limit ? await resizeFileInStrips(file, size, w, h, limit) : resizeBilinearLikePil(await decodeRgb(file), w, h);
   return normalizeLikeTrainer(resized, model.mean, model.std);
 }
 
-/** Width and height as stored (no EXIF rotation, like PIL's open), or undefined when unreadable. */
-async function storedSize(file: string): Promise<{ width: number; height: number } | undefined> {
-  const sharp = await loadSharp();
-  const meta = await sharp(file).metadata().catch(() => undefined);
-  return meta?.width && meta.height ? { width: meta.width, height: meta.height } : undefined;
+/** Width and height as displayed (EXIF orientation applied), or undefined when unreadable. */
+async function displayedSize(file: string): Promise<{ width: number; height: number } | undefined> {
+  return imageInfo(file).then(({ width, height }) => ({ width, height }), () => undefined);
 }
 
 /**

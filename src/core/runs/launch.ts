@@ -33,7 +33,11 @@ export interface TrainerLaunchOptions {
   /** Module to run; 'pscl_trainer' unless a test substitutes a fake. */
   module?: string;
   env?: Record<string, string>;
-  /** How long `stop()` waits after SIGTERM before SIGKILL (default 30 s: checkpoints take time). */
+  /**
+   * The least `stop()` waits after SIGTERM before SIGKILL (default 30 s: checkpoints take time).
+   * It grows with the longest step measured so far (stopGraceFor), so a slow CPU step is not
+   * killed before its checkpoint.
+   */
   stopGraceMs?: number;
 }
 
@@ -90,6 +94,16 @@ export function trainerCommand(o: Pick<TrainerLaunchOptions, 'args' | 'nprocPerN
 }
 
 const TAIL_LINES = 40;
+export const DEFAULT_STOP_GRACE_MS = 30_000;
+
+/**
+ * The grace period after SIGTERM: at least `leastMs` (the setting), and room for three of the
+ * longest steps measured (the step in flight finishes, then the checkpoint is written), so a slow
+ * CPU step is never killed before its checkpoint.
+ */
+export function stopGraceFor(leastMs: number, longestStepS: number): number {
+  return Math.max(leastMs, Math.ceil(3 * longestStepS * 1000));
+}
 const live = new Set<TrainerProcess>();
 
 export class TrainerProcess {
@@ -103,6 +117,9 @@ export class TrainerProcess {
   private readonly stderrTail: string[] = [];
   private killTimer: NodeJS.Timeout | undefined;
   private graceMs = 0;
+  /** The last progress event (step, time) and the longest time per step seen between two. */
+  private lastProgress: { step: number; time: number } | undefined;
+  private longestStepS = 0;
   /** Resolved once run.lock is written: the exit cleanup must not remove it before. */
   private lockWritten!: () => void;
   private readonly lockReady = new Promise<void>((resolve) => (this.lockWritten = resolve));
@@ -188,8 +205,13 @@ export class TrainerProcess {
     return this.options.runDir;
   }
 
+  /** The grace period stop() gives now: the configured least, longer when steps are slow. */
+  get stopGraceMs(): number {
+    return stopGraceFor(this.options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS, this.longestStepS);
+  }
+
   /** Graceful stop: SIGTERM (the trainer checkpoints), SIGKILL to the group after the grace period. */
-  stop(graceMs = this.options.stopGraceMs ?? 30_000): Promise<TrainerExit> {
+  stop(graceMs = this.stopGraceMs): Promise<TrainerExit> {
     if (this.killTimer === undefined && this.child.exitCode === null && this.child.signalCode === null) {
       if (!this.stopRequested) signal(this.pid, 'SIGTERM');
       this.stopRequested = true;
@@ -279,13 +301,22 @@ export class TrainerProcess {
   }
 
   private handleEvent(e: RunEvent): void {
+    if (e.type === 'progress') this.measureStep(e as RunEvent & { step?: unknown; time?: unknown });
     if (e.type === 'error') this.lastError = e as ErrorEvent;
     if (e.type === 'end') this.sawEnd = (e as { status: RunEndStatus }).status;
     if (e.type === 'start') {
       this.sawEnd = undefined;
       this.lastError = undefined;
+      this.lastProgress = undefined;
     }
     this.callbacks.onEvent?.(e);
+  }
+
+  private measureStep(e: { step?: unknown; time?: unknown }): void {
+    if (typeof e.step !== 'number' || typeof e.time !== 'number') return;
+    const last = this.lastProgress;
+    if (last && e.step > last.step && e.time >= last.time) this.longestStepS = Math.max(this.longestStepS, (e.time - last.time) / (e.step - last.step));
+    this.lastProgress = { step: e.step, time: e.time };
   }
 
   private conclude(code: number | null, sig: NodeJS.Signals | null): TrainerExit {
@@ -337,6 +368,19 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The longest time per step between two progress events of the last session (seconds). */
+function longestStep(events: RunEvent[]): number {
+  let longest = 0;
+  let last: { step: number; time: number } | undefined;
+  for (const e of events as Array<RunEvent & { step?: unknown; time?: unknown }>) {
+    if (e.type === 'start') last = undefined;
+    if (e.type !== 'progress' || typeof e.step !== 'number' || typeof e.time !== 'number') continue;
+    if (last && e.step > last.step && e.time >= last.time) longest = Math.max(longest, (e.time - last.time) / (e.step - last.step));
+    last = { step: e.step, time: e.time };
+  }
+  return longest;
+}
+
 /** SIGTERM what is left of the group, SIGKILL after 1 s. */
 async function reapGroup(pgid: number): Promise<void> {
   if (!groupAlive(pgid)) return;
@@ -352,7 +396,7 @@ async function reapGroup(pgid: number): Promise<void> {
  * event; when it could not, one is appended here. Returns the final status. Refuses (PsclError)
  * to signal anything the lock names that is not verifiably this run's trainer.
  */
-export async function stopRunFromLock(runDir: string, graceMs = 30_000): Promise<RunEndStatus | 'not-running'> {
+export async function stopRunFromLock(runDir: string, leastGraceMs = DEFAULT_STOP_GRACE_MS): Promise<RunEndStatus | 'not-running'> {
   const state = await readLock(runDir);
   if (state.state !== 'alive') return 'not-running';
   const problem = trainerLockProblem(state.lock);
@@ -363,6 +407,7 @@ export async function stopRunFromLock(runDir: string, graceMs = 30_000): Promise
     );
   }
   const { pid, pgid } = state.lock;
+  const graceMs = stopGraceFor(leastGraceMs, longestStep((await new EventTail(path.join(runDir, EVENTS_FILE)).readAll()).events));
   signal(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (pidAlive(pid) && Date.now() < deadline) await sleep(200);

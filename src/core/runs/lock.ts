@@ -7,6 +7,9 @@ import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomicWrite';
+import { pidAlive, processStartTicks } from '../util/processes';
+
+export { pidAlive, processStartTicks };
 
 export const LOCK_FILE = 'run.lock';
 
@@ -24,19 +27,6 @@ export interface RunLock {
 
 export function lockPath(runDir: string): string {
   return path.join(runDir, LOCK_FILE);
-}
-
-/** Linux only: the process's start time, or undefined elsewhere or when it is gone. */
-export function processStartTicks(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // the command name (field 2) may hold spaces and parentheses: split after the last ')'
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const v = Number(fields[19]);
-    return Number.isFinite(v) ? v : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A process as the system reports it: its group and command line (undefined when gone or unknown). */
@@ -88,24 +78,6 @@ export function trainerLockProblem(lock: RunLock): string | undefined {
   const loose = info.argv.join(' ').endsWith(lock.command.slice(1).join(' ')); // ps joins arguments with spaces
   if (!(same || (process.platform !== 'linux' && loose))) return `process ${pid} runs "${info.argv.join(' ').slice(0, 200)}", not the trainer the lock names`;
   return undefined;
-}
-
-/** Whether a pid names a live process we may signal (EPERM: alive but not ours). */
-export function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // a zombie still answers kill(0) but has stopped running
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
-  } catch {
-    /* no /proc: trust kill(0) */
-  }
-  return true;
 }
 
 /** Whether any process of the group is alive. */
