@@ -24,9 +24,9 @@ import { datasetFile, datasetRoot, loadImages } from '../taxonomy/importers';
 import type { ImageEntry, Project } from '../taxonomy/model';
 import { writeFileAtomic } from '../util/atomicWrite';
 import type { CacheEncoders } from './encoders';
-import { KEYPOINTS_JOURNAL_FILE, KeypointsJournal, priorKeypointFeatures, removeOldKeypointFeatures, sampleKeypointFeatures, writeKeypointFeaturesFile, type KeypointRecord, type ManifestKeypoints } from './keypointFeatures';
+import { KEYPOINTS_JOURNAL_FILE, KeypointsJournal, priorKeypointFeatures, removeOldKeypointFeatures, sampleKeypointFeatures, writeKeypointFeaturesFile, type KeypointRecord } from './keypointFeatures';
 import { PART_LOCS_FILE, PARTS_FILE, readKeypoints, type Keypoint } from '../taxonomy/importers/keypoints';
-import { EMBEDDINGS_JOURNAL_FILE, EmbeddingsJournal, priorEmbeddings, removeOldEmbeddings, writeEmbeddingsFile, type EmbeddingRecord, type ManifestEmbeddings } from './embeddings';
+import { EMBEDDINGS_JOURNAL_FILE, EmbeddingsJournal, priorEmbeddings, removeOldEmbeddings, writeEmbeddingsFile, type EmbeddingRecord } from './embeddings';
 import { bytesSha256, cacheHashes, canonicalSettings, fileSha256, keypointFeaturesHash, shortHash, type CacheHashes, type MaskBuildSettings } from './hashes';
 import { Journal, readJournal, type JournalEntry } from './journal';
 import { CacheBuildLock, LOCK_TEMP_PREFIX } from './lock';
@@ -40,7 +40,9 @@ import {
   PROTOTYPES_FILE,
   readManifest,
   type CacheManifest,
+  type ManifestEmbeddings,
   type ManifestImage,
+  type ManifestKeypoints,
   type SourceStamp,
 } from './manifest';
 import { classTensors, encodePrototypes, FINE_TENSOR, levelTensor, partTensors, partsTensor, readPrototypes, type StoredTensor } from './prototypesFile';

@@ -11,22 +11,13 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { SafetensorsFile, encodeSafetensors } from '../clip/safetensors';
 import { Journal, readJsonLines } from './journal';
-import { CacheError, MANIFEST_FILE, PREVIOUS_MANIFEST_FILE, readManifest, type CacheManifest, type SourceStamp } from './manifest';
+import { CacheError, MANIFEST_FILE, PREVIOUS_MANIFEST_FILE, readManifest, type CacheManifest, type ManifestEmbeddings, type SourceStamp } from './manifest';
 import type { Split } from '../taxonomy/model';
 import { floatsFromBase64, floatsToBase64, isContentNamed, removeContentNamed, writeContentNamed } from './rowsFile';
 
 export const EMBEDDINGS_JOURNAL_FILE = 'progress-embeddings.jsonl';
 export const EMBEDDINGS_TENSOR = 'image';
 export const EMBEDDINGS_FORMAT = 'pscl-image-embeddings';
-
-/** What the manifest says about the embeddings file. */
-export interface ManifestEmbeddings {
-  /** File name inside the cache folder: `embeddings-<8 hex digits of its sha256>.safetensors`. */
-  file: string;
-  sha256: string;
-  rows: number;
-  dim: number;
-}
 
 /** An embedding made by an earlier build (or an unfinished one), with what it was made from. */
 export interface EmbeddingRecord {

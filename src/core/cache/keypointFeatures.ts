@@ -13,23 +13,12 @@ import type { DenseMap } from '../clip/model';
 import { SafetensorsFile, encodeSafetensors } from '../clip/safetensors';
 import type { Keypoint } from '../taxonomy/importers/keypoints';
 import { Journal, readJsonLines } from './journal';
-import { CacheError, MANIFEST_FILE, PREVIOUS_MANIFEST_FILE, readManifest, type CacheManifest, type SourceStamp } from './manifest';
+import { CacheError, MANIFEST_FILE, PREVIOUS_MANIFEST_FILE, readManifest, type CacheManifest, type ManifestKeypoints, type SourceStamp } from './manifest';
 import { floatsFromBase64, floatsToBase64, isContentNamed, removeContentNamed, writeContentNamed } from './rowsFile';
 
 export const KEYPOINTS_JOURNAL_FILE = 'progress-keypoints.jsonl';
 const PREFIX = 'keypoints';
 export const KEYPOINTS_FORMAT = 'pscl-keypoint-features';
-
-/** What the manifest says about the keypoint features file. */
-export interface ManifestKeypoints {
-  /** `keypoints-<8 hex digits of its sha256>.safetensors`. */
-  file: string;
-  sha256: string;
-  rows: number;
-  dim: number;
-  /** The dataset's part names; tensor `part` holds indices into this list. */
-  parts: string[];
-}
 
 /** The keypoint features of one image. */
 export interface KeypointRecord {
