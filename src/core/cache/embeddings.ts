@@ -17,6 +17,18 @@ import { CacheError, MANIFEST_FILE, PREVIOUS_MANIFEST_FILE, readManifest, type C
 import type { Split } from '../taxonomy/model';
 
 export const EMBEDDINGS_JOURNAL_FILE = 'progress-embeddings.jsonl';
+
+/** The embeddings journal of a shard build (build.ts, buildCacheShard): `progress-embeddings-shard-K-of-N.jsonl`. */
+export function shardEmbeddingsJournalFile(shard: number, of: number): string {
+  return `progress-embeddings-shard-${shard}-of-${of}.jsonl`;
+}
+
+/** The embeddings journals in DIR: the whole build's, then the shards'. */
+export async function embeddingsJournals(dir: string): Promise<string[]> {
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const shards = names.filter((n) => /^progress-embeddings-shard-\d+-of-\d+\.jsonl$/.test(n)).sort();
+  return [...(names.includes(EMBEDDINGS_JOURNAL_FILE) ? [EMBEDDINGS_JOURNAL_FILE] : []), ...shards];
+}
 export const EMBEDDINGS_TENSOR = 'image';
 export const EMBEDDINGS_FORMAT = 'pscl-image-embeddings';
 
@@ -116,10 +128,12 @@ export async function priorEmbeddings(dir: string, dim: number): Promise<Map<str
       }
     }
   }
-  for (const e of await readJsonLines<EmbeddingsJournalEntry>(path.join(dir, EMBEDDINGS_JOURNAL_FILE))) {
-    if (typeof e.key !== 'string' || typeof e.embeddingsHash !== 'string' || !e.source || typeof e.embedding !== 'string') continue;
-    const vector = fromBase64(e.embedding, dim);
-    if (vector) out.set(e.key, { key: e.key, path: e.path, source: e.source, embeddingsHash: e.embeddingsHash, vector });
+  for (const file of await embeddingsJournals(dir)) {
+    for (const e of await readJsonLines<EmbeddingsJournalEntry>(path.join(dir, file))) {
+      if (typeof e.key !== 'string' || typeof e.embeddingsHash !== 'string' || !e.source || typeof e.embedding !== 'string') continue;
+      const vector = fromBase64(e.embedding, dim);
+      if (vector) out.set(e.key, { key: e.key, path: e.path, source: e.source, embeddingsHash: e.embeddingsHash, vector });
+    }
   }
   return out;
 }
@@ -128,8 +142,8 @@ export async function priorEmbeddings(dir: string, dim: number): Promise<Map<str
 export class EmbeddingsJournal {
   private readonly journal: Journal<EmbeddingsJournalEntry>;
 
-  constructor(dir: string) {
-    this.journal = new Journal(path.join(dir, EMBEDDINGS_JOURNAL_FILE));
+  constructor(dir: string, file = EMBEDDINGS_JOURNAL_FILE) {
+    this.journal = new Journal(path.join(dir, file));
   }
 
   append(r: EmbeddingRecord): void {
@@ -163,7 +177,7 @@ export async function writeEmbeddingsFile(
 
 /** Embeddings files and the journal the manifest no longer needs. */
 export async function removeOldEmbeddings(dir: string, keep: string | undefined): Promise<void> {
-  await fs.rm(path.join(dir, EMBEDDINGS_JOURNAL_FILE), { force: true });
+  for (const file of await embeddingsJournals(dir)) await fs.rm(path.join(dir, file), { force: true });
   for (const name of await fs.readdir(dir)) {
     if (isEmbeddingsPath(name) && name !== keep) await fs.rm(path.join(dir, name), { force: true });
   }
