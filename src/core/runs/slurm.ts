@@ -97,11 +97,9 @@ export function slurmTrainScript(j: SlurmTrainJob): string {
     logDir: '$RUN_DIR/logs/torchrun',
     rendezvous: j.nodes > 1 ? { nnodes: j.nodes, nodeRank: 0, endpoint: `$HEAD_NODE:${port}`, id: '$SLURM_JOB_ID' } : undefined,
   })
-    // srun starts the same command on every node: the rank comes from SLURM, the c10d backend orders the nodes anyway
-    .map((a) => (a.startsWith('--node_rank=') ? '--node_rank=$SLURM_NODEID' : a));
-  if (j.nodes > 1) vars.push('SLURM_NODEID');
+    // one command for every node (expanded once, by the batch shell): the c10d rendezvous orders the nodes itself
+    .filter((a) => !a.startsWith('--node_rank='));
   const train = trainArgs({ runDir: '$RUN_DIR', cache: '$CACHE', config: j.config, set: j.set, device: 'cuda' });
-  const command = [j.python, '-u', '-m', 'torch.distributed.run', ...torchrun, '-m', TRAINER_MODULE, ...train];
   const cpus = j.cpusPerNode ?? 8 * j.gpusPerNode;
   return [
     '#!/bin/bash',
@@ -121,7 +119,10 @@ export function slurmTrainScript(j: SlurmTrainJob): string {
     'RESUME=',
     'if [ -f "$RUN_DIR/checkpoints/last.json" ]; then RESUME=--resume; fi',
     '',
-    `srun --kill-on-bad-exit=1 ${renderWords(command, vars)} $RESUME`,
+    'srun --kill-on-bad-exit=1 \\',
+    `  ${renderWords([j.python, '-u', '-m', 'torch.distributed.run'], vars)} \\`,
+    `  ${renderWords(torchrun, vars)} \\`,
+    `  ${renderWords(['-m', TRAINER_MODULE, ...train], vars)} $RESUME`,
     '',
   ].join('\n');
 }

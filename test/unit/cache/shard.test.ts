@@ -15,7 +15,7 @@ import { repoRoot, tempDir } from '../../helpers/paths';
 const tmp = tempDir('pscl-cache-shard-');
 after(tmp.cleanup);
 // SOURCE_DATE_EPOCH: the manifest's createdAt, so two builds can be compared byte for byte
-const env = { ...process.env, PSCL_CACHE_DIR: path.join(tmp.dir, 'graphs'), SOURCE_DATE_EPOCH: '1767225600' };
+const env: NodeJS.ProcessEnv = { ...process.env, PSCL_CACHE_DIR: path.join(tmp.dir, 'graphs'), SOURCE_DATE_EPOCH: '1767225600' };
 const pscl = path.join(repoRoot, 'bin', 'pscl.js');
 let model: string;
 let project: string;
