@@ -126,3 +126,10 @@ describe('multi-node torchrun flags', () => {
     assert.match(rendezvousProblem({ nnodes: 2, nodeRank: 0, endpoint: 'head:1', id: 'a b' })!, /--rdzv-id may hold/);
   });
 });
+
+describe('Remote-SSH', () => {
+  it('the extension runs where the workspace is (extensionKind workspace): the trainer, caches and runs are on the remote machine', () => {
+    const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { extensionKind?: string[] };
+    assert.deepEqual(pkg.extensionKind, ['workspace']);
+  });
+});

@@ -60,3 +60,21 @@ def test_two_nodes_rendezvous_and_agree(tiny_cache, tmp_path):
     assert {sums[0][0], sums[1][0]} == {0, 1}  # one rank on each node
     assert sums[0][1:] == sums[1][1:]
     assert sums[0][1:] == (end["param_checksum"], end["param_sha256"])
+
+
+def test_a_run_folder_names_its_cache_relatively_and_survives_a_move(tiny_cache, tmp_path):
+    """No absolute path of one machine in the run folder: a workspace (cache and runs) moved, or mounted
+    at another path on another node, still evaluates from the run's own config.json."""
+    import shutil
+    from conftest import run_cli
+    work = tmp_path / "work"
+    shutil.copytree(tiny_cache, work / "cache")
+    run = work / "runs" / "a"
+    run_cli("train", "--cache", str(work / "cache"), "--run", str(run), "--config", "tiny",
+            "--set", "epochs=1", "--set", "max_steps=1", "--device", "cpu")
+    with open(run / "config.json") as f:
+        assert json.load(f)["cache"] == "../../cache"
+    moved = tmp_path / "elsewhere"
+    shutil.move(str(work), str(moved))
+    _, events, _ = run_cli("eval", "--run", str(moved / "runs" / "a"), "--device", "cpu")
+    assert events[-1]["type"] == "eval" and 0 <= events[-1]["top1"] <= 1
