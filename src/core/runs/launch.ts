@@ -135,6 +135,8 @@ export function trainerCommand(o: Pick<TrainerLaunchOptions, 'args' | 'nprocPerN
 }
 
 const TAIL_LINES = 40;
+/** How long a launcher of a multi-node run waits for the end event after its own ranks exited cleanly. */
+const MULTI_NODE_END_WAIT_MS = 30_000;
 export const DEFAULT_STOP_GRACE_MS = 30_000;
 
 /**
@@ -316,12 +318,21 @@ export class TrainerProcess {
       clearInterval(pollTimer);
       await poll();
     }
+    // several machines: global rank 0 (on any of them) writes the end event, maybe after our ranks left
+    if (this.options.rendezvous && !this.sawEnd && code === 0) {
+      for (let i = 0; i < MULTI_NODE_END_WAIT_MS / 250 && !this.sawEnd; i++) {
+        await sleep(250);
+        await poll();
+      }
+    }
 
+    const firstNode = (this.options.rendezvous?.nodeRank ?? 0) === 0;
     const exit = this.conclude(code, sig);
     try {
       await this.lockReady;
-      if (!this.sawEnd) await this.appendFinalEvents(exit);
-      if ((this.options.rendezvous?.nodeRank ?? 0) === 0) await removeLock(this.options.runDir);
+      // the run folder is shared: the other nodes' launchers leave its events to the first node's
+      if (!this.sawEnd && firstNode) await this.appendFinalEvents(exit);
+      if (firstNode) await removeLock(this.options.runDir);
     } catch (err) {
       // the run folder was deleted or made read-only under us: the exit is still reported
       exit.reason = `${exit.reason ?? exit.status}; could not update ${this.options.runDir}: ${(err as Error).message}`;
