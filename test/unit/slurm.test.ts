@@ -42,7 +42,8 @@ function runUnderFakeSlurm(script: string, env: Record<string, string>): string[
   mkdirSync(bin, { recursive: true });
   const record = path.join(tmp.dir, 'srun.args');
   writeFileSync(path.join(bin, 'srun'), `#!/bin/bash\nprintf '%s\\n' "$@" > ${shellWord(record)}\n`);
-  writeFileSync(path.join(bin, 'scontrol'), '#!/bin/bash\n[ "$1 $2" = "show hostnames" ] && printf "gpu-a17\\ngpu-b03\\n"\n');
+  // a long node list: a reader that stops after the first line (head) would SIGPIPE scontrol, and pipefail end the job
+  writeFileSync(path.join(bin, 'scontrol'), '#!/bin/bash\n[ "$1 $2" = "show hostnames" ] && { printf "gpu-a17\\ngpu-b03\\n"; seq -f "gpu-x%05g" 1 20000; }\n');
   for (const f of ['srun', 'scontrol']) chmodSync(path.join(bin, f), 0o755);
   const file = path.join(tmp.dir, 'job.sbatch');
   writeFileSync(file, script);
@@ -74,7 +75,7 @@ describe('SLURM scripts', () => {
 
   it('pscl train --emit-slurm names the nodes, GPUs, cache and run folder it was given', () => {
     const file = path.join(tmp.dir, 'out', 'train.sbatch');
-    const r = pscl(['train', '--emit-slurm', file, '--cache', path.join(tmp.dir, 'cache'), '--run-dir', path.join(tmp.dir, 'runs', 'cub'), '--nnodes', '3', '--gpus-per-node', '8', '--config', 'tiny', '--set', 'epochs=2', '--partition', 'a100']);
+    const r = pscl(['train', '--emit-slurm', file, '--cache', path.join(tmp.dir, 'cache'), '--run-dir', path.join(tmp.dir, 'runs', 'cub'), '--nnodes', '3', '--gpus-per-node', '8', '--config', 'tiny', '--set', 'epochs=2', '--partition', 'a100', '--sbatch=--qos=high']);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /3 node\(s\) x 8 GPU\(s\).*\nsubmit it with: sbatch /);
     const script = readFileSync(file, 'utf8');
@@ -82,6 +83,7 @@ describe('SLURM scripts', () => {
     assert.match(script, /^#SBATCH --gpus-per-node=8$/m);
     assert.match(script, /^#SBATCH --partition=a100$/m);
     assert.match(script, /^#SBATCH --job-name=pscl-cub$/m);
+    assert.match(script, /^#SBATCH --output=pscl-cub-%j.out\n#SBATCH --qos=high\nset -euo pipefail$/m);
     assert.ok(script.includes(`\nCACHE=${path.join(tmp.dir, 'cache')}\n`), script);
     assert.ok(script.includes(`\nRUN_DIR=${path.join(tmp.dir, 'runs', 'cub')}\n`), script);
     assert.match(script, / --nnodes=3 --nproc_per_node=8 --rdzv_backend=c10d /);
@@ -95,6 +97,7 @@ describe('SLURM scripts', () => {
       [['--nnodes', '2', '--gpus-per-node', '4', '--node-rank', '1'], /--node-rank is set by the SLURM script itself/],
       [['--nnodes', 'two', '--gpus-per-node', '4'], /--nnodes must be a whole number, got 'two'/],
       [['--gpus-per-node', '4', '--time', 'soon'], /--time must be a SLURM time such as 24:00:00/],
+      [['--gpus-per-node', '4', '--sbatch=--qos=high\nrm -rf ~'], /an extra sbatch option must look like --name=value on one line, got "--qos=high\\nrm -rf ~"/],
     ];
     for (const [args, message] of cases) {
       const r = pscl(['train', '--emit-slurm', file, '--cache', tmp.dir, '--run-dir', path.join(tmp.dir, 'r'), ...args]);

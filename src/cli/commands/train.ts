@@ -12,6 +12,7 @@ const help = `usage: pscl train (--cache DIR | --project FILE [--model DIR|REPO]
                   [--nnodes N --node-rank R --rdzv-endpoint HOST:PORT [--rdzv-id ID]]
        pscl train --emit-slurm FILE --cache DIR --run-dir DIR --nnodes N --gpus-per-node G [--config ...]
                   [--set ...] [--partition P] [--account A] [--time T] [--cpus-per-node C] [--job-name J]
+                  [--sbatch=--OPTION=VALUE]...
 
 Runs the PSCL trainer on a training cache into a run folder, streaming progress.
 --cache    a built training cache (pscl cache build)
@@ -26,7 +27,8 @@ Several machines (docs/cluster.md): run the same command on every node with --nn
 --node-rank (0 on the first), --rdzv-endpoint (the first node's address and a free port) and
 --nproc (GPUs per node); the cache and the run folder must be on storage every node sees.
 --emit-slurm  write an sbatch script instead of training: --nnodes nodes x --gpus-per-node GPUs,
-           one torchrun per node, on --cache (built already) into --run-dir; submit it with sbatch
+           one torchrun per node, on --cache (built already) into --run-dir; submit it with sbatch;
+           --sbatch=--qos=high adds an #SBATCH line (repeatable)
 --python   interpreter with PyTorch (default: $PSCL_PYTHON or python3)
 Exit codes: 0 finished, 130 stopped, 1 failed (the reason is printed).`;
 
@@ -55,6 +57,7 @@ export const command: Command = {
       account: { type: 'string' },
       time: { type: 'string' },
       'job-name': { type: 'string' },
+      sbatch: { type: 'string', multiple: true, default: [] },
     });
     const runDir = path.resolve(required('train', 'run-dir', values['run-dir']));
     if (values.cache && values.project) throw new CliError('train: give --cache or --project, not both');
@@ -190,6 +193,7 @@ async function emitSlurm(values: TrainValues, runDir: string, set: Record<string
     time: values.time as string | undefined,
     partition: values.partition as string | undefined,
     account: values.account as string | undefined,
+    extra: values.sbatch as string[],
   };
   const problem = slurmResourcesProblem(job);
   if (problem) throw new CliError(`train: ${problem}`);

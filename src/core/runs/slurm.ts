@@ -57,6 +57,10 @@ export function slurmResourcesProblem(r: Partial<SlurmResources>): string | unde
   for (const [flag, v] of [['--partition', r.partition], ['--account', r.account], ['--job-name', r.jobName]] as const) {
     if (v !== undefined && !/^[A-Za-z0-9_.,+-]+$/.test(v)) return `${flag} may hold letters, digits and . _ , + - only, got '${v}'`;
   }
+  // one option per line of the script: nothing that could end the line and start a command
+  for (const x of r.extra ?? []) {
+    if (!/^--?[A-Za-z][\w-]*(=[^\x00-\x1f\x7f]*)?$/.test(x)) return `an extra sbatch option must look like --name=value on one line, got ${JSON.stringify(x)}`;
+  }
   return undefined;
 }
 
@@ -113,8 +117,8 @@ export function slurmTrainScript(j: SlurmTrainJob): string {
     `CACHE=${shellWord(j.cache)}`,
     `export PYTHONPATH=${shellWord(j.trainerPath)}\${PYTHONPATH:+:$PYTHONPATH}`,
     `export OMP_NUM_THREADS=${Math.max(1, Math.floor(cpus / j.gpusPerNode))}`,
-    '# the rendezvous is hosted on the first node of the allocation',
-    'HEAD_NODE=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',
+    '# the rendezvous is hosted on the first node of the allocation (sed reads all: no SIGPIPE under pipefail)',
+    'HEAD_NODE=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | sed -n 1p)',
     '# a requeued or resubmitted job continues from the last checkpoint',
     'RESUME=',
     'if [ -f "$RUN_DIR/checkpoints/last.json" ]; then RESUME=--resume; fi',

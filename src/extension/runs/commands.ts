@@ -15,6 +15,7 @@ import {
   readRun,
   RunClassifier,
   slurmJobName,
+  slurmResourcesProblem,
   slurmTrainScript,
   trainArgs,
   type PythonEnvironment,
@@ -193,7 +194,17 @@ async function askSlurmShape(gpusHere: number): Promise<{ nodes: number; gpusPer
  * the run folder and opens it; submitting it is the user's step (docs/cluster.md).
  */
 async function exportSlurmJob(ctx: Ctx, o: { nodes: number; gpusPerNode: number; python: string; runDir: string; cache: string; configFile: string }): Promise<void> {
-  const script = slurmTrainScript({ jobName: slurmJobName('pscl', o.runDir), nodes: o.nodes, gpusPerNode: o.gpusPerNode, python: o.python, trainerPath: trainerPath(ctx), runDir: o.runDir, cache: o.cache, config: o.configFile });
+  const { partition, account, time, extra } = ctx.config.slurm;
+  const resources = { jobName: slurmJobName('pscl', o.runDir), nodes: o.nodes, gpusPerNode: o.gpusPerNode, partition, account, time, extra };
+  const problem = slurmResourcesProblem(resources);
+  if (problem) {
+    const open = 'Open Settings';
+    if ((await vscode.window.showErrorMessage(`Cannot write the SLURM script: ${problem.replace(/^--(partition|account|time)/, 'pscl.slurm.$1').replace(/^an extra sbatch option/, 'an item of pscl.slurm.extraOptions')}.`, open)) === open) {
+      await vscode.commands.executeCommand('workbench.action.openSettings', 'pscl.slurm');
+    }
+    return;
+  }
+  const script = slurmTrainScript({ ...resources, python: o.python, trainerPath: trainerPath(ctx), runDir: o.runDir, cache: o.cache, config: o.configFile });
   const file = path.join(o.runDir, SLURM_SCRIPT_FILE);
   await writeFileAtomic(file, script);
   ctx.log.info(`wrote ${file}: ${o.nodes} node(s) x ${o.gpusPerNode} GPU(s); submit it with sbatch`);
