@@ -7,7 +7,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseShard, shardImages } from '../../../src/core/cache';
+import { CacheBuildLock, parseShard, shardImages } from '../../../src/core/cache';
+import { shardLockFile } from '../../../src/core/cache/lock';
 import { buildDist } from '../../helpers/build';
 import { copySample, tinyModel } from '../../helpers/cacheFixture';
 import { repoRoot, tempDir } from '../../helpers/paths';
@@ -105,6 +106,28 @@ describe('sharded cache builds', () => {
     const v = cli(['cache', 'verify', out]);
     assert.equal(v.status, 0, v.stdout + v.stderr);
     assert.match(v.stdout, /ok \(72 masks, 7 tensors, 72 image embeddings checked\)/);
+  });
+
+  it('a whole build does not run while a shard holds the folder, nor a shard while a whole build does', { timeout: 120_000 }, async () => {
+    const out = path.join(tmp.dir, 'locked');
+    mkdirSync(out, { recursive: true });
+    const shard = await CacheBuildLock.acquire(out, { file: shardLockFile(2, 3), command: 'pscl cache build --shard 2/3' });
+    try {
+      const whole = cli(['cache', 'build', '--project', project, '--model', model, '--out', out, ...settings, '--no-wait']);
+      assert.equal(whole.status, 1, whole.stderr);
+      assert.match(whole.stderr, new RegExp(`is being built by pid ${process.pid} \\(started [^)]+, pscl cache build --shard 2/3\\); wait for it to finish`));
+    } finally {
+      await shard.release();
+    }
+    const main = await CacheBuildLock.acquire(out, { command: 'a whole build' });
+    try {
+      const one = cli(['cache', 'build', '--project', project, '--model', model, '--out', out, ...settings, '--shard', '1/3', '--no-wait']);
+      assert.equal(one.status, 1, one.stderr);
+      assert.match(one.stderr, new RegExp(`is being built by pid ${process.pid} \\(started [^)]+, a whole build\\); wait for it to finish`));
+    } finally {
+      await main.release();
+    }
+    assert.deepEqual(readdirSync(out).sort(), ['masks'], 'nothing written, no lock left');
   });
 
   it('pscl cache merge names a missing shard, then joins the shards once it has run', { timeout: 240_000 }, () => {
