@@ -33,9 +33,9 @@ const help = `pscl cache <subcommand> [options]
                         the last shard to finish writes the manifest (--no-merge: leave it to merge)
           --emit-slurm FILE  write an sbatch array job of N shards (--shards N, default 8) that runs
                         this build on a cluster instead of building here; [--partition P]
-                        [--account A] [--time T] [--cpus-per-node C] [--job-name J]
+                        [--account A] [--time T] [--cpus-per-node C] [--job-name J] [--sbatch=--OPT=V]...
   merge   --project FILE [--out DIR] [--model DIR] [mask options as build]
-          joins what the shards computed into the manifest, computing nothing; exit 1 naming the
+          joins what the shards computed into the manifest, computing nothing; exit 2 naming the
           shards whose images are missing
   verify  DIR [--json]
           checks every file against the manifest; exit 1 with the list of problems`;
@@ -158,12 +158,14 @@ async function build(argv: string[], command: 'cache build' | 'cache merge' = 'c
           time: { type: 'string' },
           'cpus-per-node': { type: 'string' },
           'job-name': { type: 'string' },
+          sbatch: { type: 'string', multiple: true },
         }
       : {}),
-  } as const) as { values: Record<string, string | boolean | undefined> };
+  } as const) as { values: Record<string, string | boolean | string[] | undefined> };
   const projectArg = required(command, 'project', v.project as string | undefined);
   const threshold = v.threshold === undefined ? undefined : Number(v.threshold);
   if (v['no-merge'] && v.shard === undefined) throw new CliError(`${command}: --no-merge is for --shard K/N`);
+  if (command === 'cache merge' && v.force) throw new CliError('cache merge: --force would discard what the shards computed; a forced build is `pscl cache build --force`');
   const settings = {
     maskSize: positiveInt(command, 'mask-size', v['mask-size'] as string | undefined),
     inputSize: positiveInt(command, 'input-size', v['input-size'] as string | undefined),
@@ -264,7 +266,7 @@ function printShard(r: ShardBuildResult, json: boolean): number {
 }
 
 /** `cache build --emit-slurm FILE`: the same build as an array job of shards, written and not run. */
-async function emitCacheSlurm(v: Record<string, string | boolean | undefined>): Promise<number> {
+async function emitCacheSlurm(v: Record<string, string | boolean | string[] | undefined>): Promise<number> {
   const file = path.resolve(v['emit-slurm'] as string);
   if (v.shard !== undefined) throw new CliError('cache build: --emit-slurm writes every shard (--shards N); leave out --shard');
   if (v.force) throw new CliError('cache build: shards cannot be forced; delete the cache folder first, or run a forced build without --emit-slurm');
@@ -290,6 +292,7 @@ async function emitCacheSlurm(v: Record<string, string | boolean | undefined>): 
     time: v.time as string | undefined,
     partition: v.partition as string | undefined,
     account: v.account as string | undefined,
+    extra: (v.sbatch as string[] | undefined) ?? [],
   };
   const problem = slurmResourcesProblem(job);
   if (problem) throw new CliError(`cache build: ${problem}`);
