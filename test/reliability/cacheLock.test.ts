@@ -5,7 +5,7 @@
 // holder; a stale lock (dead pid, another host's without heartbeat) is taken over and says so.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -85,6 +85,21 @@ describe('reliability: concurrent cache builds (defect 1)', () => {
     assert.equal(r2.code, 0, r2.err);
     assert.match(r2.err, /took over the build lock .* on elsewhere\.example .*: it was taken on another host \(elsewhere\.example\) and has had no heartbeat for \d+ s/);
     assert.deepEqual(await readCacheLock(out), { state: 'none' });
+  });
+
+  it('a lock taken after a long wait carries a fresh mtime (other hosts judge it by that heartbeat)', async () => {
+    const dir = path.join(tmp.dir, 'fresh');
+    mkdirSync(dir, { recursive: true });
+    const first = await CacheBuildLock.acquire(dir, { command: 'first' });
+    const second = CacheBuildLock.acquire(dir, { command: 'second' });
+    await new Promise((r) => setTimeout(r, 400));
+    // as if the second had waited an hour: its record was written then
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.tmp'))) utimesSync(path.join(dir, f), hourAgo, hourAgo);
+    await first.release();
+    const lock = await second;
+    assert.ok(Date.now() - statSync(path.join(dir, BUILD_LOCK_FILE)).mtimeMs < OTHER_HOST_STALE_MS / 10, 'the lock file is as new as its taking');
+    await lock.release();
   });
 
   it('the lock is exclusive among many takers, and a waiting taker can be cancelled', async () => {

@@ -192,6 +192,9 @@ export class CacheBuildLock {
       for (;;) {
         if (options.signal?.aborted) throw abortError();
         if (!existsSync(tmp)) await writeTmp(); // removed while we waited (an older build's clean-up)
+        // the lock's mtime is its first heartbeat: now, not when this taker began to wait
+        const now = new Date();
+        await fs.utimes(tmp, now, now);
         if (await linkExclusive(tmp, lockFile)) return new CacheBuildLock(dir, record, file);
         const state = await readCacheLock(dir, file);
         if (state.state === 'held') {
