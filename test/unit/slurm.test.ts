@@ -97,6 +97,7 @@ describe('SLURM scripts', () => {
       [['--nnodes', '2', '--gpus-per-node', '4', '--node-rank', '1'], /--node-rank is set by the SLURM script itself/],
       [['--nnodes', 'two', '--gpus-per-node', '4'], /--nnodes must be a whole number, got 'two'/],
       [['--gpus-per-node', '4', '--time', 'soon'], /--time must be a SLURM time such as 24:00:00/],
+      [['--gpus-per-node', '4', '--nproc', '4'], /the processes per node are --gpus-per-node G \(leave out --nproc\)/],
       [['--gpus-per-node', '4', '--sbatch=--qos=high\nrm -rf ~'], /an extra sbatch option must look like --name=value on one line, got "--qos=high\\nrm -rf ~"/],
     ];
     for (const [args, message] of cases) {

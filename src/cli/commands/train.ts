@@ -182,6 +182,8 @@ async function emitSlurm(values: TrainValues, runDir: string, set: Record<string
   for (const k of ['node-rank', 'rdzv-endpoint', 'rdzv-id']) {
     if (values[k] !== undefined) throw new CliError(`train: --${k} is set by the SLURM script itself (the first node of the allocation hosts the rendezvous); leave it out with --emit-slurm`);
   }
+  if (values.nproc !== '1') throw new CliError('train: with --emit-slurm the processes per node are --gpus-per-node G (leave out --nproc)');
+  if (values.device === 'cpu') throw new CliError('train: --emit-slurm scripts train on the nodes\' GPUs (--device cuda); leave out --device cpu');
   const nodes = intFlag(values, 'nnodes') ?? 1;
   const gpusPerNode = intFlag(values, 'gpus-per-node');
   if (gpusPerNode === undefined) throw new CliError('train: --emit-slurm needs --gpus-per-node G (GPUs each node trains on)');
