@@ -1,5 +1,5 @@
 // The training cache's public surface (docs/cache-format.md): import from here ('src/core/cache').
-export { buildCache, defaultSettings, maskFileName, maskSettingsOf, DEFAULT_MASK_SIZE, type BuildCacheOptions, type CacheBuildResult, type CacheProgress } from './build';
+export { buildCache, buildCacheShard, parseShard, shardImages, defaultSettings, maskFileName, maskSettingsOf, DEFAULT_MASK_SIZE, type BuildCacheOptions, type CacheBuildResult, type CacheProgress, type CacheShard, type ShardBuildResult } from './build';
 export { verifyCache, type VerifyReport } from './verify';
 export { clipEncoders, type CacheEncoders, type EncoderModel } from './encoders';
 export { cacheHashes, type CacheHashes, type MaskBuildSettings } from './hashes';
