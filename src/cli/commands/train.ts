@@ -1,21 +1,40 @@
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { checkPythonEnvironment, findTrainerPath, foldEvent, emptyProgress, progressLine, TrainerProcess, trainArgs, type RunEvent } from '../../core/runs';
+import { ensureDemoModel } from '../../core/clip/demoModel';
+import { applyPreflight, checkPythonEnvironment, runningEstimate, findTrainerPath, foldEvent, emptyProgress, progressLine, runPreflight, TrainerProcess, trainArgs, type RunEvent } from '../../core/runs';
+import { psclCacheRoot } from '../../core/util/cacheDir';
 import { CliError, type Command, parseOptions, pythonFrom, required } from '../command';
+import { PACKAGE_ROOT } from '../model';
 import { buildProjectCache } from './cache';
 
 const help = `usage: pscl train (--cache DIR | --project FILE [--model DIR|REPO]) --run-dir DIR [--config NAME|FILE]
-                  [--set KEY=VALUE]... [--resume] [--nproc N] [--device auto|cpu|cuda] [--python PATH]
+                  [--set KEY=VALUE]... [--resume] [--nproc N] [--device auto|cpu|cuda] [--python PATH] [--force]
 
 Runs the PSCL trainer on a training cache into a run folder, streaming progress.
 --cache    a built training cache (pscl cache build)
 --project  a project file: its cache (default location, as pscl cache build) is built or brought up
            to date first (only stale images are recomputed); --model is the CLIP model for it
 Ctrl-C stops gracefully (the trainer saves a checkpoint; --resume continues), a second Ctrl-C kills.
---config   a config name of the trainer (rn50, vit_b_16, swin_b, tiny...) or a JSON file (default rn50)
+--config   a config name of the trainer (rn50, vit_b16, swin_b, tiny, tiny_vit) or a JSON file
+           (default rn50; without a GPU the CPU preset tiny, unless --config is given)
 --set      override a config value, e.g. --set epochs=2 --set batch_size=8
 --nproc    processes (GPUs) through torchrun (default 1)
 --python   interpreter with PyTorch (default: $PSCL_PYTHON or python3)
-Exit codes: 0 finished, 130 stopped, 1 failed (the reason is printed).`;
+--force    start a chosen config on the CPU even when it would take more than a day
+Before training, a preflight probe estimates peak memory and time per step: a batch that does not
+fit is lowered (grad_accum keeps the effective batch), a run that cannot fit is refused with advice.
+Exit codes: 0 finished, 130 stopped, 1 failed or refused (the reason is printed).`;
+
+/** Whether the config (a preset name or file) or the --set values name the demo CLIP. */
+function mentionsDemoClip(trainerPath: string, config: string | undefined, set: Record<string, unknown>): boolean {
+  if (Object.values(set).some((v) => v === 'clip:demo')) return true;
+  const file = config && (config.endsWith('.json') || config.includes(path.sep)) ? path.resolve(config) : path.join(trainerPath, 'pscl_trainer', 'configs', `${config ?? 'rn50'}.json`);
+  try {
+    return existsSync(file) && readFileSync(file, 'utf8').includes('"clip:demo"');
+  } catch {
+    return false;
+  }
+}
 
 export const command: Command = {
   help,
@@ -31,6 +50,7 @@ export const command: Command = {
       nproc: { type: 'string', default: '1' },
       device: { type: 'string', default: 'auto' },
       python: { type: 'string' },
+      force: { type: 'boolean', default: false },
     });
     const runDir = path.resolve(required('train', 'run-dir', values['run-dir']));
     if (values.cache && values.project) throw new CliError('train: give --cache or --project, not both');
@@ -69,6 +89,38 @@ export const command: Command = {
       }
     }
 
+    // the trainer resolves relative paths against the user's directory, and clip:demo against the demo CLIP
+    const trainerEnv: Record<string, string> = { PSCL_CWD: process.cwd() };
+    if (!values.resume && mentionsDemoClip(trainerPath, values.config, set)) trainerEnv.PSCL_DEMO_CLIP = await ensureDemoModel(psclCacheRoot(), PACKAGE_ROOT);
+
+    // preflight: memory and time of one probed step; apply the verdict or refuse
+    let config = values.config;
+    let trainSet = set;
+    process.stderr.write('preflight: probing one training step...\n');
+    let estimate;
+    try {
+      estimate = await runPreflight({
+        python, trainerPath, runDir, cache: cache && path.resolve(cache), config, set, resume: values.resume, nproc,
+        device: values.device as 'auto', allowFallback: !values.config && !values.resume, force: values.force, fetch: !values.resume, env: trainerEnv,
+        // the ImageNet download's progress lines
+        onStderr: (text) => process.stderr.write(text.split('\n').filter((l) => /^\[pscl-trainer[^\]]*\] downloading /.test(l)).map((l) => `${l.replace(/^\[pscl-trainer[^\]]*\] /, '')}\n`).join('')),
+      });
+    } catch (err) {
+      process.stderr.write(`${(err as Error).message}\n`);
+      return 1;
+    }
+    if (estimate.verdict === 'refuse') {
+      process.stderr.write(`preflight: ${estimate.summary}\nrefused: ${estimate.advice}\n`);
+      process.stdout.write(`${path.basename(runDir)}: not started (preflight refused it)\n`);
+      return 1;
+    }
+    const applied = applyPreflight(estimate, config, set);
+    for (const n of applied.notes) process.stderr.write(`preflight: ${n}\n`);
+    process.stderr.write(`preflight: ${runningEstimate(estimate).summary}\n`);
+    for (const w of estimate.warnings) process.stderr.write(`warning: ${w}\n`);
+    config = applied.config;
+    trainSet = applied.set;
+
     const tty = process.stderr.isTTY;
     const progress = emptyProgress();
     let lastPrint = 0;
@@ -92,7 +144,7 @@ export const command: Command = {
       else if (e.type === 'error') process.stderr.write(`${clear}error (${m.kind ?? 'internal'}): ${m.message}\n`);
     };
     const trainer = await TrainerProcess.start(
-      { python, trainerPath, runDir, nprocPerNode: nproc, args: trainArgs({ cache: cache && path.resolve(cache), runDir, config: values.config, set, resume: values.resume, device: values.device as 'auto' }) },
+      { python, trainerPath, runDir, nprocPerNode: nproc, env: trainerEnv, args: trainArgs({ cache: cache && path.resolve(cache), runDir, config, set: trainSet, resume: values.resume, device: values.device as 'auto' }) },
       { onEvent },
     );
     let interrupts = 0;

@@ -16,3 +16,4 @@ export * from './html';
 export * from './presentation';
 export * from './classify';
 export * from './gallery';
+export * from './preflight';

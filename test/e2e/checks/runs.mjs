@@ -104,16 +104,24 @@ export async function runsChecks({ page, workspace, shots, check, runCommand, pi
     await page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: /^\s*tiny-birds\.pscl\.json\s*$/ }) }).first().click();
     await page.locator('.tab.active', { hasText: 'tiny-birds.pscl.json' }).first().waitFor({ timeout: 10000 });
     await runCommand(page, 'PSCL: Start Training...');
-    const first = page.locator('.quick-input-widget', { hasText: 'Start Training (1/3)' });
+    const first = page.locator('.quick-input-widget', { hasText: 'Start Training (1/4)' });
     await first.waitFor({ timeout: 15000 });
     await input.fill('tiny');
     await page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: /^\s*tiny\s*$/ }) }).first().click();
-    await page.locator('.quick-input-widget', { hasText: 'Start Training (2/3)' }).waitFor({ timeout: 10000 });
+    await page.locator('.quick-input-widget', { hasText: 'Start Training (2/4)' }).waitFor({ timeout: 10000 });
     await input.fill(String(epochs));
     await page.keyboard.press('Enter');
-    await page.locator('.quick-input-widget', { hasText: 'Start Training (3/3)' }).waitFor({ timeout: 10000 });
+    await page.locator('.quick-input-widget', { hasText: 'Start Training (3/4)' }).waitFor({ timeout: 10000 });
     await input.fill(name);
     await page.keyboard.press('Enter');
+    // after the Python check and the cache: the preflight estimate, shown before anything starts
+    const estimate = page.locator('.quick-input-widget', { hasText: 'Start Training (4/4)' });
+    await estimate.waitFor({ timeout: 180000 });
+    const text = (await estimate.innerText()).replace(/\s+/g, ' ');
+    assert.match(text, /tiny_rn at \d+ px, batch \d+ on CPU: peak \d+ MB of [\d.]+ GB free RAM, [\d.]+ s\/step, \d+ steps, ETA/, `the estimate is shown: ${text}`);
+    assert.match(text, /trains from scratch/, `the from-scratch warning is shown: ${text}`);
+    if (name === 'e2e-a') await page.screenshot({ path: path.join(shots, 'runs-estimate.png') });
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Start training' }).first().click();
   }
 
   await runCommand(page, 'View: Hide Panel').catch(() => page.keyboard.press('Escape'));
