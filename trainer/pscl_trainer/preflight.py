@@ -238,7 +238,7 @@ def _cpu_peak(p, batch, workers, res):
     return int(p["peak_bytes"] + max(extra, 0) + loader)
 
 
-def estimate(cfg, counts, device, world=1, local_world=1, threads=None, probe_result=None):
+def estimate(cfg, counts, device, world=1, local_world=1, threads=None, probe_result=None, done_steps=0):
     """The estimate for `cfg` on `device`: memory, time per step, ETA, verdict and advice.
     `counts`: {"train_images", "eval_images", "num_classes", "num_part_slots", "proto_dim", "level_sizes"}."""
     p = probe_result or probe(cfg, counts["num_classes"], counts["num_part_slots"], counts["proto_dim"],
@@ -253,7 +253,7 @@ def estimate(cfg, counts, device, world=1, local_world=1, threads=None, probe_re
     out = {"device": device.type, "world_size": world, "backbone": cfg["backbone"], "resolution": res,
            "batch_size": batch, "grad_accum": accum, "num_workers": workers, "epochs": cfg["epochs"],
            "train_images": counts["train_images"], "eval_images": counts["eval_images"],
-           "steps_per_epoch": steps_per_epoch, "total_steps": total_steps, "params": p["params"],
+           "steps_per_epoch": steps_per_epoch, "total_steps": total_steps, "done_steps": done_steps, "params": p["params"],
            "set": {}, "messages": [], "warnings": []}
     if device.type == "cpu":
         free, total = free_ram()
@@ -284,7 +284,8 @@ def estimate(cfg, counts, device, world=1, local_world=1, threads=None, probe_re
         out["memory"] = {"kind": "GPU memory", "peak_bytes": peak, "free_bytes": free, "total_bytes": total}
     evals = cfg["epochs"] // cfg["eval_every"] + 1 if cfg["eval_every"] else 1
     eval_s = (step_s or 0) / max(batch * accum, 1) / 3 * counts["eval_images"] * evals
-    out["time"] = {"step_s": step_s, "eta_s": step_s * total_steps + eval_s if step_s is not None else None,
+    left = max(total_steps - done_steps, 0)
+    out["time"] = {"step_s": step_s, "eta_s": step_s * left + eval_s if step_s is not None else None,
                    "probe": f"one step at batch {p['probe_batch']}" + (", scaled" if p["probe_batch"] != batch else "")}
     mem = out["memory"]
     if mem["peak_bytes"] is not None and mem["peak_bytes"] <= HEADROOM * free:
@@ -304,7 +305,7 @@ def estimate(cfg, counts, device, world=1, local_world=1, threads=None, probe_re
             step_s = step_s * new_accum * smaller / (batch * accum) if step_s else step_s
             out["time"]["step_s"] = step_s
             if step_s:
-                out["time"]["eta_s"] = step_s * total_steps + eval_s
+                out["time"]["eta_s"] = step_s * max(total_steps - done_steps, 0) + eval_s
         else:
             out["verdict"] = "refuse"
             out["advice"] = (f"{cfg['backbone']} at {res} px needs about {need} of {mem['kind']} even at batch 1; "
@@ -357,9 +358,12 @@ def summary(out):
     accum = out["set"].get("grad_accum", out["grad_accum"])
     procs = f" x{out['world_size']}" if out["world_size"] > 1 else ""
     acc = f" x{accum} accumulated" if accum > 1 else ""
+    steps = f"{out['total_steps']} steps"
+    if out.get("done_steps"):
+        steps = f"{out['total_steps'] - out['done_steps']} of {out['total_steps']} steps left"
     return (f"{out['backbone']} at {out['resolution']} px, batch {batch}{acc} on {out['device'].upper()}{procs}: "
-            f"peak {peak} of {_fmt_bytes(mem['free_bytes'])} free {mem['kind']}, {step}, "
-            f"{out['total_steps']} steps, ETA {fmt_duration(t['eta_s'])}")
+            f"peak {peak} of {_fmt_bytes(mem['free_bytes'])} free {mem['kind']}, {step}, {steps}, "
+            f"ETA {fmt_duration(t['eta_s'])}")
 
 
 # -- reuse of the probe between the preflight command and train ---------------------------------------
@@ -408,7 +412,7 @@ def counts_from_cache(manifest, cfg, proto_dim):
             "level_sizes": levels}
 
 
-def check_before_training(cfg, counts, device, d, run_dir):
+def check_before_training(cfg, counts, device, d, run_dir, done_steps=0):
     """Inside `train`: the memory check on the run's own config (the probe of a recent
     `preflight --run` is reused). Refuses, naming the batch that fits, rather than starting a run
     this machine cannot hold; returns the estimate for the `preflight` event."""
@@ -418,7 +422,7 @@ def check_before_training(cfg, counts, device, d, run_dir):
     local_world = int(os.environ.get("LOCAL_WORLD_SIZE", d.world)) if device.type == "cpu" else 1
     if p is None:
         p = probe(cfg, counts["num_classes"], counts["num_part_slots"], counts["proto_dim"], counts["level_sizes"], device)
-    out = estimate(cfg, counts, device, d.world, local_world, probe_result=p)
+    out = estimate(cfg, counts, device, d.world, local_world, probe_result=p, done_steps=done_steps)
     if out["verdict"] == "adjust":
         s = out["set"]
         raise OutOfMemory(f"{out['messages'][-1]}. Start it with --set batch_size={s['batch_size']} "
@@ -435,7 +439,11 @@ def run_preflight(args):
     from .pretrained import clip_vision_config, fetch, resolve, search_dirs
     from .runs import read_run_config
     from .runtime import resolve_device, set_threads
+    done = 0
     if args.resume:
+        from .checkpoint import last_checkpoint
+        record = last_checkpoint(args.run)
+        done = record["step"] if record else 0
         cfg = read_run_config(args.run)["config"]
         from .config import parse_set
         for item in args.set:
@@ -466,7 +474,7 @@ def run_preflight(args):
         fb_counts = counts_from_cache(manifest, fb, proto_dim)
         fb_probe = probe(fb, fb_counts["num_classes"], fb_counts["num_part_slots"], proto_dim, fb_counts["level_sizes"], device)
     p = probe(cfg, counts["num_classes"], counts["num_part_slots"], counts["proto_dim"], counts["level_sizes"], device)
-    out = decide(estimate(cfg, counts, device, world, local_world, probe_result=p),
+    out = decide(estimate(cfg, counts, device, world, local_world, probe_result=p, done_steps=done),
                  args.allow_fallback and not args.resume, args.max_cpu_hours, args.force)
     out["weights"] = out_weights
     if args.resume and out["verdict"] == "adjust":  # a resumed epoch continues at its own batch size

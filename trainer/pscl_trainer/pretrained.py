@@ -462,6 +462,10 @@ def load_pretrained(model, cfg, resolved, run_dir=None):
     if run_dir:
         record["kept"] = _keep_copy(run_dir, resolved)
     log(f"backbone weights: {resolved.describe()} ({layout} layout, sha256 {record['sha256'][:12]}...)")
+    expected = "clip" if layout == "clip" else "imagenet"
+    if cfg["normalization"] != expected:
+        log(f"warning: these weights were trained on {expected}-normalised images but normalization is "
+            f"{cfg['normalization']!r}; set normalization=\"{expected}\" unless that is meant")
     return record
 
 

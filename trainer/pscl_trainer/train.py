@@ -196,7 +196,8 @@ class TrainingSession:
         """Refuses a run this machine cannot hold before building it (preflight.py)."""
         proto_dim = int(self.prototypes.shape[1]) if self.prototypes is not None else 64
         counts = preflight.counts_from_cache(self.manifest, self.cfg, proto_dim)
-        self.estimate = preflight.check_before_training(self.cfg, counts, self.device, self.d, self.run_dir)
+        done = self.resume_record["step"] if self.resume_record else 0
+        self.estimate = preflight.check_before_training(self.cfg, counts, self.device, self.d, self.run_dir, done)
         log(f"preflight: {self.estimate['summary']}", self.d.rank)
 
     def _build_model(self):

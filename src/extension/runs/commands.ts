@@ -114,7 +114,8 @@ async function buildCache(ctx: Ctx, projectFile: string): Promise<string | undef
 
 /** The trainer's environment: the user's folder for relative paths, the demo CLIP's folder when the config names it. */
 async function trainerEnv(ctx: Ctx, config: Record<string, unknown>): Promise<Record<string, string>> {
-  const env: Record<string, string> = {};
+  // the backend's cache folder: clip:<repo> finds the models the extension fetched
+  const env: Record<string, string> = { PSCL_CACHE_DIR: path.join(ctx.extension.globalStorageUri.fsPath, 'cache') };
   const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   if (ws) env.PSCL_CWD = ws;
   if (config.backbone_weights === 'clip:demo') {
@@ -331,7 +332,7 @@ export const classifyImage: CommandFactory = (ctx) => async (uri?: vscode.Uri) =
       }
       const clf = await RunClassifier.load(runDir);
       try {
-        return { list: await clf.classify(image.fsPath, 5), levels: clf.model.levels };
+        return { list: await clf.classify(image.fsPath, 5), levels: clf.model.levels, probability: clf.model.probability };
       } finally {
         await clf.dispose();
       }
@@ -340,7 +341,7 @@ export const classifyImage: CommandFactory = (ctx) => async (uri?: vscode.Uri) =
     ctx.log.info(`classify ${image.fsPath} with ${path.basename(runDir)}:\n${lines.join('\n')}`);
     await vscode.window.showQuickPick(
       preds.list.map((p, i) => ({ label: `${i + 1}. ${p.name}`, description: `${(p.prob * 100).toFixed(1)}% · ${predictionPath(p, preds.levels)}` })),
-      { title: `${path.basename(image.fsPath)}: top ${preds.list.length} (${path.basename(runDir)})`, placeHolder: 'Predicted classes, most likely first (sigmoid probability per class)' },
+      { title: `${path.basename(image.fsPath)}: top ${preds.list.length} (${path.basename(runDir)})`, placeHolder: `Predicted classes, most likely first (${preds.probability === 'softmax' ? 'probability' : 'sigmoid probability per class'})` },
     );
   } catch (err) {
     void vscode.window.showErrorMessage(`Classify Image: ${(err as Error).message}`);
