@@ -4,7 +4,7 @@ import { ensureDemoModel } from '../../core/clip/demoModel';
 import { applyPreflight, checkPythonEnvironment, runningEstimate, findTrainerPath, foldEvent, emptyProgress, progressLine, runPreflight, TrainerProcess, trainArgs, type RunEvent } from '../../core/runs';
 import { psclCacheRoot } from '../../core/util/cacheDir';
 import { CliError, type Command, parseOptions, pythonFrom, required } from '../command';
-import { PACKAGE_ROOT } from '../model';
+import { PACKAGE_ROOT, resolveModel } from '../model';
 import { buildProjectCache } from './cache';
 
 const help = `usage: pscl train (--cache DIR | --project FILE [--model DIR|REPO]) --run-dir DIR [--config NAME|FILE]
@@ -25,14 +25,15 @@ Before training, a preflight probe estimates peak memory and time per step: a ba
 fit is lowered (grad_accum keeps the effective batch), a run that cannot fit is refused with advice.
 Exit codes: 0 finished, 130 stopped, 1 failed or refused (the reason is printed).`;
 
-/** Whether the config (a preset name or file) or the --set values name the demo CLIP. */
-function mentionsDemoClip(trainerPath: string, config: string | undefined, set: Record<string, unknown>): boolean {
-  if (Object.values(set).some((v) => v === 'clip:demo')) return true;
+/** backbone_weights as the run will see it: --set, else the config (a preset name or file), if it says. */
+function backboneWeights(trainerPath: string, config: string | undefined, set: Record<string, unknown>): string | undefined {
+  if (typeof set.backbone_weights === 'string') return set.backbone_weights;
   const file = config && (config.endsWith('.json') || config.includes(path.sep)) ? path.resolve(config) : path.join(trainerPath, 'pscl_trainer', 'configs', `${config ?? 'rn50'}.json`);
   try {
-    return existsSync(file) && readFileSync(file, 'utf8').includes('"clip:demo"');
+    const value = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>).backbone_weights : undefined;
+    return typeof value === 'string' ? value : undefined;
   } catch {
-    return false;
+    return undefined; // the trainer reports a broken config file itself
   }
 }
 
@@ -91,7 +92,15 @@ export const command: Command = {
 
     // the trainer resolves relative paths against the user's directory, and clip:demo against the demo CLIP
     const trainerEnv: Record<string, string> = { PSCL_CWD: process.cwd() };
-    if (!values.resume && mentionsDemoClip(trainerPath, values.config, set)) trainerEnv.PSCL_DEMO_CLIP = await ensureDemoModel(psclCacheRoot(), PACKAGE_ROOT);
+    const weights = values.resume ? undefined : backboneWeights(trainerPath, values.config, set);
+    if (weights === 'clip:demo') trainerEnv.PSCL_DEMO_CLIP = await ensureDemoModel(psclCacheRoot(), PACKAGE_ROOT);
+    else if (weights?.startsWith('clip:') && /^[\w.-]+\/[\w.-]+$/.test(weights.slice(5))) {
+      // a Hub repo (not a folder here or next to the project): fetched into the model cache, with
+      // progress, where the trainer looks for it; when that fails the trainer says what to do
+      const rel = weights.slice(5);
+      const local = [process.cwd(), values.project && path.dirname(path.resolve(values.project))].some((d) => d && existsSync(path.resolve(d, rel)));
+      if (!local) await resolveModel('train', rel).catch(() => undefined);
+    }
 
     // preflight: memory and time of one probed step; apply the verdict or refuse
     let config = values.config;
