@@ -96,7 +96,7 @@ test('pscl train without --config and without a GPU: the CPU preset instead of r
   const train = pscl('train', '--cache', cache, '--run-dir', 'runs/fallback', '--set', 'epochs=1', '--device', 'cpu');
   assert.equal(train.status, 0, train.stderr);
   assert.match(train.stderr, /preflight: no GPU: the default config \(resnet50 at 448 px\) is made for GPUs; on this CPU it would need about [\d.]+ [GM]B of RAM and take about [\w ]+\. Using the CPU preset 'tiny' instead/);
-  assert.match(train.stderr, /preflight: tiny_rn at 32 px, batch 16 on CPU: peak \d+ MB of [\d.]+ GB free RAM, [\d.]+ s\/step, 6 steps, ETA /);
+  assert.match(train.stderr, /preflight: tiny_rn at 64 px, batch 16 on CPU: peak \d+ MB of [\d.]+ GB free RAM, [\d.]+ s\/step, 6 steps, ETA /);
   assert.match(train.stderr, /warning: backbone_weights is "none": tiny_rn has no pretrained weights/);
   const config = JSON.parse(readFileSync(path.join(tmp, 'runs/fallback/config.json'), 'utf8')).config;
   assert.equal(config.backbone, 'tiny_rn');

@@ -56,7 +56,7 @@ test('runPreflight on the real trainer: the tiny preset fits, the probe is kept 
   const e = await runPreflight({ python: PYTHON, trainerPath: path.join(ROOT, 'trainer'), runDir, cache, config: 'tiny', set: { epochs: 2 }, device: 'cpu' });
   assert.equal(e.verdict, 'ok');
   assert.equal(e.total_steps, 12);
-  assert.match(e.summary, /^tiny_rn at 32 px, batch 16 on CPU: peak \d+ MB of [\d.]+ GB free RAM, [\d.]+ s\/step, 12 steps, ETA /);
+  assert.match(e.summary, /^tiny_rn at 64 px, batch 16 on CPU: peak \d+ MB of [\d.]+ GB free RAM, [\d.]+ s\/step, 12 steps, ETA /);
   assert.ok(existsSync(path.join(runDir, 'preflight.json')));
   assert.ok(e.warnings.some((w) => /trains from scratch/.test(w)));
   await assert.rejects(runPreflight({ python: PYTHON, trainerPath: path.join(ROOT, 'trainer'), runDir, cache, config: 'tiny', set: { weight_decy: 1 } }), /preflight failed \(exit 2\): unknown config key 'weight_decy'/);

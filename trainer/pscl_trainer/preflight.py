@@ -89,6 +89,16 @@ def free_ram():
 
 
 def _rss_peak():
+    """This process's peak RSS: VmHWM on Linux (the high-water mark of its own memory map;
+    ru_maxrss would also carry the parent's RSS at fork across exec, e.g. an editor's), else
+    ru_maxrss."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return r if sys.platform == "darwin" else r * 1024
 

@@ -23,7 +23,7 @@ def make(config, *sets):
 
 
 @pytest.mark.parametrize("config,maps", [
-    ("tiny", [(8, 16, 16), (16, 8, 8), (16, 4, 4), (16, 2, 2)]),
+    ("tiny", [(16, 16, 16), (32, 8, 8), (32, 4, 4), (32, 2, 2)]),
     ("tiny_vit", [(32, 8, 8)] * 4),
 ])
 def test_backbone_maps(config, maps):

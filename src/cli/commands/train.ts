@@ -149,7 +149,7 @@ export const command: Command = {
         const top1 = (m.acc as Record<string, number> | undefined)?.top1;
         process.stderr.write(`${clear}epoch ${(m.epoch as number) + 1} ${m.split}: loss ${typeof m.loss === 'number' ? Number(m.loss.toPrecision(4)) : '–'}, top-1 ${typeof top1 === 'number' ? `${(top1 * 100).toFixed(1)}%` : '–'}\n`);
       }
-      else if (e.type === 'checkpoint') process.stderr.write(`${clear}checkpoint: ${m.path}\n`);
+      else if (e.type === 'checkpoint') process.stderr.write(tty ? `${clear}checkpoint: ${m.path}` : `checkpoint: ${m.path}\n`); // (a terminal keeps one line: the next progress overwrites it)
       else if (e.type === 'error') process.stderr.write(`${clear}error (${m.kind ?? 'internal'}): ${m.message}\n`);
     };
     const trainer = await TrainerProcess.start(
