@@ -172,7 +172,7 @@ def probe(cfg, num_classes, num_part_slots, proto_dim, level_sizes, device):
         torch.manual_seed(0)
         model, levels = _probe_model(cfg, num_classes, num_part_slots, proto_dim, level_sizes)
         model = model.to(device).train()
-        level_index = [[0] * 1 + [c] for c in range(num_classes)]
+        level_index = [[0, c] for c in range(num_classes)]  # (a coarse and a fine level: targets only)
         loss_fn = PSCLLoss(cfg, level_index, levels)
         with_levels = bool(levels)
         opt = torch.optim.AdamW(param_groups(model, cfg["weight_decay"]), lr=1e-6)
