@@ -1,9 +1,10 @@
 """The training loop: AdamW, warm-up + cosine per step, AMP, gradient accumulation, DDP,
-checkpoints every epoch and on SIGTERM/SIGINT, exact resume."""
+checkpoints every epoch and on SIGTERM/SIGINT/SIGHUP or when the launcher is gone (stopping.py),
+exact resume."""
 import hashlib
 import math
 import os
-import signal
+import copy
 import time
 
 import torch
@@ -20,6 +21,7 @@ from .losses import PSCLLoss
 from .runs import build_model, read_run_config, write_run_config
 from .runtime import autocast, grad_scaler, is_out_of_memory, resolve_device, seed_everything, set_threads
 from .safetensors_io import save_file
+from .stopping import StopRequest
 
 
 def lr_at(step, cfg, warmup_steps, total_steps):
@@ -41,20 +43,6 @@ def param_groups(model, weight_decay):
         (decay if p.dim() >= 2 and "class_tokens" not in name and "pos_embedding" not in name
          and "class_token" not in name else no_decay).append(p)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-
-
-class StopRequest:
-    """SIGTERM/SIGINT set a flag; the loop checkpoints at the next step boundary and exits."""
-
-    def __init__(self):
-        self.flag = False
-        self.signal = None
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, self._handle)
-
-    def _handle(self, signum, frame):
-        self.flag = True
-        self.signal = signal.Signals(signum).name
 
 
 class EpochSums:
@@ -79,6 +67,19 @@ class EpochSums:
         k = len(self.v["stage_loss"])
         return {"n": vals[0], "loss": vals[1], "stage_loss": vals[2:2 + k], "stage_correct": vals[2 + k:],
                 "correct": vals[-1]}
+
+
+def step_boundary(model, sums):
+    """What the micro-batches of a step change before the step is taken (the epoch sums, batch-norm
+    statistics), so a stop between them can checkpoint the last whole step and resume exactly."""
+    return copy.deepcopy(sums.v), {k: b.detach().clone() for k, b in model.named_buffers()}
+
+
+def back_to_step_boundary(model, sums, saved):
+    sums.v = saved[0]
+    with torch.no_grad():
+        for k, b in model.named_buffers():
+            b.copy_(saved[1][k])
 
 
 def _stage_keys(cfg):
@@ -265,8 +266,13 @@ class TrainingSession:
             if stopped:
                 self._checkpoint_on_stop(epoch, sums)
                 break
-            self._end_epoch(epoch, sums)
+            done = self._end_epoch(epoch, sums)
             epoch += 1
+            if not done and self.d.any_flag(self.stop.flag):  # asked during the evaluation or the checkpoint
+                log(f"stop requested ({self.stop.signal or 'another rank'}): stopping after the checkpoint of "
+                    f"epoch {epoch}", self.d.rank)
+                stopped = True
+                break
         return self._finish(stopped)
 
     def _emit_start(self):
@@ -293,14 +299,20 @@ class TrainingSession:
         self.sampler.set_epoch(epoch, skip=state["batch_in_epoch"] * cfg["batch_size"])
         self.net.train()
         micro = 0
+        at_step = step_boundary(self.model, sums) if self.accum > 1 else None
         for images, parts, labels, _ in self.loader:
             micro += 1
             last_micro = micro % self.accum == 0
             loss = self._forward_backward(images, parts, labels, sums, sync=last_micro)
             if not last_micro:
+                if d.any_flag(self.stop.flag):  # a long step: stop between its micro-batches
+                    back_to_step_boundary(self.model, sums, at_step)
+                    return True
                 continue
             lr = self._optimizer_step()
             state["sums"] = sums.v
+            if self.accum > 1:
+                at_step = step_boundary(self.model, sums)
             self._report_progress(epoch, loss, lr)
             if d.any_flag(self.stop.flag):
                 return True
@@ -364,7 +376,8 @@ class TrainingSession:
         self.save(f"epoch-{epoch:04d}-step-{state['step']:07d}", epoch)
 
     def _end_epoch(self, epoch, sums):
-        """Train metrics of the epoch, the evaluation when due, and the epoch's checkpoint."""
+        """Train metrics of the epoch, the evaluation when due, and the epoch's checkpoint; True when
+        the run's last epoch or step is done."""
         cfg, state = self.cfg, self.state
         s = sums.reduced(self.d)
         n = max(s["n"], 1)
@@ -379,6 +392,7 @@ class TrainingSession:
         if done or (cfg["eval_every"] and done_epochs % cfg["eval_every"] == 0):
             self.run_eval(epoch)
         self.save(f"epoch-{done_epochs:04d}", epoch)
+        return done
 
     def _finish(self, stopped):
         checksum, digest = param_checksum(self.model)
@@ -402,8 +416,12 @@ class TrainingSession:
 
     def run_eval(self, epoch):
         d, state = self.d, self.state
+        result = None
         if d.main and len(self.eval_set) > 0:
             result = evaluate(self.model, self.eval_set, self.manifest, self.cfg, self.device, self.loss_fn)
+            if result is None:
+                log("stop requested: the evaluation was left unfinished", d.rank)
+        if result is not None:
             result.update(epoch=epoch, step=state["step"])
             write_eval(self.run_dir, result)
             self.events.emit("metrics", epoch=epoch, step=state["step"], split="val", loss=result["loss"],

@@ -4,6 +4,8 @@ import { ensureDemoModel } from '../../core/clip/demoModel';
 import { applyPreflight, checkPythonEnvironment, runningEstimate, findTrainerPath, foldEvent, emptyProgress, progressLine, runPreflight, TrainerProcess, trainArgs, type RunEvent } from '../../core/runs';
 import { psclCacheRoot } from '../../core/util/cacheDir';
 import { CliError, type Command, parseOptions, pythonFrom, required } from '../command';
+import { describeHolder, readCacheLock } from '../../core/cache/lock';
+import { onInterrupt } from '../interrupt';
 import { PACKAGE_ROOT, resolveModel } from '../model';
 import { buildProjectCache } from './cache';
 
@@ -14,7 +16,8 @@ Runs the PSCL trainer on a training cache into a run folder, streaming progress.
 --cache    a built training cache (pscl cache build)
 --project  a project file: its cache (default location, as pscl cache build) is built or brought up
            to date first (only stale images are recomputed); --model is the CLIP model for it
-Ctrl-C stops gracefully (the trainer saves a checkpoint; --resume continues), a second Ctrl-C kills.
+Ctrl-C, SIGTERM and SIGHUP stop gracefully (the trainer saves a checkpoint; --resume continues),
+a second one kills. If pscl itself dies, the trainer notices and stops the same way.
 --config   a config name of the trainer (rn50, vit_b16, swin_b, tiny, tiny_vit) or a JSON file
            (default rn50; without a GPU the CPU preset tiny, unless --config is given)
 --set      override a config value, e.g. --set epochs=2 --set batch_size=8
@@ -90,6 +93,12 @@ export const command: Command = {
       }
     }
 
+    if (cache) {
+      // the trainer waits for a build that is writing the cache (docs/cache-format.md, "Locking"); say why nothing happens
+      const lock = await readCacheLock(path.resolve(cache)).catch(() => undefined);
+      if (lock?.state === 'held') process.stderr.write(`${describeHolder(path.resolve(cache), lock.lock)}: the trainer waits for it to finish\n`);
+    }
+
     // the trainer resolves relative paths against the user's directory, and clip:demo against the demo CLIP
     const trainerEnv: Record<string, string> = { PSCL_CWD: process.cwd() };
     const weights = values.resume ? undefined : backboneWeights(trainerPath, values.config, set);
@@ -156,17 +165,15 @@ export const command: Command = {
       { python, trainerPath, runDir, nprocPerNode: nproc, env: trainerEnv, args: trainArgs({ cache: cache && path.resolve(cache), runDir, config, set: trainSet, resume: values.resume, device: values.device as 'auto' }) },
       { onEvent },
     );
-    let interrupts = 0;
-    const onSigint = () => {
-      interrupts++;
-      if (interrupts === 1) {
-        process.stderr.write('\nstopping: the trainer saves a checkpoint (Ctrl-C again to kill)\n');
+    // Ctrl-C, SIGTERM, SIGHUP and a parent that went away all stop gracefully; a second one kills
+    const stopWatching = onInterrupt((count, what) => {
+      if (count === 1) {
+        process.stderr.write(`\n${what}: stopping; the trainer saves a checkpoint (Ctrl-C again to kill)\n`);
         void trainer.stop();
       } else void trainer.kill();
-    };
-    process.on('SIGINT', onSigint);
+    });
     const exit = await trainer.exited;
-    process.off('SIGINT', onSigint);
+    stopWatching();
     if (tty) process.stderr.write('\n');
     const best = progress.bestTop1 !== undefined ? `, best top-1 ${(progress.bestTop1 * 100).toFixed(1)}%` : '';
     process.stdout.write(`${path.basename(runDir)}: ${exit.status}${best}${exit.reason ? `: ${exit.reason}` : ''}\n`);
