@@ -12,7 +12,7 @@ const help = `pscl cache <subcommand> [options]
 
   build   --project FILE [--out DIR] [--model DIR] [--mask-size N] [--input-size N]
           [--variant V] [--batch N] [--force] [--no-wait] [--json]
-          part label maps for every image, prototypes and the manifest; only what is stale
+          part label maps and image embeddings for every image, prototypes and the manifest; only what is stale
           is recomputed, and a killed or cancelled (Ctrl-C) build resumes where it stopped.
           One build writes a folder at a time: a second one waits for the first to finish
           --out         default <project dir>/.pscl-cache/<project name>-<model hash>
@@ -148,6 +148,7 @@ async function build(argv: string[]): Promise<number> {
     images: r.images,
     prototypes: r.prototypes,
     partEmbeddings: r.partEmbeddings,
+    imageEmbeddings: r.embeddings,
     seconds: +r.seconds.toFixed(3),
     imagesPerSecond: +r.imagesPerSecond.toFixed(2),
     inferenceShare: r.maskPhaseSeconds > 0 ? +(r.inferenceSeconds / r.maskPhaseSeconds).toFixed(3) : 0,
@@ -159,6 +160,7 @@ async function build(argv: string[]): Promise<number> {
       `cache ${r.dir}\n` +
         `images: ${i.total} (${i.computed} computed, ${i.reused} reused, ${i.errors} errors)\n` +
         `prototypes ${r.prototypes}, part embeddings ${r.partEmbeddings}\n` +
+        `image embeddings: ${r.embeddings.computed} computed, ${r.embeddings.reused} reused${r.embeddings.missing > 0 ? `, ${r.embeddings.missing} missing` : ''}\n` +
         (i.computed > 0 ? `masks: ${r.imagesPerSecond.toFixed(1)} images/s, model busy ${(summary.inferenceShare * 100).toFixed(0)}% of the mask phase\n` : '') +
         `done in ${r.seconds.toFixed(1)}s\n`,
     );
@@ -178,7 +180,7 @@ async function verify(argv: string[]): Promise<number> {
     for (const p of r.problems) process.stdout.write(`problem: ${p}\n`);
     for (const n of r.notes) process.stdout.write(`note: ${n}\n`);
     const n = r.problems.length;
-    process.stdout.write(n === 0 ? `${dir}: ok (${r.checked.masks} masks, ${r.checked.tensors} tensors checked)\n` : `${dir}: ${n} problem${n === 1 ? '' : 's'}\n`);
+    process.stdout.write(n === 0 ? `${dir}: ok (${r.checked.masks} masks, ${r.checked.tensors} tensors, ${r.checked.embeddings} image embeddings checked)\n` : `${dir}: ${n} problem${n === 1 ? '' : 's'}\n`);
   }
   return r.problems.length === 0 ? 0 : 1;
 }

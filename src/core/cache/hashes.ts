@@ -1,6 +1,7 @@
 // What produced each part of the cache, as hashes: a part of the cache is stale exactly when the
 // hash of its inputs changed. Masks: model + part prompts/templates + mask settings. Class
 // prototypes: model + levels/class names/class templates. Part embeddings: model + part prompts.
+// Image embeddings: model + the model input (long side); no prompt changes them.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { parseVariant, variantKey } from '../clip/graph/variants';
@@ -34,6 +35,8 @@ export interface CacheHashes {
   parts: string;
   /** `level.*` and `fine` tensors: model + class prompts. */
   prototypes: string;
+  /** Image embeddings: model + input size. Absent in caches built before embeddings. */
+  embeddings: string;
 }
 
 /** Settings with the variant in its canonical spelling, so equivalent spellings hash the same. */
@@ -52,6 +55,7 @@ export function cacheHashes(project: Project, modelHash: string, settings: MaskB
     masks: sha256(canonicalJson({ v, kind: 'masks', model: modelHash, partPrompts, settings: canonicalSettings(settings) })),
     parts: sha256(canonicalJson({ v, kind: 'part-embeddings', model: modelHash, partPrompts })),
     prototypes: sha256(canonicalJson({ v, kind: 'prototypes', model: modelHash, classPrompts })),
+    embeddings: sha256(canonicalJson({ v, kind: 'image-embeddings', model: modelHash, inputSize: settings.inputSize })),
   };
 }
 

@@ -3,6 +3,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Split } from '../taxonomy/model';
+import type { ManifestEmbeddings } from './embeddings';
 import type { CacheHashes, MaskBuildSettings } from './hashes';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -41,6 +42,8 @@ export interface ManifestImage {
   maskSha256?: string;
   source?: SourceStamp;
   error?: string;
+  /** Row of this image in the embeddings file (status ok; absent in caches built before embeddings). */
+  embedding?: number;
 }
 
 export interface CacheManifest {
@@ -60,6 +63,8 @@ export interface CacheManifest {
   numPartSlots: number;
   maskSize: number;
   files: { prototypes: string };
+  /** The image embeddings file (absent in caches built before embeddings: the next build adds it). */
+  embeddings?: ManifestEmbeddings;
   counts: { images: number; ok: number; error: number };
   images: ManifestImage[];
 }
