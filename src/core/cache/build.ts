@@ -26,7 +26,7 @@ import type { CacheEncoders } from './encoders';
 import { EMBEDDINGS_JOURNAL_FILE, EmbeddingsJournal, priorEmbeddings, removeOldEmbeddings, writeEmbeddingsFile, type EmbeddingRecord, type ManifestEmbeddings } from './embeddings';
 import { bytesSha256, cacheHashes, canonicalSettings, fileSha256, shortHash, type CacheHashes, type MaskBuildSettings } from './hashes';
 import { Journal, readJournal, type JournalEntry } from './journal';
-import { BUILD_LOCK_FILE, CacheBuildLock } from './lock';
+import { CacheBuildLock, LOCK_TEMP_PREFIX } from './lock';
 import {
   CacheError,
   isMaskPath,
@@ -171,13 +171,12 @@ async function priorRecords(dir: string): Promise<Map<string, JournalEntry>> {
   return out;
 }
 
-/** Temp files of writes a kill interrupted. A waiting build's lock record (`.build.lock.TOKEN.tmp`)
- * is not one: it is linked to the lock when this build releases it, and its owner removes it. */
+/** Temp files of writes a kill interrupted. */
 async function removeTempFiles(dir: string): Promise<void> {
   for (const d of [dir, path.join(dir, MASKS_DIR)]) {
     for (const name of await fs.readdir(d).catch(() => [] as string[])) {
-      if (d === dir && name.startsWith(`${BUILD_LOCK_FILE}.`)) continue;
-      if (name.startsWith('.') && name.endsWith('.tmp')) await fs.rm(path.join(d, name), { force: true });
+      // .build.lock.*.tmp belong to builds waiting for the lock (lock.ts), not to a killed write
+      if (name.startsWith('.') && name.endsWith('.tmp') && !name.startsWith(LOCK_TEMP_PREFIX)) await fs.rm(path.join(d, name), { force: true });
     }
   }
 }
