@@ -135,6 +135,33 @@ def test_old_torchvision_vit_mlp_names_and_another_grid_load(tmp_path, small_vit
     assert torch.equal(model.backbone.pos_embedding[0, 0], old["encoder.pos_embedding"][0, 0])
 
 
+def test_relative_file_resolves_against_the_project_then_the_users_folder_and_is_kept(tmp_path, small_vit, monkeypatch):
+    """A relative torchvision file: the project's folder first, then the user's (PSCL_CWD), whatever
+    the trainer's own directory; the run keeps a link or copy and the hash, so moving it later is fine."""
+    tv = small_vit.state_dict()
+    user, project, elsewhere = tmp_path / "user", tmp_path / "project", tmp_path / "elsewhere"
+    for d in (user / "weights", project, elsewhere):
+        d.mkdir(parents=True)
+    torch.save(tv, user / "weights" / "vit.pth")
+    monkeypatch.setenv("PSCL_CWD", str(user))
+    monkeypatch.chdir(elsewhere)
+    dirs = pretrained.search_dirs(project_file=str(project / "p.pscl.json"))
+    assert dirs == [str(project), str(user), str(elsewhere)]
+    cfg = vit_cfg("weights/vit.pth")
+    run = tmp_path / "run"
+    model, record = load(cfg, dirs, str(run))
+    assert record["path"] == str(user / "weights" / "vit.pth") and record["layout"] == "torchvision"
+    assert record["kept"] == os.path.join("pretrained", "vit.pth")
+    assert pretrained.sha256_file(str(run / "pretrained" / "vit.pth")) == record["sha256"]
+    assert_vit_loaded(model, tv)
+    (project / "weights").mkdir()
+    other = {k: v + 1 if v.is_floating_point() else v for k, v in tv.items()}
+    torch.save(other, project / "weights" / "vit.pth")  # the project's own file wins over the user's
+    model, record = load(cfg, dirs)
+    assert record["path"] == str(project / "weights" / "vit.pth")
+    assert_vit_loaded(model, other)
+
+
 def hf_resnet_keys(tv):
     out = {}
     for k, v in tv.items():
