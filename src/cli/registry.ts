@@ -1,13 +1,8 @@
 // The table of `pscl` commands by topic (as in the README), each loaded when it runs, and the
-// package version: shared by main.ts (help, dispatch) and completion.ts.
+// package version: shared by main.ts (help, dispatch); completion.ts is handed the table.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Command } from './command';
-
-export interface Entry {
-  summary: string;
-  load: () => Promise<Command>;
-}
+import type { CommandEntry as Entry } from './command';
 
 export const TOPICS: Array<[string, Record<string, Entry>]> = [
   [
@@ -16,6 +11,7 @@ export const TOPICS: Array<[string, Record<string, Entry>]> = [
       import: { summary: "build a project file from a dataset's own files", load: () => import('./commands/import').then((m) => m.command) },
       validate: { summary: 'check project files: FILE:LINE:COL problems, exit 1 on errors', load: () => import('./commands/validate').then((m) => m.command) },
       info: { summary: 'levels, classes, parts and images per split of a project', load: () => import('./commands/info').then((m) => m.command) },
+      curate: { summary: "what is wrong with a project's images: leaks, mislabels, duplicates, unreadable files", load: () => import('./commands/curate').then((m) => m.command) },
     },
   ],
   [
@@ -37,6 +33,7 @@ export const TOPICS: Array<[string, Record<string, Entry>]> = [
     {
       cache: { summary: 'build or verify the training cache (masks, prototypes, manifest)', load: () => import('./commands/cache').then((m) => m.command) },
       lint: { summary: 'taxonomy lint from the text prototypes (siblings CLIP cannot tell apart)', load: () => import('./commands/lint').then((m) => m.command) },
+      prompts: { summary: 'prompt quality: zero-shot accuracy per level, part hit rates, A/B of two prompt sets', load: () => import('./commands/prompts').then((m) => m.command) },
     },
   ],
   [
@@ -51,7 +48,7 @@ export const TOPICS: Array<[string, Record<string, Entry>]> = [
   [
     'Shell',
     {
-      completion: { summary: 'print a completion script: pscl completion bash|zsh', load: () => import('./completion').then((m) => m.command) },
+      completion: { summary: 'print a completion script: pscl completion bash|zsh', load: () => import('./completion').then((m) => m.completionCommand(COMMANDS)) },
     },
   ],
 ];

@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import type { Backend } from './backend';
 import type { Config } from './config';
+import type { DatasetViews } from './dataset/views';
 import type { ProjectStore } from './project/store';
 import type { Previews } from './preview/previews';
 import type { RunPanels } from './runs/panels';
@@ -12,6 +13,8 @@ import type { Services } from './services';
 import type { PersistentState } from './state';
 import type { PartsView } from './parts/tree';
 import type { TaxonomyView } from './taxonomy/tree';
+import type { PromptReports } from './quality/report';
+import type { PromptScores } from './quality/scores';
 
 export class Ctx implements Services {
   taxonomy!: TaxonomyView;
@@ -21,6 +24,9 @@ export class Ctx implements Services {
   runs!: RunsView;
   trainers!: Trainers;
   runPanels!: RunPanels;
+  promptScores!: PromptScores;
+  promptReports!: PromptReports;
+  datasets!: DatasetViews;
 
   constructor(
     readonly extension: vscode.ExtensionContext,

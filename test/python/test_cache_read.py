@@ -46,9 +46,10 @@ def read_safetensors(path):
     meta = header.pop("__metadata__", {})
     tensors = {}
     for name, info in header.items():
-        assert info["dtype"] == "F32", f"{name} is {info['dtype']}"
+        assert info["dtype"] in ("F32", "F16"), f"{name} is {info['dtype']}"
         a, b = info["data_offsets"]
-        tensors[name] = torch.from_numpy(np.frombuffer(data[a:b], dtype="<f4").reshape(info["shape"]).copy())
+        dtype = "<f4" if info["dtype"] == "F32" else "<f2"
+        tensors[name] = torch.from_numpy(np.frombuffer(data[a:b], dtype=dtype).astype(np.float32).reshape(info["shape"]).copy())
     return tensors, meta
 
 
@@ -186,3 +187,27 @@ def test_image_embeddings_match_the_reference_clip(tmp_path):
             want = ref.image_embedding(((pixels - mean) / std)[None])[0]
         worst = max(worst, float((x[img["embedding"]] - want).abs().max()))
     assert worst < 1e-4, f"max difference {worst}"
+
+
+def test_keypoint_features_read_from_the_manifest(cache):
+    """keypoints-<h>.safetensors: one row per visible keypoint of part_locs.txt, in image order,
+    with the dataset part (metadata 'parts') and the position as fractions of the image."""
+    out, _ = cache
+    m = json.load(open(out / "manifest.json"))
+    k = m["keypointFeatures"]
+    t, meta = read_safetensors(out / k["file"])
+    assert meta["keypointsHash"] == m["hashes"]["keypoints"]
+    assert json.loads(meta["parts"]) == k["parts"]
+    root = m["datasetRoot"]
+    locs = [l.split() for l in open(os.path.join(root, "parts", "part_locs.txt")).read().split("\n") if l.strip()]
+    visible = [l for l in locs if l[4] == "1"]
+    assert t["features"].shape == (len(visible), m["model"]["embedDim"])
+    assert np.allclose(t["features"].norm(dim=1).numpy(), 1, atol=1e-2)
+    names = [l.split(" ", 1)[1] for l in open(os.path.join(root, "parts", "parts.txt")).read().split("\n") if l.strip()]
+    for img in m["images"][:5]:
+        start, count = img["keypoints"]
+        want = [l for l in visible if l[0] == img["key"]]
+        assert count == len(want)
+        for r, l in zip(range(start, start + count), want):
+            assert k["parts"][int(t["part"][r])] == names[int(l[1]) - 1]
+            assert np.allclose(t["position"][r].numpy(), [float(l[2]) / 160, float(l[3]) / 160], atol=1e-6)

@@ -4,9 +4,11 @@ import type { BackendArea } from '../registry';
 import { backendArea } from './backend';
 import { cacheArea } from './cache';
 import { clipArea } from './clip';
+import { curationArea } from './curation';
 import { jobsArea } from './jobs';
 import { masksArea } from './masks';
 import { modelArea } from './model';
+import { qualityArea } from './quality';
 
 export const areas: BackendArea[] = [
   backendArea, // backend/info, backend/shutdown
@@ -15,4 +17,6 @@ export const areas: BackendArea[] = [
   clipArea, // clip/textEmbeddings, clip/denseFeatures
   masksArea, // masks/compute, masks/grid (preview panel)
   cacheArea, // cache/build (request and job kind: Start Training)
+  qualityArea, // quality/score (Parts and Taxonomy views, Prompt Report)
+  curationArea, // curation/findings, curation/thumbnails, curation/map (Dataset view)
 ];

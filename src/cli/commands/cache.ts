@@ -1,7 +1,7 @@
 // `pscl cache build|verify`: the training cache headless (docs/cache-format.md).
 import path from 'node:path';
 import { CliError, parseOptions, required, type Command } from '../command';
-import { onInterrupt } from '../interrupt';
+import { cancelOnInterrupt } from '../interrupt';
 import { loadModel, resolveModel } from '../model';
 import { loadProjectOrFail } from '../project';
 import { buildCache, CacheError, CacheLockedError, clipEncoders, defaultCacheDir, defaultSettings, DEFAULT_MASK_SIZE, formatCacheProgress, verifyCache, type CacheBuildResult, type CacheProgress, type MaskBuildSettings } from '../../core/cache';
@@ -74,12 +74,7 @@ export async function buildProjectCache(command: string, projectArg: string, o: 
     throw err instanceof CacheError ? new CliError(`${command}: ${err.message}`) : err;
   }
   const model = await loadModel(command, await resolveModel(command, o.model), (m) => process.stderr.write(`clip: ${m}\n`));
-  const controller = new AbortController();
-  const stopWatching = onInterrupt((count, what) => {
-    if (count > 1) process.exit(130);
-    process.stderr.write(`\n${what}: cancelling (Ctrl-C again to quit at once)...\n`);
-    controller.abort();
-  });
+  const controller = cancelOnInterrupt();
   try {
     const encoders = clipEncoders(model, { batchSize: o.batchSize });
     const outDir = path.resolve(o.out ?? defaultCacheDir(projectFile, project.name, encoders.model.hash));
@@ -104,7 +99,7 @@ export async function buildProjectCache(command: string, projectArg: string, o: 
     if (err instanceof CacheError) throw new CliError(`${command}: ${err.message}`, err instanceof CacheLockedError ? 1 : 2);
     throw err;
   } finally {
-    stopWatching();
+    controller.dispose();
     await model.dispose();
   }
 }
@@ -180,7 +175,7 @@ async function verify(argv: string[]): Promise<number> {
     for (const p of r.problems) process.stdout.write(`problem: ${p}\n`);
     for (const n of r.notes) process.stdout.write(`note: ${n}\n`);
     const n = r.problems.length;
-    process.stdout.write(n === 0 ? `${dir}: ok (${r.checked.masks} masks, ${r.checked.tensors} tensors, ${r.checked.embeddings} image embeddings checked)\n` : `${dir}: ${n} problem${n === 1 ? '' : 's'}\n`);
+    process.stdout.write(n === 0 ? `${dir}: ok (${r.checked.masks} masks, ${r.checked.tensors} tensors, ${r.checked.embeddings} image embeddings${r.checked.keypoints > 0 ? `, ${r.checked.keypoints} keypoint features` : ''} checked)\n` : `${dir}: ${n} problem${n === 1 ? '' : 's'}\n`);
   }
   return r.problems.length === 0 ? 0 : 1;
 }

@@ -19,12 +19,15 @@ import type { LabelMap } from '../masks/labels';
 import { MASK_DEFAULTS, maskSettingProblem, maskSettings, type MaskSettings } from '../masks/settings';
 import { buildClassPrototypes, buildPartEmbeddings, levelTable } from '../prototypes/build';
 import { loadProject } from '../project';
+import { applyImageDecisions } from '../taxonomy/decisions';
 import { datasetFile, datasetRoot, loadImages } from '../taxonomy/importers';
 import type { ImageEntry, Project } from '../taxonomy/model';
 import { writeFileAtomic } from '../util/atomicWrite';
 import type { CacheEncoders } from './encoders';
-import { EMBEDDINGS_JOURNAL_FILE, EmbeddingsJournal, priorEmbeddings, removeOldEmbeddings, writeEmbeddingsFile, type EmbeddingRecord, type ManifestEmbeddings } from './embeddings';
-import { bytesSha256, cacheHashes, canonicalSettings, fileSha256, shortHash, type CacheHashes, type MaskBuildSettings } from './hashes';
+import { KEYPOINTS_JOURNAL_FILE, KeypointsJournal, priorKeypointFeatures, removeOldKeypointFeatures, sampleKeypointFeatures, writeKeypointFeaturesFile, type KeypointRecord } from './keypointFeatures';
+import { PART_LOCS_FILE, PARTS_FILE, readKeypoints, type Keypoint } from '../taxonomy/importers/keypoints';
+import { EMBEDDINGS_JOURNAL_FILE, EmbeddingsJournal, priorEmbeddings, removeOldEmbeddings, writeEmbeddingsFile, type EmbeddingRecord } from './embeddings';
+import { bytesSha256, cacheHashes, canonicalSettings, fileSha256, keypointFeaturesHash, shortHash, type CacheHashes, type MaskBuildSettings } from './hashes';
 import { Journal, readJournal, type JournalEntry } from './journal';
 import { CacheBuildLock, LOCK_TEMP_PREFIX } from './lock';
 import {
@@ -37,7 +40,9 @@ import {
   PROTOTYPES_FILE,
   readManifest,
   type CacheManifest,
+  type ManifestEmbeddings,
   type ManifestImage,
+  type ManifestKeypoints,
   type SourceStamp,
 } from './manifest';
 import { classTensors, encodePrototypes, FINE_TENSOR, levelTensor, partTensors, partsTensor, readPrototypes, type StoredTensor } from './prototypesFile';
@@ -88,6 +93,8 @@ export interface CacheBuildResult {
   dir: string;
   manifest: CacheManifest;
   images: { total: number; computed: number; reused: number; errors: number };
+  /** Images the project excludes (`images.exclude`): listed with status excluded, not computed. */
+  excluded: number;
   prototypes: 'computed' | 'reused';
   partEmbeddings: 'computed' | 'reused';
   /** Image embeddings: computed in this build, reused, and ok images left without one (should be 0). */
@@ -150,7 +157,8 @@ async function priorRecords(dir: string): Promise<Map<string, JournalEntry>> {
   if (m) {
     const coarseValues = m.levelValues[m.levels[0]] ?? [];
     for (const img of m.images) {
-      if (!img.source) continue;
+      // an excluded image's record is its mask, when the build that excluded it kept one
+      if (!img.source || (img.status === 'excluded' && !img.mask)) continue;
       const cls = m.classes[img.label];
       out.set(img.key, {
         key: img.key,
@@ -158,7 +166,7 @@ async function priorRecords(dir: string): Promise<Map<string, JournalEntry>> {
         coarse: cls ? coarseValues[cls.levelIndex[0]] : '',
         masksHash: m.hashes.masks,
         source: img.source,
-        status: img.status,
+        status: img.status === 'excluded' ? 'ok' : img.status,
         mask: img.mask,
         maskWidth: img.maskWidth,
         maskHeight: img.maskHeight,
@@ -221,10 +229,14 @@ interface Build {
   progress: (p: Omit<CacheProgress, 'imagesPerSecond'> & { imagesPerSecond?: number }) => void;
   /** The manifest entry of every image settled so far. */
   entries: Map<string, ManifestImage>;
-  counts: { computed: number; reused: number; errors: number };
+  counts: { computed: number; reused: number; errors: number; excluded: number };
   /** The image embedding of every image that has one so far. */
   embeddings: Map<string, Float32Array>;
   embeddingCounts: { computed: number; reused: number };
+  /** The dataset's part keypoints (CUB, NABirds), and the keypoint features of every image that has them so far. */
+  keypoints?: { names: string[]; index: Map<string, number>; byImage: Map<string, Keypoint[]>; records: Map<string, KeypointRecord> };
+  /** The project's decisions: excluded image keys with their reason, relabelled keys with the dataset's class id. */
+  decisions: { excluded: Map<string, string>; relabeledFrom: Map<string, string> };
 }
 
 /** An image whose mask or embedding (or both) is stale. */
@@ -270,20 +282,23 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
   let images: ImageEntry[], prototypes: PrototypeTensors, phase: MaskPhase, manifest: CacheManifest;
   try {
     const prior = await prepareFolder(b.dir, options.force ?? false);
-    images = await listImages(b);
+    images = imageDecisions(b, await listImages(b));
     prototypes = await prototypeTensors(b, images.length, options.force ?? false);
-    const todo = await staleImages(b, images, prior);
-    todo.push(...(await staleEmbeddings(b, images, todo, options.force ?? false)));
+    const kept = settleExcluded(b, images, prior);
+    const todo = await staleImages(b, kept, prior);
+    todo.push(...(await staleKeypointFeatures(b, kept, options.force ?? false)));
+    todo.push(...(await staleEmbeddings(b, kept, todo, options.force ?? false)));
     phase = await computeMasks(b, todo, prototypes, images.length, Math.max(1, options.batchSize ?? 8));
     manifest = await writeManifest(b, images, prototypes, phase);
   } finally {
     await lock.release();
   }
-  const { computed, reused, errors } = b.counts;
+  const { computed, reused, errors, excluded } = b.counts;
   return {
     dir: b.dir,
     manifest,
     images: { total: images.length, computed, reused, errors },
+    excluded,
     prototypes: prototypes.reuseClass ? 'reused' : 'computed',
     partEmbeddings: prototypes.reuseParts ? 'reused' : 'computed',
     embeddings: { ...b.embeddingCounts, missing: manifest.images.filter((i) => i.status === 'ok' && i.embedding === undefined).length },
@@ -318,9 +333,10 @@ async function startBuild(options: BuildCacheOptions): Promise<Build> {
     log: options.log ?? (() => {}),
     progress: (p) => options.onProgress?.({ imagesPerSecond: 0, ...p }),
     entries: new Map(),
-    counts: { computed: 0, reused: 0, errors: 0 },
+    counts: { computed: 0, reused: 0, errors: 0, excluded: 0 },
     embeddings: new Map(),
     embeddingCounts: { computed: 0, reused: 0 },
+    decisions: { excluded: new Map(), relabeledFrom: new Map() },
   };
 }
 
@@ -360,6 +376,52 @@ async function listImages(b: Build): Promise<ImageEntry[]> {
   });
   for (const w of warnings) b.log(`warning: ${w}`);
   return images;
+}
+
+/**
+ * The project's image decisions (docs/project-file.md): relabels give an image the project's class
+ * (its mask follows the new coarse category), exclusions are settled by settleExcluded. Every image
+ * stays listed, so the manifest says what was left out and why.
+ */
+function imageDecisions(b: Build, images: ImageEntry[]): ImageEntry[] {
+  if (!b.project.images) return images;
+  const applied = applyImageDecisions(images, b.project.images);
+  for (const e of applied.excluded) b.decisions.excluded.set(e.key, e.reason);
+  for (const r of applied.relabeled) b.decisions.relabeledFrom.set(r.key, r.datasetClassId);
+  const relabeled = new Map(applied.relabeled.map((r) => [r.key, r.classId]));
+  if (applied.excluded.length + relabeled.size > 0) b.log(`project decisions: ${applied.excluded.length} image(s) excluded, ${relabeled.size} relabelled`);
+  return relabeled.size === 0 ? images : images.map((i) => (relabeled.has(i.key) ? { ...i, classId: relabeled.get(i.key)! } : i));
+}
+
+/**
+ * Excluded images get status `excluded` (skipped by the trainer like errors, never computed); a
+ * mask an earlier build made is kept in the entry while it is still valid, so taking the image
+ * back in costs nothing. Returns the images still to settle.
+ */
+function settleExcluded(b: Build, images: ImageEntry[], prior: Map<string, JournalEntry>): ImageEntry[] {
+  if (b.decisions.excluded.size === 0) return images;
+  const classIndex = new Map(b.project.classes.map((c, i) => [c.id, i]));
+  const rest: ImageEntry[] = [];
+  for (const image of images) {
+    const reason = b.decisions.excluded.get(image.key);
+    if (reason === undefined) {
+      rest.push(image);
+      continue;
+    }
+    const p = prior.get(image.key);
+    const keep = p && p.status === 'ok' && p.path === image.path && p.masksHash === b.hashes.masks && p.mask && isMaskPath(p.mask) && existsSync(path.join(b.dir, p.mask));
+    b.entries.set(image.key, {
+      key: image.key,
+      path: image.path,
+      split: image.split,
+      label: classIndex.get(image.classId) ?? -1,
+      status: 'excluded',
+      reason,
+      ...(keep ? { mask: p.mask, maskWidth: p.maskWidth, maskHeight: p.maskHeight, maskSha256: p.maskSha256, source: p.source } : {}),
+    });
+    b.counts.excluded++;
+  }
+  return rest;
 }
 
 /** Class prototypes and part embeddings: what the stored file holds under the same hashes and shapes, else computed. */
@@ -434,6 +496,47 @@ async function staleImages(b: Build, images: ImageEntry[], prior: Map<string, Jo
 }
 
 /**
+ * Reads the dataset's part keypoints (when it has them) and settles the keypoint features of the
+ * images whose masks are up to date; an image whose features are missing or stale gets its mask
+ * recomputed, since both come from the same model pass.
+ */
+async function staleKeypointFeatures(b: Build, images: ImageEntry[], force: boolean): Promise<Todo[]> {
+  const dataset = await readKeypoints(b.project.dataset.format, b.root, b.signal).catch((err: Error) => {
+    if (err.name === 'AbortError') throw new Cancelled();
+    b.log(`warning: part keypoints not read, no keypoint features: ${err.message}`);
+    return undefined;
+  });
+  if (!dataset) return [];
+  const files = [path.join(b.root, PARTS_FILE), path.join(b.root, PART_LOCS_FILE)];
+  const filesHash = bytesSha256(Buffer.concat(await Promise.all(files.map((f) => fs.readFile(f)))));
+  b.hashes.keypoints = keypointFeaturesHash(b.hashes.model, b.settings, filesHash);
+  const records = new Map<string, KeypointRecord>();
+  b.keypoints = { names: dataset.names, index: new Map(dataset.names.map((n, i) => [n, i])), byImage: dataset.byImage, records };
+  if (force) await fs.rm(path.join(b.dir, KEYPOINTS_JOURNAL_FILE), { force: true });
+  const prior = force ? new Map<string, KeypointRecord>() : await priorKeypointFeatures(b.dir, b.encoders.model.embedDim, dataset.names);
+  const again: Todo[] = [];
+  const classIndex = new Map(b.project.classes.map((c, i) => [c.id, i]));
+  const coarseValues = b.table.values.get(b.project.levels[0].name)!;
+  for (const image of images) {
+    const e = b.entries.get(image.key);
+    if (!e || e.status !== 'ok' || !e.source || !dataset.byImage.has(image.key)) continue;
+    const label = classIndex.get(image.classId)!;
+    const coarse = coarseValues[b.table.levelIndex[label][0]];
+    if (!b.partNames.has(coarse)) continue; // no parts, no masks from the model, nothing to test
+    const p = prior.get(image.key);
+    if (p && p.path === image.path && sameSource(p.source, e.source) && p.keypointsHash === b.hashes.keypoints) {
+      records.set(image.key, p);
+      continue;
+    }
+    b.entries.delete(image.key);
+    b.counts.reused--;
+    again.push({ image, label, coarse, file: datasetFile(b.root, image.path), source: e.source, mask: true, embed: true });
+  }
+  b.log(`keypoint features: ${records.size} up to date${again.length > 0 ? `, ${again.length} images computed again for them` : ''}`);
+  return again;
+}
+
+/**
  * Settles the embeddings that are up to date (same image file, same embeddings hash) and marks the
  * rest: on the mask todos, and as embedding-only todos for images whose mask is up to date.
  */
@@ -472,6 +575,7 @@ async function computeMasks(b: Build, todo: Todo[], prototypes: PrototypeTensors
   const dim = b.encoders.model.embedDim;
   const journal = new Journal(path.join(b.dir, JOURNAL_FILE));
   const embeddingsJournal = new EmbeddingsJournal(b.dir);
+  const keypointsJournal = b.keypoints ? new KeypointsJournal(b.dir) : undefined;
   const prompts = new Map([...prototypes.partT].map(([name, t]) => [name.slice('parts.'.length), { data: t.data, n: t.shape[0], dim }]));
   const counts = b.counts;
   const start = performance.now();
@@ -513,6 +617,13 @@ async function computeMasks(b: Build, todo: Todo[], prototypes: PrototypeTensors
         const labels: LabelMap = pe
           ? session.labels(feats.get(l)!, pe, pe.n, size, b.masks).labels
           : { data: new Uint8Array(size.width * size.height), width: size.width, height: size.height, numParts: 0 };
+        const points = b.keypoints?.byImage.get(l.todo.image.key);
+        if (pe && points && keypointsJournal) {
+          const k = sampleKeypointFeatures(feats.get(l)!, points, l.image.width, l.image.height, b.keypoints!.index);
+          const r = { key: l.todo.image.key, path: l.todo.image.path, source: l.todo.source, keypointsHash: b.hashes.keypoints!, ...k };
+          keypointsJournal.append(r);
+          b.keypoints!.records.set(r.key, r);
+        }
         const png = await encodeLabelMapPng(labels);
         const mask = maskFileName(l.todo.image.key, b.hashes.masks);
         await writeFileAtomic(path.join(b.dir, mask), png);
@@ -607,6 +718,7 @@ async function writeManifest(b: Build, images: ImageEntry[], prototypes: Prototy
   // the embeddings of ok images, in manifest order; a new file beside the old one (content-named)
   const okKeys = images.map((i) => b.entries.get(i.key)!).filter((e) => e.status === 'ok').map((e) => e.key);
   const embeddings = await writeEmbeddingsFile(b.dir, okKeys, b.embeddings, b.encoders.model.embedDim, b.hashes.embeddings);
+  const keypoints = b.keypoints ? await writeKeypointFeaturesFile(b.dir, okKeys, b.keypoints.records, b.encoders.model.embedDim, b.hashes.keypoints!, b.keypoints.names) : undefined;
   const manifest = makeManifest({
     project: b.project,
     projectFile: b.projectFile,
@@ -618,19 +730,30 @@ async function writeManifest(b: Build, images: ImageEntry[], prototypes: Prototy
     levelIndex: b.table.levelIndex,
     partNames: b.partNames,
     images: images.map((i) => {
-      const e = b.entries.get(i.key)!;
+      const e = withRelabel(b, { ...b.entries.get(i.key)! });
       const row = embeddings.rows.get(i.key);
-      return row === undefined ? e : { ...e, embedding: row };
+      if (row !== undefined) e.embedding = row;
+      const range = keypoints?.ranges.get(i.key);
+      if (range) e.keypoints = range;
+      return e;
     }),
     prototypesSha256: await fileSha256(protoFile),
     embeddings: embeddings.entry,
+    keypointFeatures: keypoints?.entry,
   });
   await writeFileAtomic(manifestFile, JSON.stringify(manifest, null, 1) + '\n');
   await fs.rm(previousFile, { force: true });
   await fs.rm(path.join(b.dir, JOURNAL_FILE), { force: true });
   await removeUnreferencedMasks(b.dir, manifest);
   await removeOldEmbeddings(b.dir, manifest.embeddings?.file);
+  await removeOldKeypointFeatures(b.dir, manifest.keypointFeatures?.file);
   return manifest;
+}
+
+/** The dataset's own class id on the entry of a relabelled image. */
+function withRelabel(b: Build, entry: ManifestImage): ManifestImage {
+  const from = b.decisions.relabeledFrom.get(entry.key);
+  return from === undefined ? entry : { ...entry, relabeledFrom: from };
 }
 
 function makeManifest(o: {
@@ -646,9 +769,11 @@ function makeManifest(o: {
   images: ManifestImage[];
   prototypesSha256: string;
   embeddings: ManifestEmbeddings;
+  keypointFeatures?: ManifestKeypoints;
 }): CacheManifest {
   const { project } = o;
   const ok = o.images.filter((i) => i.status === 'ok').length;
+  const excluded = o.images.filter((i) => i.status === 'excluded').length;
   return {
     format: 'pscl-cache',
     version: 1,
@@ -667,7 +792,8 @@ function makeManifest(o: {
     maskSize: o.settings.maskSize,
     files: { prototypes: o.prototypesSha256 },
     embeddings: o.embeddings,
-    counts: { images: o.images.length, ok, error: o.images.length - ok },
+    ...(o.keypointFeatures ? { keypointFeatures: o.keypointFeatures } : {}),
+    counts: { images: o.images.length, ok, error: o.images.length - ok - excluded, ...(excluded > 0 ? { excluded } : {}) },
     images: o.images,
   };
 }

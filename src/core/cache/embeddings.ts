@@ -7,27 +7,17 @@
 // Incremental like the masks: an embedding is reused when its image file (path, size, mtime) and the
 // embeddings hash (model + input size; not the prompts) are unchanged. Resumable: each computed
 // embedding is journaled in progress-embeddings.jsonl (base64 float32) until the manifest is written.
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { SafetensorsFile, encodeSafetensors } from '../clip/safetensors';
-import { writeFileAtomic } from '../util/atomicWrite';
-import { bytesSha256, shortHash } from './hashes';
 import { Journal, readJsonLines } from './journal';
-import { CacheError, MANIFEST_FILE, PREVIOUS_MANIFEST_FILE, readManifest, type CacheManifest, type SourceStamp } from './manifest';
+import { CacheError, MANIFEST_FILE, PREVIOUS_MANIFEST_FILE, readManifest, type CacheManifest, type ManifestEmbeddings, type SourceStamp } from './manifest';
 import type { Split } from '../taxonomy/model';
+import { floatsFromBase64, floatsToBase64, isContentNamed, removeContentNamed, writeContentNamed } from './rowsFile';
 
 export const EMBEDDINGS_JOURNAL_FILE = 'progress-embeddings.jsonl';
 export const EMBEDDINGS_TENSOR = 'image';
 export const EMBEDDINGS_FORMAT = 'pscl-image-embeddings';
-
-/** What the manifest says about the embeddings file. */
-export interface ManifestEmbeddings {
-  /** File name inside the cache folder: `embeddings-<8 hex digits of its sha256>.safetensors`. */
-  file: string;
-  sha256: string;
-  rows: number;
-  dim: number;
-}
 
 /** An embedding made by an earlier build (or an unfinished one), with what it was made from. */
 export interface EmbeddingRecord {
@@ -48,25 +38,11 @@ interface EmbeddingsJournalEntry {
   embedding: string;
 }
 
+const PREFIX = 'embeddings';
+
 /** Whether a manifest's embeddings file entry names a file of this shape in the cache folder (and nothing else). */
 export function isEmbeddingsPath(name: string): boolean {
-  return /^embeddings-[0-9a-f]{8}\.safetensors$/.test(name);
-}
-
-export function embeddingsFileName(contentSha256: string): string {
-  return `embeddings-${shortHash(contentSha256)}.safetensors`;
-}
-
-function toBase64(v: Float32Array): string {
-  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
-}
-
-function fromBase64(s: string, dim: number): Float32Array | undefined {
-  const bytes = Buffer.from(s, 'base64');
-  if (bytes.length !== dim * 4) return undefined;
-  const out = new Float32Array(dim);
-  new Uint8Array(out.buffer).set(bytes);
-  return out;
+  return isContentNamed(PREFIX, name);
 }
 
 /** The safetensors bytes of an embeddings file: tensor `image` [rows, dim], the hash in the metadata. */
@@ -118,7 +94,7 @@ export async function priorEmbeddings(dir: string, dim: number): Promise<Map<str
   }
   for (const e of await readJsonLines<EmbeddingsJournalEntry>(path.join(dir, EMBEDDINGS_JOURNAL_FILE))) {
     if (typeof e.key !== 'string' || typeof e.embeddingsHash !== 'string' || !e.source || typeof e.embedding !== 'string') continue;
-    const vector = fromBase64(e.embedding, dim);
+    const vector = floatsFromBase64(e.embedding, dim);
     if (vector) out.set(e.key, { key: e.key, path: e.path, source: e.source, embeddingsHash: e.embeddingsHash, vector });
   }
   return out;
@@ -133,7 +109,7 @@ export class EmbeddingsJournal {
   }
 
   append(r: EmbeddingRecord): void {
-    this.journal.append({ key: r.key, path: r.path, source: r.source, embeddingsHash: r.embeddingsHash, embedding: toBase64(r.vector) });
+    this.journal.append({ key: r.key, path: r.path, source: r.source, embeddingsHash: r.embeddingsHash, embedding: floatsToBase64(r.vector) });
   }
 }
 
@@ -152,21 +128,13 @@ export async function writeEmbeddingsFile(
   for (const k of keys) if (vectors.has(k) && !rows.has(k)) rows.set(k, rows.size);
   const data = new Float32Array(rows.size * dim);
   for (const [k, r] of rows) data.set(vectors.get(k)!, r * dim);
-  const bytes = encodeEmbeddings(data, rows.size, dim, embeddingsHash);
-  const sha256 = bytesSha256(bytes);
-  const file = embeddingsFileName(sha256);
-  // content-named: a file of that name with the same hash is already this file
-  const existing = await fs.readFile(path.join(dir, file)).catch(() => undefined);
-  if (!existing || bytesSha256(existing) !== sha256) await writeFileAtomic(path.join(dir, file), bytes);
+  const { file, sha256 } = await writeContentNamed(dir, PREFIX, encodeEmbeddings(data, rows.size, dim, embeddingsHash));
   return { entry: { file, sha256, rows: rows.size, dim }, rows };
 }
 
 /** Embeddings files and the journal the manifest no longer needs. */
-export async function removeOldEmbeddings(dir: string, keep: string | undefined): Promise<void> {
-  await fs.rm(path.join(dir, EMBEDDINGS_JOURNAL_FILE), { force: true });
-  for (const name of await fs.readdir(dir)) {
-    if (isEmbeddingsPath(name) && name !== keep) await fs.rm(path.join(dir, name), { force: true });
-  }
+export function removeOldEmbeddings(dir: string, keep: string | undefined): Promise<void> {
+  return removeContentNamed(dir, PREFIX, keep, EMBEDDINGS_JOURNAL_FILE);
 }
 
 /** The image embeddings of a cache, for curation and prompt quality. */

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { parseVariant, variantKey } from '../clip/graph/variants';
 import { canonicalJson, classPromptsHash, partPromptsHash, sha256 } from '../parts/prompts';
+import { decisionsHash } from '../taxonomy/decisions';
 import type { Project } from '../taxonomy/model';
 
 /** Bump when the way masks or prototypes are computed changes, so old caches read as stale. */
@@ -37,6 +38,10 @@ export interface CacheHashes {
   prototypes: string;
   /** Image embeddings: model + input size. Absent in caches built before embeddings. */
   embeddings: string;
+  /** Keypoint features: model + variant + input size + the dataset's keypoint files (datasets with keypoints only). */
+  keypoints?: string;
+  /** The project's image decisions (exclusions, relabels) the labels and statuses follow. */
+  decisions?: string;
 }
 
 /** Settings with the variant in its canonical spelling, so equivalent spellings hash the same. */
@@ -56,7 +61,14 @@ export function cacheHashes(project: Project, modelHash: string, settings: MaskB
     parts: sha256(canonicalJson({ v, kind: 'part-embeddings', model: modelHash, partPrompts })),
     prototypes: sha256(canonicalJson({ v, kind: 'prototypes', model: modelHash, classPrompts })),
     embeddings: sha256(canonicalJson({ v, kind: 'image-embeddings', model: modelHash, inputSize: settings.inputSize })),
+    decisions: decisionsHash(project),
   };
+}
+
+/** The hash of the keypoint features: what the dense features depend on, and where the keypoints are. */
+export function keypointFeaturesHash(modelHash: string, settings: MaskBuildSettings, keypointFilesSha256: string): string {
+  const { variant, inputSize } = canonicalSettings(settings);
+  return sha256(canonicalJson({ v: CACHE_COMPUTE_VERSION, kind: 'keypoint-features', model: modelHash, variant, inputSize, keypoints: keypointFilesSha256 }));
 }
 
 export function bytesSha256(data: Uint8Array): string {

@@ -2,8 +2,8 @@
 // and the file names inside a cache folder.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { PsclError } from '../errors';
 import type { Split } from '../taxonomy/model';
-import type { ManifestEmbeddings } from './embeddings';
 import type { CacheHashes, MaskBuildSettings } from './hashes';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -32,9 +32,14 @@ export interface ManifestImage {
   /** Relative to datasetRoot, '/'-separated. */
   path: string;
   split: Split;
-  /** Index into classes; -1 when the image's class is not in the project (status error). */
+  /** Index into classes (the project's `images.relabel` applied); -1 when the image's class is not in the project (status error). */
   label: number;
-  status: 'ok' | 'error';
+  /** ok: trained on; error: unusable (see `error`); excluded: left out by the project (`images.exclude`, see `reason`). */
+  status: 'ok' | 'error' | 'excluded';
+  /** Status excluded: the reason the project gives. */
+  reason?: string;
+  /** The dataset's own class id when the project relabelled the image. */
+  relabeledFrom?: string;
   /** Relative to the cache folder (status ok). */
   mask?: string;
   maskWidth?: number;
@@ -44,6 +49,28 @@ export interface ManifestImage {
   error?: string;
   /** Row of this image in the embeddings file (status ok; absent in caches built before embeddings). */
   embedding?: number;
+  /** [first row, count] of this image's keypoint features (datasets with part keypoints). */
+  keypoints?: [number, number];
+}
+
+/** What the manifest says about the embeddings file. */
+export interface ManifestEmbeddings {
+  /** File name inside the cache folder: `embeddings-<8 hex digits of its sha256>.safetensors`. */
+  file: string;
+  sha256: string;
+  rows: number;
+  dim: number;
+}
+
+/** What the manifest says about the keypoint features file. */
+export interface ManifestKeypoints {
+  /** `keypoints-<8 hex digits of its sha256>.safetensors`. */
+  file: string;
+  sha256: string;
+  rows: number;
+  dim: number;
+  /** The dataset's part names; tensor `part` holds indices into this list. */
+  parts: string[];
 }
 
 export interface CacheManifest {
@@ -65,11 +92,16 @@ export interface CacheManifest {
   files: { prototypes: string };
   /** The image embeddings file (absent in caches built before embeddings: the next build adds it). */
   embeddings?: ManifestEmbeddings;
-  counts: { images: number; ok: number; error: number };
+  /** The keypoint features file (datasets with part keypoints only). */
+  keypointFeatures?: ManifestKeypoints;
+  counts: { images: number; ok: number; error: number; excluded?: number };
   images: ManifestImage[];
 }
 
-export class CacheError extends Error {}
+/** A cache that cannot be used or built as asked: the message names the file and what to do. */
+export class CacheError extends PsclError {
+  override name = 'CacheError';
+}
 
 /** Whether a manifest's mask entry names a file of this cache's masks/ folder (and nothing else). */
 export function isMaskPath(mask: string): boolean {

@@ -7,6 +7,7 @@ import { SafetensorsFile } from '../clip/safetensors';
 import { decodeLabelMapPng } from '../masks/export';
 import { classPromptsHash, partPromptsHash } from '../parts/prompts';
 import { loadProject } from '../project';
+import { decisionsHash } from '../taxonomy/decisions';
 import type { Project } from '../taxonomy/model';
 import { bytesSha256, fileSha256 } from './hashes';
 import { imagePathProblem } from '../taxonomy/importers/common';
@@ -14,19 +15,20 @@ import { CacheError, isMaskPath, PROTOTYPES_FILE, readManifest, type CacheManife
 import { describeHolder, readCacheLock } from './lock';
 import { FINE_TENSOR, levelTensor, partsTensor } from './prototypesFile';
 import { isEmbeddingsPath, readEmbeddingsTensor } from './embeddings';
+import { readKeypointTensors } from './keypointFeatures';
 
 export interface VerifyReport {
   manifest?: CacheManifest;
   problems: string[];
   /** Not wrong, worth knowing (e.g. the project changed since the build). */
   notes: string[];
-  checked: { masks: number; tensors: number; embeddings: number };
+  checked: { masks: number; tensors: number; embeddings: number; keypoints: number };
 }
 
 const UNIT_TOLERANCE = 1e-3;
 
 export async function verifyCache(dir: string, options: { signal?: AbortSignal } = {}): Promise<VerifyReport> {
-  const report: VerifyReport = { problems: [], notes: [], checked: { masks: 0, tensors: 0, embeddings: 0 } };
+  const report: VerifyReport = { problems: [], notes: [], checked: { masks: 0, tensors: 0, embeddings: 0, keypoints: 0 } };
   const problem = (m: string) => report.problems.push(m);
   const lock = await readCacheLock(dir).catch(() => undefined);
   if (lock?.state === 'held') report.notes.push(`${describeHolder(dir, lock.lock)}: what is checked may change under it`);
@@ -45,6 +47,7 @@ export async function verifyCache(dir: string, options: { signal?: AbortSignal }
   checkPrototypes(dir, manifest, report, problem);
   await checkMasks(dir, manifest, report, problem, options.signal);
   await checkEmbeddings(dir, manifest, report, problem);
+  await checkKeypointFeatures(dir, manifest, report, problem);
   await checkStale(manifest, report);
   return report;
 }
@@ -108,6 +111,8 @@ async function checkMasks(dir: string, m: CacheManifest, report: VerifyReport, p
       if (!img.error) problem(`${who}: status error without a message`);
       continue;
     }
+    if (img.status === 'excluded') continue; // left out by the project; a mask it keeps is checked by name only
+
     if (img.status !== 'ok') {
       problem(`${who}: unknown status '${img.status}'`);
       continue;
@@ -196,6 +201,48 @@ async function checkEmbeddings(dir: string, m: CacheManifest, report: VerifyRepo
   report.checked.embeddings = owner.size;
 }
 
+/** The keypoint features file: name, hash, shapes, unit rows, part indices, positions, and each image's rows. */
+async function checkKeypointFeatures(dir: string, m: CacheManifest, report: VerifyReport, problem: (s: string) => void): Promise<void> {
+  const e = m.keypointFeatures;
+  if (!e) {
+    if (m.images.some((i) => i.keypoints !== undefined)) problem('images have keypoint rows but the manifest names no keypoint features file');
+    return;
+  }
+  let t: ReturnType<typeof readKeypointTensors>;
+  try {
+    t = readKeypointTensors(dir, m);
+  } catch (err) {
+    return problem((err as Error).message);
+  }
+  if ((await fileSha256(path.join(dir, e.file)).catch(() => undefined)) !== e.sha256) problem(`${e.file} does not match its hash in the manifest (changed or corrupt)`);
+  for (let r = 0; r < e.rows; r++) {
+    let s = 0;
+    for (let j = 0; j < e.dim; j++) s += t.features[r * e.dim + j] ** 2;
+    const part = t.part[r];
+    const [x, y] = [t.position[2 * r], t.position[2 * r + 1]];
+    // stored as float16: unit rows to its precision
+    const why = Math.abs(Math.sqrt(s) - 1) > 1e-2 ? `has norm ${Math.sqrt(s).toFixed(4)}, expected 1` : !Number.isInteger(part) || part < 0 || part >= e.parts.length ? `has part index ${part}, outside 0..${e.parts.length - 1}` : !(x >= 0 && x <= 1 && y >= 0 && y <= 1) ? `has position (${x}, ${y}) outside the image` : undefined;
+    if (why) {
+      problem(`${e.file}: keypoint row ${r} ${why}`);
+      break;
+    }
+  }
+  let covered = 0;
+  let next = 0;
+  for (const img of m.images) {
+    if (img.keypoints === undefined) continue;
+    const [start, count] = img.keypoints;
+    if (img.status !== 'ok' || start !== next || !(count > 0) || start + count > e.rows) {
+      problem(`image ${img.key} (${img.path}): keypoint rows [${img.keypoints}] do not follow the previous image's within 0..${e.rows}`);
+      return;
+    }
+    next = start + count;
+    covered += count;
+  }
+  if (covered !== e.rows) problem(`${e.file}: ${e.rows} keypoint rows, but images point at ${covered}`);
+  report.checked.keypoints = covered;
+}
+
 /** Prompts changed since the build: the cache is consistent but no longer what the project says. */
 async function checkStale(m: CacheManifest, report: VerifyReport): Promise<void> {
   let project: Project;
@@ -207,4 +254,5 @@ async function checkStale(m: CacheManifest, report: VerifyReport): Promise<void>
   }
   if (partPromptsHash(project) !== m.hashes.partPrompts) report.notes.push(`part prompts or templates changed since the build: the masks are stale (run \`pscl cache build\`)`);
   if (classPromptsHash(project) !== m.hashes.classPrompts) report.notes.push(`class names, levels or class templates changed since the build: the prototypes are stale (run \`pscl cache build\`)`);
+  if (m.hashes.decisions !== undefined && decisionsHash(project) !== m.hashes.decisions) report.notes.push(`the project's image decisions (exclusions, relabels) changed since the build: labels and exclusions are stale (run \`pscl cache build\`)`);
 }

@@ -8,6 +8,10 @@ import { pathOf, rangeOf, type ParsedProject } from './project';
 export interface ValidateOptions {
   /** Class ids the dataset itself defines; enables the dataset cross-checks. */
   datasetClassIds?: readonly string[];
+  /** The keypoint names the dataset's parts file defines (CUB/NABirds), when it has one. */
+  datasetKeypoints?: readonly string[];
+  /** Every image of the dataset (path -> the dataset's class id); enables the stale-decision checks. */
+  datasetImages?: ReadonlyMap<string, string>;
 }
 
 /** Parse diagnostics plus semantic ones, sorted by position. */
@@ -57,6 +61,44 @@ class Validator {
     this.checkParts();
     this.checkTemplates();
     if (options.datasetClassIds) this.checkDataset(options.datasetClassIds);
+    if (options.datasetKeypoints) this.checkKeypoints(options.datasetKeypoints);
+    this.checkImageDecisions(options.datasetImages);
+  }
+
+  /** `images`: paths that stay inside the dataset, one decision per image, relabels to known
+   *  classes; with the dataset's images, decisions about images it no longer has are stale. */
+  private checkImageDecisions(datasetImages?: ReadonlyMap<string, string>) {
+    const decisions = this.project.images;
+    if (!decisions) return;
+    const classIds = new Set(this.project.classes.map((c) => c.id));
+    const pathProblem = (p: string) => (p.trim() === '' ? 'is empty' : /^[\\/]|^[A-Za-z]:|\\/.test(p) ? "must be relative to the dataset root with '/' separators" : p.split('/').includes('..') ? "climbs out of the dataset folder with '..'" : undefined);
+    const seen = new Set<string>();
+    decisions.exclude.forEach((e, i) => {
+      const at = pathOf(this.parsed, e) ?? ['images', 'exclude', i];
+      const why = pathProblem(e.path);
+      if (why) this.add('error', 'bad-image-path', [...at, 'path'], `excluded image path '${e.path}' ${why}`, { path: e.path });
+      else if (seen.has(e.path)) this.add('warning', 'duplicate-decision', at, `'${e.path}' is excluded twice; remove one entry`, { path: e.path, kind: 'exclude', index: i });
+      else if (datasetImages && !datasetImages.has(e.path)) {
+        this.add('warning', 'stale-image-decision', [...at, 'path'], `the dataset has no image '${e.path}': this exclusion does nothing (remove it)`, { path: e.path, kind: 'exclude', index: i });
+      }
+      seen.add(e.path);
+    });
+    for (const [imagePath, classId] of Object.entries(decisions.relabel)) {
+      const at: JSONPath = ['images', 'relabel', imagePath];
+      const why = pathProblem(imagePath);
+      if (why) {
+        this.add('error', 'bad-image-path', at, `relabelled image path '${imagePath}' ${why}`, { path: imagePath }, 'key');
+        continue;
+      }
+      if (!classIds.has(classId)) {
+        this.add('error', 'relabel-unknown-class', at, `'${imagePath}' is relabelled to class id '${classId}', which is not a class of this project; choose one of its class ids or remove the relabel`, { path: imagePath, classId, kind: 'relabel' });
+        continue;
+      }
+      if (!datasetImages) continue;
+      const own = datasetImages.get(imagePath);
+      if (own === undefined) this.add('warning', 'stale-image-decision', at, `the dataset has no image '${imagePath}': this relabel does nothing (remove it)`, { path: imagePath, kind: 'relabel' }, 'key');
+      else if (own === classId) this.add('warning', 'stale-image-decision', at, `'${imagePath}' already has class '${classId}' in the dataset: this relabel does nothing (remove it)`, { path: imagePath, kind: 'relabel' }, 'key');
+    }
   }
 
   private checkLevels() {
@@ -225,6 +267,7 @@ class Validator {
         }, 'key');
       }
       const names = new Set<string>();
+      const keypointOwner = new Map<string, string>();
       list.forEach((part, i) => {
         const path = pathOf(this.parsed, part) ?? ['parts', category, i];
         if (part.name.trim() === '') this.add('error', 'empty-name', [...path, 'name'], `part #${i + 1} of '${category}' has an empty name`);
@@ -233,6 +276,12 @@ class Validator {
         if (part.prompts.length === 0) this.add('error', 'no-prompts', [...path, 'prompts'], `part '${part.name}' has no prompts`, { coarse: category, part: part.name });
         part.prompts.forEach((prompt, j) => {
           if (prompt.trim() === '') this.add('error', 'empty-prompt', [...path, 'prompts', j], `empty prompt for part '${part.name}'`, { coarse: category, part: part.name, index: j });
+        });
+        (part.keypoints ?? []).forEach((k, j) => {
+          const at = [...path, 'keypoints', j];
+          if (k.trim() === '') this.add('error', 'empty-keypoint', at, `empty keypoint name for part '${part.name}'`, { coarse: category, part: part.name, index: j });
+          else if (keypointOwner.has(k)) this.add('warning', 'duplicate-keypoint', at, `keypoint '${k}' is mapped to part '${keypointOwner.get(k)}' and to '${part.name}' of '${category}': a keypoint counts for one part only`, { coarse: category, part: part.name, keypoint: k });
+          else keypointOwner.set(k, part.name);
         });
       });
     }
@@ -288,6 +337,25 @@ class Validator {
     if (missing.length > 0) {
       const shown = missing.slice(0, 10).join(', ') + (missing.length > 10 ? ', ...' : '');
       this.add('warning', 'class-missing-from-file', ['classes'], `${missing.length} dataset class${missing.length === 1 ? ' is' : 'es are'} missing from this file: ${shown}`, { classIds: missing }, 'key');
+    }
+  }
+
+  /** The part keypoint mapping against the dataset's parts file. */
+  private checkKeypoints(names: readonly string[]) {
+    const known = new Set(names);
+    for (const [coarse, list] of Object.entries(this.project.parts)) {
+      list.forEach((part, i) => {
+        (part.keypoints ?? []).forEach((k, j) => {
+          if (k.trim() === '' || known.has(k)) return;
+          const path = [...(pathOf(this.parsed, part) ?? ['parts', coarse, i]), 'keypoints', j];
+          this.add('warning', 'unknown-keypoint', path, `keypoint '${k}' of part '${part.name}' is not a part of the dataset's parts file (it has: ${names.slice(0, 15).join(', ')})`, {
+            coarse,
+            part: part.name,
+            keypoint: k,
+            suggestedKeypoint: closest(k, [...names]),
+          });
+        });
+      });
     }
   }
 }

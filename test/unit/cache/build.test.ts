@@ -61,7 +61,7 @@ describe('cache build', () => {
     const v = await verifyCache(out);
     assert.deepEqual(v.problems, []);
     assert.equal(v.checked.masks, 72);
-    assert.deepEqual(readdirSync(out).sort(), [m.embeddings!.file, 'manifest.json', 'masks', 'prototypes.safetensors']);
+    assert.deepEqual(readdirSync(out).sort(), [m.embeddings!.file, m.keypointFeatures!.file, 'manifest.json', 'masks', 'prototypes.safetensors']);
     assert.match(m.embeddings!.file, /^embeddings-[0-9a-f]{8}\.safetensors$/);
   });
 

@@ -57,7 +57,7 @@ it('a build killed midway resumes, recomputes only the missing masks, and verifi
 
   const verify = spawnSync(process.execPath, [pscl, 'cache', 'verify', out], { env, encoding: 'utf8' });
   assert.equal(verify.status, 0, verify.stdout + verify.stderr);
-  assert.match(verify.stdout, /ok \(72 masks, 7 tensors, 72 image embeddings checked\)/);
+  assert.match(verify.stdout, /ok \(72 masks, 7 tensors, 72 image embeddings, \d+ keypoint features checked\)/);
 });
 
 it('verify exits 1 and lists the problems of a damaged cache', () => {
