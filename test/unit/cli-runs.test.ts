@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { galleryFiles, readEvaluation } from '../../src/core/runs';
+import { sampleFilesOnly } from '../helpers/cacheFixture';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PYTHON = process.env.PSCL_PYTHON || '/usr/bin/python3';
@@ -50,7 +51,7 @@ test('pscl train runs the trainer to the end; pscl runs lists it; pscl eval summ
 
 test('pscl train --project builds the cache then trains; pscl classify exports model.onnx and prints the top classes', { skip, timeout: 180_000 }, async () => {
   const ws = path.join(tmp, 'tiny-birds');
-  cpSync(path.join(ROOT, 'samples/tiny-birds'), ws, { recursive: true });
+  cpSync(path.join(ROOT, 'samples/tiny-birds'), ws, { recursive: true, filter: sampleFilesOnly });
   const inWs = (...args: string[]) =>
     spawnSync(process.execPath, ['--import', pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, path.join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ws, encoding: 'utf8', env: { ...process.env, PSCL_PYTHON: PYTHON, OMP_NUM_THREADS: '1' } });
   const train = inWs('train', '--project', 'tiny-birds.pscl.json', '--run-dir', 'runs/p', '--config', 'tiny', '--set', 'epochs=1', '--device', 'cpu');
