@@ -31,3 +31,38 @@ describe('reliability: curation on a degenerate embedding space', () => {
     assert.deepEqual(dups.map((f) => f.images), [['images/20.jpg', 'images/21.jpg']]);
   });
 });
+
+describe('reliability: mislabel evidence from a model that cannot tell the classes apart', () => {
+  it('random embeddings and prototypes (an untrained CLIP): no mislabel findings, and a note saying why', async () => {
+    const { curateProject } = await import('../../src/core/curation');
+    const { copySample } = await import('../helpers/cacheFixture');
+    const { tempDir } = await import('../helpers/paths');
+    const { readFileSync } = await import('node:fs');
+    const path = await import('node:path');
+    const tmp = tempDir('pscl-curate-random-');
+    try {
+      const file = copySample(path.join(tmp.dir, 's'));
+      const paths = readFileSync(path.join(tmp.dir, 's', 'CUB_tiny', 'images.txt'), 'utf8').trim().split('\n').map((l) => `images/${l.split(' ')[1]}`);
+      const dim = 16;
+      let seed = 11;
+      const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5;
+      const unit = (n: number) => {
+        const v = Float32Array.from({ length: n * dim }, rand);
+        for (let i = 0; i < n; i++) {
+          const row = v.subarray(i * dim, (i + 1) * dim);
+          const norm = Math.hypot(...row);
+          row.forEach((x, j) => (row[j] = x / norm));
+        }
+        return v;
+      };
+      const embeddings = { dim, rows: new Map(paths.map((p, i) => [p, i])), data: unit(paths.length) };
+      const prototypes = { dim, classIds: ['1', '2', '3', '4', '5', '6'], data: unit(6) };
+      const r = await curateProject({ projectFile: file, embeddings, prototypes, scanFile: null });
+      assert.deepEqual(r.findings.filter((f) => f.kind === 'mislabel'), [], 'on main: dozens of "mislabels", the real ones buried');
+      assert.ok(r.notes.some((n) => /zero-shot against the class prompts agrees with the labels on only \d+% of the images \(chance 17%; needed 50%\)/.test(n)), r.notes.join('\n'));
+      assert.ok(r.notes.some((n) => /k-NN in the image embeddings agrees with the labels on only/.test(n)), r.notes.join('\n'));
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});

@@ -10,7 +10,7 @@ import { applyImageDecisions } from '../taxonomy/decisions';
 import { datasetRoot, loadImages } from '../taxonomy/importers';
 import type { ImageEntry, Project } from '../taxonomy/model';
 import { readClassPrototypes, readImageEmbeddings, type ClassPrototypeTable, type ImageEmbeddingTable } from './embeddings';
-import { duplicateFindings, fileFindings, knnEvidence, mislabelFindings, outlierFindings, probabilityEvidence, sortFindings, type Finding, type MislabelEvidence } from './findings';
+import { duplicateFindings, fileFindings, informativeAgreement, knnEvidence, mislabelFindings, outlierFindings, probabilityEvidence, sortFindings, type Finding, type MislabelEvidence } from './findings';
 import { nearestNeighbours, type Neighbours } from './knn';
 import { runPredictions, type RunPredictions } from './predictions';
 import { defaultScanFile, scanImages, type ImageScan } from './scan';
@@ -133,8 +133,19 @@ export async function curateProject(o: CurateOptions): Promise<CurationReport> {
   const names = new Map(project.classes.map((c) => [c.id, c.name]));
   const findings: Finding[] = [...fileFindings(images, scans, settings), ...duplicateFindings(images, scans, settings, neighbours && rows ? { rows, knn: neighbours } : undefined)];
   const evidence = new Map<number, MislabelEvidence[]>();
+  const classes = project.classes.length;
+  // each source's evidence counts only when it agrees with the labels well above chance
+  const heard = (what: string, found: Map<number, MislabelEvidence[]>, agreement: number) => {
+    if (agreement >= informativeAgreement(classes)) {
+      for (const [row, list] of found) evidence.set(row, [...(evidence.get(row) ?? []), ...list]);
+      return;
+    }
+    const pct = (x: number) => `${Math.round(x * 100)}%`;
+    notes.push(`${what} agrees with the labels on only ${pct(agreement)} of the images (chance ${pct(1 / Math.max(1, classes))}; needed ${pct(informativeAgreement(classes))}): its mislabel evidence is left out, as the model does not tell these classes apart (use a trained run, --run, or a CLIP model that knows them)`);
+  };
   if (neighbours && rows) {
-    knnEvidence(images, rows, neighbours, evidence, names);
+    const found = new Map<number, MislabelEvidence[]>();
+    heard('k-NN in the image embeddings', found, knnEvidence(images, rows, neighbours, found, names));
     findings.push(...outlierFindings(images, rows, classDensity(images, rows, neighbours, vectors!, embeddings!.dim, settings.k), settings.outlierDeviations, names));
   }
   if (prototypes && vectors && rows && embeddings && prototypes.dim === embeddings.dim) {
@@ -154,7 +165,8 @@ export async function curateProject(o: CurateOptions): Promise<CurationReport> {
       for (let j = 0; j < c; j++) sum += logits[j] = Math.exp(logits[j]! - max);
       for (let j = 0; j < c; j++) probs[r * c + j] = logits[j]! / sum;
     }
-    probabilityEvidence('zero-shot', images, rows, probs, prototypes.classIds, evidence, names);
+    const found = new Map<number, MislabelEvidence[]>();
+    heard('zero-shot against the class prompts', found, probabilityEvidence('zero-shot', images, rows, probs, prototypes.classIds, found, names));
   } else if (prototypes && embeddings && prototypes.dim !== embeddings.dim) notes.push(`the class prototypes have ${prototypes.dim} dimensions and the image embeddings ${embeddings.dim}: zero-shot is not checked`);
   if (predictions) {
     const predRows: number[] = [];
@@ -167,7 +179,8 @@ export async function curateProject(o: CurateOptions): Promise<CurationReport> {
       const at = predictions!.rows.get(images[i]!.path)!;
       probs.set(predictions!.probs.subarray(at * c, (at + 1) * c), r * c);
     });
-    probabilityEvidence('run', images, predRows, probs, predictions.classIds, evidence, names);
+    const found = new Map<number, MislabelEvidence[]>();
+    heard("the run's predictions", found, probabilityEvidence('run', images, predRows, probs, predictions.classIds, found, names));
   }
   findings.push(...mislabelFindings(project, images, evidence, settings.minMislabelScore));
   progress('findings', 1, `${findings.length} findings`);

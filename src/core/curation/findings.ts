@@ -258,7 +258,10 @@ export function mislabelFindings(project: Project, images: readonly ImageEntry[]
 }
 
 /** k-NN votes (similarity-weighted) against each image's label. */
-export function knnEvidence(images: readonly ImageEntry[], rows: readonly number[], knn: Neighbours, out: Map<number, MislabelEvidence[]>, names: ReadonlyMap<string, string>): void {
+/** Returns the share of images whose neighbours' vote is their own label (how far the votes can be trusted). */
+export function knnEvidence(images: readonly ImageEntry[], rows: readonly number[], knn: Neighbours, out: Map<number, MislabelEvidence[]>, names: ReadonlyMap<string, string>): number {
+  let voted = 0;
+  let agree = 0;
   for (let r = 0; r < rows.length; r++) {
     const votes = new Map<string, number>();
     let total = 0;
@@ -275,13 +278,18 @@ export function knnEvidence(images: readonly ImageEntry[], rows: readonly number
     const own = images[row]!.classId;
     let best = own;
     for (const [c, v] of votes) if (v > (votes.get(best) ?? 0)) best = c;
-    if (best === own) continue;
+    voted++;
+    if (best === own) {
+      agree++;
+      continue;
+    }
     const share = votes.get(best)! / total;
     const ownShare = (votes.get(own) ?? 0) / total;
     const list = out.get(row) ?? [];
     list.push({ source: 'knn', suggested: best, score: Math.max(0, share - ownShare), detail: `${Math.round(share * 100)}% of its ${knn.k} nearest images are '${names.get(best) ?? best}', ${Math.round(ownShare * 100)}% its own class` });
     out.set(row, list);
   }
+  return voted > 0 ? agree / voted : 0;
 }
 
 /** Probabilities over classes (rows of `probs`, class order of `classIds`) against each image's label:
@@ -294,9 +302,11 @@ export function probabilityEvidence(
   classIds: readonly string[],
   out: Map<number, MislabelEvidence[]>,
   names: ReadonlyMap<string, string>,
-): void {
+): number {
   const c = classIds.length;
   const col = new Map(classIds.map((id, i) => [id, i]));
+  let labelled = 0;
+  let agree = 0;
   // confident learning: class j's threshold is the mean probability of j over the images labelled j
   const sum = new Float64Array(c);
   const count = new Float64Array(c);
@@ -311,6 +321,8 @@ export function probabilityEvidence(
     const y = col.get(images[row]!.classId);
     if (y === undefined) return;
     const p = probs.subarray(r * c, (r + 1) * c);
+    labelled++;
+    if (p.every((v) => v <= p[y]!)) agree++;
     let best = -1;
     for (let j = 0; j < c; j++) {
       if (j === y) continue;
@@ -324,6 +336,16 @@ export function probabilityEvidence(
     list.push({ source, suggested: classIds[best]!, score: margin, detail: `${what} gives '${names.get(classIds[best]!) ?? classIds[best]}' ${(p[best]! * 100).toFixed(0)}% and its own class ${(p[y]! * 100).toFixed(0)}%` });
     out.set(row, list);
   });
+  return labelled > 0 ? agree / labelled : 0;
+}
+
+/**
+ * The agreement with the labels a source of mislabel evidence needs to be heard: 3x chance, at
+ * most 50 %. An untrained model (or one that cannot tell these classes apart) agrees at about
+ * chance, and its "mislabels" are noise that would bury the real ones.
+ */
+export function informativeAgreement(classes: number): number {
+  return Math.min(0.5, 3 / Math.max(1, classes));
 }
 
 /** Images far from their own class: mean similarity to their k nearest same-class images, against
