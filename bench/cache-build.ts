@@ -10,9 +10,9 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildCache, clipEncoders, type CacheBuildResult, type CacheEncoders } from '../src/core/cache';
+import { buildCache, clipEncoders, defaultSettings, maskSettingsOf, type CacheBuildResult, type CacheEncoders } from '../src/core/cache';
 import { ClipModel } from '../src/core/clip/model';
-import type { PixelImage } from '../src/core/clip/preprocess';
+import { ImageFile, type PixelImage } from '../src/core/clip/preprocess';
 import { datasetRoot, loadImages } from '../src/core/taxonomy/importers';
 import { parseProject } from '../src/core/taxonomy/project';
 import { readFileSync } from 'node:fs';
@@ -33,13 +33,15 @@ async function decodedImages(encoders: CacheEncoders, projectFile: string, input
   const { images } = await loadImages(project, projectFile);
   const root = datasetRoot(project, projectFile);
   const pixels: PixelImage[] = [];
-  for (const i of images) pixels.push((await encoders.loadImage(path.join(root, i.path), inputSize)).pixels);
+  const settings = maskSettingsOf(defaultSettings({ inputSize }));
+  for (const i of images) pixels.push(await encoders.session.inputPixels(new ImageFile(path.join(root, i.path)), settings));
   return pixels;
 }
 
 async function inferenceOnly(encoders: CacheEncoders, pixels: PixelImage[]): Promise<{ seconds: number; images: number }> {
   const t0 = performance.now();
-  for (let b = 0; b < pixels.length; b += BATCH) await encoders.denseFeatures(pixels.slice(b, b + BATCH), { variant: 'clearclip' });
+  const settings = maskSettingsOf(defaultSettings());
+  for (let b = 0; b < pixels.length; b += BATCH) await encoders.session.denseFeatures(pixels.slice(b, b + BATCH), settings, { batchSize: BATCH });
   return { seconds: (performance.now() - t0) / 1000, images: pixels.length };
 }
 

@@ -8,12 +8,12 @@ import { performance } from 'node:perf_hooks';
 import { importNabirds } from '../src/core/taxonomy/importers';
 import { parseProject, serializeProject } from '../src/core/taxonomy/project';
 import { validateProject } from '../src/core/taxonomy/validate';
-import { sharedData } from '../test/helpers/paths';
+import { nabirdsForBench } from '../test/fixtures/nabirds';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 /** Validation is cheap and runs on every keystroke: measure it warm, like an editor session. */
 const VALIDATE_RUNS = RUNS * 4;
-const root = path.join(sharedData(), 'nabirds');
+const { root, data } = nabirdsForBench();
 const FILES = ['classes.txt', 'hierarchy.txt', 'images.txt', 'image_class_labels.txt', 'train_test_split.txt', 'parts/parts.txt'];
 
 function median(xs: number[]): number {
@@ -51,6 +51,7 @@ async function main() {
   const baselineMs = median(rawMs);
   console.log(
     JSON.stringify({
+      data,
       bench: 'import-nabirds',
       ms: +ms.toFixed(1),
       firstRunMs: +importMs[0].toFixed(1),
@@ -74,6 +75,7 @@ async function main() {
   }
   console.log(
     JSON.stringify({
+      data,
       bench: 'parse-validate-nabirds',
       ms: +median(validateMs).toFixed(2),
       firstRunMs: +validateMs[0].toFixed(2),

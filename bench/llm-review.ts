@@ -4,7 +4,6 @@
 // same run: parseProject + validateProject of the same text (what any checked edit must do at
 // least twice). One JSON object per line; medians.
 //   node --import tsx bench/llm-review.ts
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SuggestionReview } from '../src/core/llm/review';
 import { validateIntermediate } from '../src/core/llm/validate';
@@ -12,7 +11,7 @@ import { classPromptsHash, expandClassPrompts, expandPartPrompts, partPromptsHas
 import { importNabirds } from '../src/core/taxonomy/importers';
 import { parseProject, serializeProject } from '../src/core/taxonomy/project';
 import { validateProject } from '../src/core/taxonomy/validate';
-import { sharedData } from '../test/helpers/paths';
+import { nabirdsForBench } from '../test/fixtures/nabirds';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 
@@ -28,7 +27,8 @@ function time(fn: () => unknown): number {
 }
 
 async function main() {
-  const { project } = await importNabirds(path.join(sharedData(), 'nabirds'));
+  const { root, data } = nabirdsForBench();
+  const { project } = await importNabirds(root);
   const text = serializeProject(project);
   const levels = project.levels;
   // A facet below the coarse level: ten groups by class index, every class assigned.
@@ -57,6 +57,7 @@ async function main() {
   }
   console.log(
     JSON.stringify({
+      data,
       bench: 'llm-review-nabirds',
       ms: +median(reviewMs).toFixed(1),
       baseline: 'parseProject+validateProject of the same text',
@@ -83,6 +84,7 @@ async function main() {
   }
   console.log(
     JSON.stringify({
+      data,
       bench: 'prompt-expansion-nabirds',
       ms: +median(expandMs).toFixed(1),
       baseline: 'parseProject+validateProject of the same text',

@@ -8,9 +8,10 @@ import { importNabirds } from '../src/core/taxonomy/importers';
 import { parseProject, serializeProject } from '../src/core/taxonomy/project';
 import { taxonomyTree, type TreeNode } from '../src/core/taxonomy/tree';
 import { validateProject } from '../src/core/taxonomy/validate';
-import { TaxonomyModel, type ProjectSnapshot, type TaxonomyNode } from '../src/extension/views/taxonomyModel';
-import { TaxonomyProvider } from '../src/extension/views/taxonomyTree';
-import { sharedData } from '../test/helpers/paths';
+import type { ProjectSnapshot } from '../src/extension/project/store';
+import { TaxonomyModel, type TaxonomyNode } from '../src/extension/taxonomy/model';
+import { TaxonomyProvider } from '../src/extension/taxonomy/tree';
+import { nabirdsForBench } from '../test/fixtures/nabirds';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 
@@ -36,7 +37,7 @@ function visit(nodes: readonly TreeNode[]): number {
 }
 
 async function main() {
-  const root = path.join(sharedData(), 'nabirds');
+  const { root, data } = nabirdsForBench();
   const { project, images } = await importNabirds(root);
   const text = serializeProject(project);
   const counts = new Map<string, number>();
@@ -72,6 +73,7 @@ async function main() {
     const baselineMs = median(bases.map((r) => r.ms));
     console.log(
       JSON.stringify({
+        data,
         bench: 'tree-nabirds-expand-all',
         filter: filter || null,
         classes: project.classes.length,

@@ -17,7 +17,7 @@ await esbuild.build({
   target: 'node20',
   alias: { vscode: './bench/vscode-stub.ts' },
   mainFields: ['module', 'main'], // as scripts/build.mjs: jsonc-parser's ESM build
-  external: ['sharp', 'onnxruntime-node', '@huggingface/transformers'],
+  external: ['sharp', 'onnxruntime-node'],
   logLevel: 'error', // the stub lacks classes the provider only uses on edits (never called here)
 });
 const r = spawnSync(process.execPath, [outfile], { cwd: root, stdio: 'inherit', env: process.env });

@@ -9,7 +9,7 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 
-const external = ['vscode', 'onnxruntime-node', 'sharp', '@huggingface/transformers'];
+const external = ['vscode', 'onnxruntime-node', 'sharp'];
 
 /** node bundles: [entry, outfile] */
 const nodeEntries = [

@@ -1,6 +1,8 @@
 // `npm test`: TypeScript unit/integration tests (node:test via tsx) and the Python tests
 // (Debian's /usr/bin/python3 with torch), then the end-to-end suite in code-server when it is
-// installed. `npm test -- unit`, `-- python` or `-- e2e` runs one suite.
+// installed. `npm test -- unit`, `-- python` or `-- e2e` runs one suite. The reliability suite
+// (test/reliability: hostile input and faults) runs with the unit tests, or alone with
+// `-- reliability`.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -42,10 +44,13 @@ if ((runs('python') && !hasTorch()) || (runs('e2e') && !e2eInstalled())) {
 }
 
 let failed = 0;
-if (runs('unit')) {
-  const files = findTests(path.join(root, 'test', 'unit'), '.test.ts');
+if (runs('unit') || runs('reliability')) {
+  const files = [
+    ...(runs('unit') ? findTests(path.join(root, 'test', 'unit'), '.test.ts') : []),
+    ...findTests(path.join(root, 'test', 'reliability'), '.test.ts'),
+  ];
   if (files.length === 0) {
-    console.error('no unit tests found under test/unit');
+    console.error('no unit tests found under test/unit or test/reliability');
     failed++;
   } else {
     failed += run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files]) === 0 ? 0 : 1;

@@ -1,5 +1,6 @@
 // The seam between the backend and the CLIP runtime (src/core/clip). The clip/* handlers speak
 // only to this interface; the backend's entry point binds it to the real model, tests to a fake.
+import type { ClipModel } from '../core/clip';
 import type { ClipBlockSwitches, ExecutionDevice } from '../core/rpc/protocol';
 
 export type DenseImageInput =
@@ -32,6 +33,8 @@ export interface EngineControl {
 export interface ClipEngine {
   /** The execution provider in use, e.g. "cpu" or "cuda". */
   readonly device: string;
+  /** The model itself, for the work that runs it directly (part masks, the training cache); a test engine has none. */
+  readonly clipModel?: ClipModel;
   /** One projected text embedding per text (no templates). Normalised or not: the backend normalises when asked. */
   embedTexts(texts: string[], control: EngineControl): Promise<Float32Array[]>;
   denseFeatures(request: DenseFeaturesRequest, control: EngineControl): Promise<DenseFeatures>;

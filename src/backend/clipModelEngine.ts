@@ -20,6 +20,10 @@ export function lastBlockVariant(variant: string, switches?: ClipBlockSwitches):
 export class ClipModelEngine implements ClipEngine {
   constructor(readonly model: ClipModel) {}
 
+  get clipModel(): ClipModel {
+    return this.model;
+  }
+
   get device(): string {
     return this.model.provider.provider;
   }

@@ -5,6 +5,7 @@ import type { ErrorData } from '../core/rpc/errors';
 import type { JobFinishedParams, JobInfo, ProgressParams } from '../core/rpc/protocol';
 import { log } from './log';
 import { toResponseError, type HandlerContext, type JobDefinition } from './registry';
+import type { Jobs } from './services';
 
 interface RunningJob {
   info: JobInfo;
@@ -17,7 +18,7 @@ export interface JobHost {
   context(jobId: string, signal: AbortSignal, progress: HandlerContext['progress']): HandlerContext;
 }
 
-export class JobManager {
+export class JobManager implements Jobs {
   private readonly kinds = new Map<string, JobDefinition>();
   private readonly jobs = new Map<string, RunningJob>();
   private nextId = 1;

@@ -6,7 +6,7 @@ import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type
 import { defaultModelCacheDir } from '../core/clip/hub';
 import { Notifications } from '../core/rpc/protocol';
 import type { ClipEngineFactory } from './clipEngine';
-import { EngineCache } from './engines';
+import { LoadedModels } from './models';
 import { JobManager } from './jobs';
 import { log, redirectConsoleToStderr } from './log';
 import { toResponseError, type BackendArea, type HandlerContext, type ProgressReport } from './registry';
@@ -30,12 +30,12 @@ export function startBackend(options: BackendOptions): MessageConnection {
   const connection = createMessageConnection(new StreamMessageReader(input), new StreamMessageWriter(output));
   const sendProgress = (p: Parameters<typeof connection.sendNotification>[1]) => void connection.sendNotification(Notifications.progress, p).catch(() => undefined);
   let stopping = false;
-  const engines = new EngineCache(options.clipEngineFactory);
+  const models = new LoadedModels(options.clipEngineFactory);
   const methods: string[] = [];
   const inFlight = new Set<Promise<unknown>>();
   const services: BackendServices = {
-    jobs: undefined as unknown as JobManager,
-    engines,
+    jobs: undefined as unknown as JobManager, // set below: the manager needs the context, which holds the services
+    models,
     modelCacheDir: defaultModelCacheDir(),
     methods,
     shutdown() {
@@ -44,18 +44,19 @@ export function startBackend(options: BackendOptions): MessageConnection {
       log('shutting down');
       services.jobs.cancelAll();
       // Let the answer to backend/shutdown reach the client first.
-      setTimeout(() => void engines.disposeAll().finally(() => exit(0)), 50);
+      setTimeout(() => void models.disposeAll().finally(() => exit(0)), 50);
     },
   };
   const context = (jobId: string | undefined, signal: AbortSignal, progress: HandlerContext['progress']): HandlerContext => ({ jobId, signal, progress, services });
-  services.jobs = new JobManager({
+  const jobs = new JobManager({
     sendProgress,
     sendFinished: (p) => void connection.sendNotification(Notifications.jobFinished, p).catch(() => undefined),
     context,
   });
+  services.jobs = jobs;
 
   for (const area of options.areas) {
-    for (const job of area.jobs ?? []) services.jobs.register(job);
+    for (const job of area.jobs ?? []) jobs.register(job);
     for (const def of area.requests ?? []) {
       if (methods.includes(def.method)) throw new Error(`method ${def.method} registered twice`);
       methods.push(def.method);
@@ -96,7 +97,7 @@ export function startBackend(options: BackendOptions): MessageConnection {
     const deadline = new Promise((r) => setTimeout(r, 5000).unref());
     void Promise.race([settled, deadline])
       .then(() => new Promise((r) => setTimeout(r, 20)))
-      .then(() => engines.disposeAll())
+      .then(() => models.disposeAll())
       .finally(() => exit(0));
   });
   connection.listen();

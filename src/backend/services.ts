@@ -1,11 +1,20 @@
-// What handlers share: the job manager, the loaded CLIP engines, defaults and the registry's
+// What handlers share: the background jobs, the loaded CLIP models, defaults and the registry's
 // own description (for backend/info).
-import type { EngineCache } from './engines';
-import type { JobManager } from './jobs';
+import type { JobInfo } from '../core/rpc/protocol';
+import type { LoadedModels } from './models';
+
+/** The background jobs as handlers see them (JobManager in jobs.ts). */
+export interface Jobs {
+  start(kind: string, rawParams: unknown): JobInfo;
+  cancel(jobId: string): JobInfo | undefined;
+  list(): JobInfo[];
+  readonly kindNames: string[];
+  cancelAll(): void;
+}
 
 export interface BackendServices {
-  jobs: JobManager;
-  engines: EngineCache;
+  jobs: Jobs;
+  models: LoadedModels;
   /** Default model cache: PSCL_MODEL_CACHE, else ~/.cache/pscl-studio/models. */
   modelCacheDir: string;
   methods: string[];

@@ -1,8 +1,11 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { choosePython } from '../core/runs/python';
 
 export interface Command {
   /** Shown for `pscl <name> --help`. */
   help: string;
+  /** The words that may follow the command name (shell completion). */
+  subcommands?: readonly string[];
   /** Returns the process exit code. */
   run(argv: string[]): Promise<number>;
 }
@@ -34,7 +37,7 @@ export function required<T>(command: string, name: string, value: T | undefined)
   return value;
 }
 
-/** The trainer's interpreter: --python, else $PSCL_PYTHON, else python3 on PATH. */
+/** The trainer's interpreter: --python, else $PSCL_PYTHON, else python3 on PATH (src/core/runs/python.ts). */
 export function pythonFrom(option: string | undefined): string {
-  return option ?? process.env.PSCL_PYTHON ?? 'python3';
+  return choosePython(option, process.env.PSCL_PYTHON);
 }

@@ -1,52 +1,59 @@
 // `pscl`: the command line over the same core as the extension. Each command family lives in
-// src/cli/commands/<name>.ts and is registered in the table below.
-import { CliError, type Command } from './command';
-
-const commands: Record<string, () => Promise<Command>> = {
-  cache: () => import('./commands/cache').then((m) => m.command),
-  classify: () => import('./commands/classify').then((m) => m.command),
-  clip: () => import('./commands/clip').then((m) => m.command),
-  eval: () => import('./commands/eval').then((m) => m.command),
-  import: () => import('./commands/import').then((m) => m.command),
-  info: () => import('./commands/info').then((m) => m.command),
-  lint: () => import('./commands/lint').then((m) => m.command),
-  masks: () => import('./commands/masks').then((m) => m.command),
-  model: () => import('./commands/model').then((m) => m.command),
-  runs: () => import('./commands/runs').then((m) => m.command),
-  suggest: () => import('./commands/suggest').then((m) => m.command),
-  train: () => import('./commands/train').then((m) => m.command),
-  validate: () => import('./commands/validate').then((m) => m.command),
-};
+// src/cli/commands/<name>.ts and is registered, by topic, in registry.ts.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { errorKind } from '../core/errors';
+import { psclCacheRoot } from '../core/util/cacheDir';
+import { CliError } from './command';
+import { COMMANDS, TOPICS, version } from './registry';
 
 function usage(): string {
-  const names = Object.keys(commands).sort();
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length)) + 2;
   return [
+    `pscl ${version()}: datasets, prompts, part masks and training for PSCL fine-grained classification`,
+    '',
     'usage: pscl <command> [options]',
+    ...TOPICS.flatMap(([topic, entries]) => ['', `${topic}:`, ...Object.entries(entries).map(([name, e]) => `  ${name.padEnd(width)}${e.summary}`)]),
     '',
-    'commands:',
-    ...names.map((n) => `  ${n}`),
-    '',
-    "run 'pscl <command> --help' for a command's options",
+    "'pscl <command> --help' shows a command's options; 'pscl --version' the version.",
   ].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage() + '\n');
     return name ? 0 : 2;
   }
-  const load = commands[name];
-  if (!load) {
+  const entry = COMMANDS[name];
+  if (!entry) {
     process.stderr.write(`pscl: unknown command '${name}'\n\n${usage()}\n`);
     return 2;
   }
-  const command = await load();
+  const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(command.help + '\n');
     return 0;
   }
   return command.run(rest);
+}
+
+/** The stack trace of an internal error, for a bug report; undefined when it cannot be written. */
+function writeCrashLog(err: unknown): string | undefined {
+  try {
+    const dir = path.join(psclCacheRoot(), 'logs');
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `pscl-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
+    const detail = err instanceof Error ? err.stack ?? err.message : String(err);
+    writeFileSync(file, `pscl ${process.argv.slice(2).join(' ')}\nnode ${process.version}, ${process.platform}\n\n${detail}\n`);
+    return file;
+  } catch {
+    return undefined;
+  }
 }
 
 main(process.argv.slice(2)).then(
@@ -57,8 +64,18 @@ main(process.argv.slice(2)).then(
     if (err instanceof CliError) {
       process.stderr.write(`pscl: ${err.message}\n`);
       process.exitCode = err.exitCode;
+    } else if (errorKind(err) !== 'internal') {
+      // an expected failure from the core (bad input, auth, network, cancelled): its message says it all
+      process.stderr.write(`pscl: ${(err as Error).message}\n`);
+      process.exitCode = errorKind(err) === 'cancelled' ? 130 : 1;
     } else {
-      process.stderr.write(`pscl: internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+      const message = err instanceof Error ? err.message : String(err);
+      const log = writeCrashLog(err);
+      process.stderr.write(
+        log
+          ? `pscl: internal error: ${message.split('\n')[0]}\nthis is a bug in pscl, not a problem with your files; the details are in ${log}\n`
+          : `pscl: internal error: ${err instanceof Error ? err.stack ?? message : message}\n`,
+      );
       process.exitCode = 70;
     }
   },

@@ -1,28 +1,16 @@
-// Shared by CLI commands that read a project file: a clear error naming the file and the first
-// problem, and a pointer to `pscl validate` for the rest.
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { parseProject, type ParsedProject } from '../core/taxonomy/project';
-import type { Project } from '../core/taxonomy/model';
+// The CLI's face of src/core/project: a project that cannot be used is a CliError naming the
+// file, line and first problem, with a pointer to `pscl validate` for the rest.
+import { loadProject, ProjectLoadError, type LoadedProject, type ProjectRequirement } from '../core/project';
 import { CliError } from './command';
 
-export interface LoadedProject {
-  file: string;
-  text: string;
-  parsed: ParsedProject;
-  project: Project;
-}
+export type { LoadedProject } from '../core/project';
 
-export async function loadProjectOrFail(command: string, fileArg: string): Promise<LoadedProject> {
-  const file = path.resolve(fileArg);
-  const text = await fs.readFile(file, 'utf8').catch((err: Error) => {
-    throw new CliError(`${command}: cannot read ${fileArg}: ${err.message}`, 1);
-  });
-  const parsed = parseProject(text, file);
-  const fatal = parsed.diagnostics.find((d) => d.severity === 'error');
-  if (!parsed.project || fatal) {
-    const where = fatal ? `${fileArg}:${fatal.range.start.line + 1}:${fatal.range.start.character + 1}: ${fatal.message}` : fileArg;
-    throw new CliError(`${command}: ${where}\nrun 'pscl validate ${fileArg}' for every problem`, 1);
+export async function loadProjectOrFail(command: string, fileArg: string, require: ProjectRequirement = 'structure'): Promise<LoadedProject> {
+  try {
+    return await loadProject(fileArg, { require });
+  } catch (err) {
+    if (!(err instanceof ProjectLoadError)) throw err;
+    const hint = err.diagnostics.length > 0 ? `\nrun 'pscl validate ${fileArg}' for every problem` : '';
+    throw new CliError(`${command}: ${err.message}${hint}`, 1);
   }
-  return { file, text, parsed, project: parsed.project };
 }

@@ -19,6 +19,8 @@ export class Backend implements vscode.Disposable {
     private readonly context: vscode.ExtensionContext,
     private readonly log: vscode.LogOutputChannel,
     private readonly requireTrust: (what: string) => boolean,
+    /** Settings the backend reads from its environment (read when it starts). */
+    private readonly settingsEnv: () => Record<string, string> = () => ({}),
   ) {}
 
   /** The client, started lazily; undefined (after telling the user why) in Restricted Mode. */
@@ -27,7 +29,7 @@ export class Backend implements vscode.Disposable {
     running.add(this);
     this.client ??= new BackendClient({
       backendPath: path.join(this.context.extensionPath, 'dist', 'backend.js'),
-      env: { ...process.env, PSCL_CACHE_DIR: path.join(this.context.globalStorageUri.fsPath, 'cache') },
+      env: { ...process.env, ...this.settingsEnv(), PSCL_CACHE_DIR: path.join(this.context.globalStorageUri.fsPath, 'cache') },
       onLog: (line) => {
         if (line.trim()) this.log.info(`[backend] ${line}`);
       },

@@ -1,7 +1,7 @@
 // Every setting the extension reads, typed, in one place; nobody else calls getConfiguration.
 import * as vscode from 'vscode';
 import type { LlmSettings } from '../core/llm';
-import { llmSettingsFrom } from './suggestModel';
+import { llmSettingsFrom } from './llm/model';
 
 const SECTION = 'pscl';
 
@@ -46,13 +46,13 @@ export class Config implements vscode.Disposable {
     return d === 'cpu' || d === 'cuda' ? d : 'auto';
   }
 
-  /** Defaults of a new mask preview (the page keeps its own settings afterwards). */
-  get previewDefaults(): { variant: string; kernel: number; size: number; threshold: number } {
+  /** What the user set for a new mask preview; previewSettingsFrom (src/core/masks/settings.ts) fills in and checks. */
+  get previewDefaults(): { variant?: string; kernel?: number; size?: number; threshold?: number } {
     return {
-      variant: this.cfg.get<string>('preview.variant', 'clearclip'),
-      kernel: this.cfg.get<number>('preview.kernel', 3),
-      size: this.cfg.get<number>('preview.inputSize', 448),
-      threshold: this.cfg.get<number>('preview.threshold', 0),
+      variant: this.cfg.get<string>('preview.variant'),
+      kernel: this.cfg.get<number>('preview.kernel'),
+      size: this.cfg.get<number>('preview.inputSize'),
+      threshold: this.cfg.get<number>('preview.threshold'),
     };
   }
 
@@ -66,10 +66,27 @@ export class Config implements vscode.Disposable {
     return llmSettingsFrom(this.cfg, trusted);
   }
 
+  /** Where the effective `pscl.llm.baseUrl` comes from (a workspace may set it). */
+  get llmBaseUrlSource(): 'workspace' | 'user' | 'default' {
+    const i = this.cfg.inspect<string>('llm.baseUrl');
+    if (vscode.workspace.isTrusted && (i?.workspaceFolderValue !== undefined || i?.workspaceValue !== undefined)) return 'workspace';
+    return i?.globalValue !== undefined ? 'user' : 'default';
+  }
+
   /** Writes the LLM base URL (and model, when given) to the user settings. */
   async setUserLlm(baseUrl: string, model: string | undefined): Promise<void> {
     await this.cfg.update('llm.baseUrl', baseUrl, vscode.ConfigurationTarget.Global);
     if (model) await this.cfg.update('llm.model', model, vscode.ConfigurationTarget.Global);
+  }
+
+  /** `pscl.datasets.allowLinksOutside`: dataset images may be symbolic links to files outside the dataset folder. */
+  get allowDatasetLinksOutside(): boolean {
+    return this.cfg.get<boolean>('datasets.allowLinksOutside', false) === true;
+  }
+
+  /** What the backend process reads from its environment (it is started with these). */
+  get backendEnv(): Record<string, string> {
+    return this.allowDatasetLinksOutside ? { PSCL_DATASET_LINKS_OUTSIDE: '1' } : {};
   }
 
   /** `pscl.python`: the interpreter for the trainer ('' = the Python extension's, else python3). */

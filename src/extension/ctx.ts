@@ -1,17 +1,19 @@
-// The one object that owns the extension's long-lived parts; commands receive it.
+// The one object that owns the extension's long-lived parts; commands receive it. The parts
+// themselves are built on its Services (services.ts), never on Ctx.
 import * as vscode from 'vscode';
 import type { Backend } from './backend';
 import type { Config } from './config';
-import type { ProjectStore } from './projects';
+import type { ProjectStore } from './project/store';
 import type { Previews } from './preview/previews';
 import type { RunPanels } from './runs/panels';
 import type { RunsView } from './runs/runsView';
 import type { Trainers } from './runs/trainers';
+import type { Services } from './services';
 import type { PersistentState } from './state';
-import type { PartsView } from './views/partsTree';
-import type { TaxonomyView } from './views/taxonomyTree';
+import type { PartsView } from './parts/tree';
+import type { TaxonomyView } from './taxonomy/tree';
 
-export class Ctx {
+export class Ctx implements Services {
   taxonomy!: TaxonomyView;
   parts!: PartsView;
   backend!: Backend;

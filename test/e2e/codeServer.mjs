@@ -15,12 +15,13 @@ export function codeServerInstalled() {
   return existsSync(codeServerBin) && existsSync(path.join(root, '.e2e', 'tools', '.installed'));
 }
 
-/** Builds the VSIX with the project's own packaging (what ships is what is tested). */
+/** Builds this platform's VSIX with the project's own packaging (what ships is what is tested). */
 export function buildVsix() {
-  const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'package.mjs'), '--out', 'out/e2e/pscl-studio.vsix'], { cwd: root, encoding: 'utf8' });
+  const target = `${process.platform}-${process.arch}`;
+  const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'package.mjs'), '--target', target, '--out', 'out/e2e/pscl-studio.vsix'], { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`packaging failed:\n${r.stdout}\n${r.stderr}`);
   const summary = JSON.parse(r.stdout.trim().split('\n').pop());
-  return { vsix: path.join(root, summary.vsix), bytes: summary.bytes };
+  return { vsix: path.join(root, summary.vsix), bytes: summary.bytes, files: summary.files, target };
 }
 
 function freePort() {
@@ -37,14 +38,15 @@ function freePort() {
 /**
  * Starts code-server on loopback on a copy of `sample` with the VSIX installed in a fresh
  * extensions dir. `trusted: false` turns workspace trust on and leaves the folder untrusted
- * (Restricted Mode). Returns what a test needs, and stop() which kills the process group.
+ * (Restricted Mode). Without `sample` the window opens empty (no folder). `settings` are added to
+ * the user settings. Returns what a test needs, and stop() which kills the process group.
  */
-export async function startCodeServer({ vsix, sample, trusted = true, log = () => {} }) {
+export async function startCodeServer({ vsix, sample, trusted = true, log = () => {}, settings = {} }) {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'pscl-e2e-'));
   const workspace = path.join(tmp, 'workspace');
   const userData = path.join(tmp, 'user-data');
   const extensions = path.join(tmp, 'extensions');
-  cpSync(sample, workspace, { recursive: true });
+  if (sample) cpSync(sample, workspace, { recursive: true });
   mkdirSync(path.join(userData, 'User'), { recursive: true });
   writeFileSync(
     path.join(userData, 'User', 'settings.json'),
@@ -65,6 +67,10 @@ export async function startCodeServer({ vsix, sample, trusted = true, log = () =
         // few seconds to find ports to forward, which the Restricted Mode process check would see.
         'remote.autoForwardPorts': false,
         'remote.autoForwardPortsSource': 'output',
+        // The extension opens its walkthrough once per profile; the checks that are not about it
+        // turn that off (VS Code's own setting for walkthroughs opening by themselves).
+        'workbench.welcomePage.walkthroughs.openOnInstall': false,
+        ...settings,
       },
       null,
       2,
@@ -91,7 +97,7 @@ export async function startCodeServer({ vsix, sample, trusted = true, log = () =
     '--disable-getting-started-override',
     '--ignore-last-opened',
     ...(trusted ? ['--disable-workspace-trust'] : []),
-    workspace,
+    ...(sample ? [workspace] : []),
   ];
   // detached: a new session and process group (setsid), so stop() reaches every helper process.
   const child = spawn(codeServerBin, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -115,7 +121,7 @@ export async function startCodeServer({ vsix, sample, trusted = true, log = () =
     }
     if (!keep) rmSync(tmp, { recursive: true, force: true });
   };
-  const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
+  const url = sample ? `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}` : `http://127.0.0.1:${port}/`;
   const until = Date.now() + 30000;
   for (;;) {
     try {

@@ -2,7 +2,7 @@
 // builds the VSIX, installs it, opens a copy of samples/tiny-birds, drives the UI, and saves
 // screenshots to out/e2e/. Run twice: trusted, and in Restricted Mode.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import {
@@ -18,6 +18,7 @@ import {
 import { previewChecks } from './checks/preview.mjs';
 import { llmChecks } from './checks/llm.mjs';
 import { runsChecks } from './checks/runs.mjs';
+import { walkthroughChecks } from './checks/walkthrough.mjs';
 
 const SAMPLE = path.join(root, 'samples', 'tiny-birds');
 const PROJECT = 'tiny-birds.pscl.json';
@@ -82,9 +83,14 @@ async function expand(page, name) {
 }
 
 async function runCommand(page, title, { prefix = false } = {}) {
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor();
+  await page.keyboard.press('F1');
+  // A focused image preview (a webview) can swallow F1: give the workbench focus and ask again.
+  if (!(await input.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false))) {
+    await page.locator('.part.sidebar .composite.title').first().click();
+    await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible' });
+  }
   await input.fill(`>${title}`);
   // Click the row with exactly this label (Enter would take whatever ranks first).
   const exact = new RegExp(`^\\s*${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}${prefix ? '' : '\\s*$'}`);
@@ -292,6 +298,17 @@ async function restrictedRun(browser, vsix) {
   }
 }
 
+async function firstRun(browser, vsix) {
+  // A fresh profile and an empty window, with walkthroughs allowed to open by themselves.
+  const server = await startCodeServer({ vsix, trusted: true, log, settings: { 'workbench.welcomePage.walkthroughs.openOnInstall': true } });
+  try {
+    const page = await openWorkbench(browser, server);
+    await walkthroughChecks({ page, server, shots, check, runCommand, log });
+  } finally {
+    await server.stop();
+  }
+}
+
 function findExtensionLog(userData) {
   const out = [];
   const walk = (dir) => {
@@ -318,8 +335,8 @@ function readdirSafe(dir) {
 let browser;
 try {
   const t = Date.now();
-  const { vsix, bytes } = buildVsix();
-  log(`packaged ${path.relative(root, vsix)} (${(bytes / 1048576).toFixed(2)} MB) in ${Date.now() - t} ms`);
+  const { vsix, bytes, files, target } = buildVsix();
+  log(`packaged ${path.relative(root, vsix)} (${target}: ${(bytes / 1048576).toFixed(2)} MiB, ${files} files) in ${Date.now() - t} ms`);
   browser = await chromium.launch({
     executablePath: chromiumPath,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -327,11 +344,20 @@ try {
   const only = process.argv.slice(2);
   if (only.length === 0 || only.includes('trusted')) await trustedRun(browser, vsix);
   if (only.length === 0 || only.includes('restricted')) await restrictedRun(browser, vsix);
+  if (only.length === 0 || only.includes('first-run')) await firstRun(browser, vsix);
 } catch (err) {
   results.push({ name: 'setup', ok: false, error: String(err?.stack ?? err) });
   log(`ERROR ${err?.stack ?? err}`);
 } finally {
   await browser?.close();
+}
+// PSCL_E2E_MEDIA=1: the README's screenshots (media/screenshots/) are refreshed from this run.
+const README_SHOTS = ['taxonomy.png', 'parts.png', 'preview-photo.png', 'llm-review.png', 'runs-dashboard-finished.png', 'runs-eval-report.png', 'walkthrough.png'];
+if (process.env.PSCL_E2E_MEDIA) {
+  const media = path.join(root, 'media', 'screenshots');
+  mkdirSync(media, { recursive: true });
+  for (const f of README_SHOTS) if (existsSync(path.join(shots, f))) copyFileSync(path.join(shots, f), path.join(media, f));
+  log(`README screenshots copied to ${path.relative(root, media)}`);
 }
 const failed = results.filter((r) => !r.ok);
 console.log(JSON.stringify({ suite: 'e2e', passed: results.length - failed.length, failed: failed.length, seconds: +((Date.now() - started) / 1000).toFixed(1), screenshots: path.relative(root, shots) }));

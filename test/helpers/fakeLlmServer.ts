@@ -1,5 +1,8 @@
 // A local OpenAI-compatible server for tests: POST /v1/chat/completions answers from a script of
 // replies, one per request, and records every request. Loopback only, port chosen by the OS.
+// Hostile modes for the reliability suite: any status with headers (429 + Retry-After), a body
+// dripped a byte at a time (`dripMs`), an oversized body (`sizeBytes`), and any content
+// (prompt injection is just content).
 // Also runnable for end-to-end tests (prints its base URL, answers every request with the reply):
 //   node --import tsx test/helpers/fakeLlmServer.ts REPLY.json [PORT]
 // where REPLY.json holds the message content (the suggestion JSON) the "model" returns.
@@ -17,6 +20,10 @@ export interface ScriptedReply {
   finishReason?: 'stop' | 'length' | 'content_filter';
   /** Never answer (the client must time out). */
   hang?: boolean;
+  /** Send the headers, then the body one byte every `dripMs` milliseconds. */
+  dripMs?: number;
+  /** A 200 whose JSON body is padded to this many bytes (sent in 64 KB chunks). */
+  sizeBytes?: number;
 }
 
 export interface RecordedRequest {
@@ -80,12 +87,51 @@ export async function startFakeLlm(options: { port?: number; repeat?: ScriptedRe
         res.on('close', () => hanging.delete(res));
         return;
       }
+      if (reply.sizeBytes !== undefined) {
+        const head = Buffer.from('{"id":"big","object":"chat.completion","pad":"');
+        const tail = Buffer.from('"}');
+        res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...reply.headers });
+        let left = Math.max(0, reply.sizeBytes - head.length - tail.length);
+        res.write(head);
+        const chunk = Buffer.alloc(64 * 1024, 'x');
+        const pump = () => {
+          while (left > 0) {
+            const n = Math.min(left, chunk.length);
+            left -= n;
+            if (!res.write(chunk.subarray(0, n))) return void res.once('drain', pump);
+          }
+          res.end(tail);
+        };
+        res.on('error', () => {});
+        pump();
+        return;
+      }
       const payload =
         reply.body !== undefined
           ? typeof reply.body === 'string'
             ? reply.body
             : JSON.stringify(reply.body)
           : JSON.stringify(completion(reply.content ?? null, { refusal: reply.refusal, finishReason: reply.finishReason }));
+      if (reply.dripMs !== undefined) {
+        res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...reply.headers });
+        hanging.add(res);
+        let i = 0;
+        const bytes = Buffer.from(payload);
+        const timer = setInterval(() => {
+          if (res.destroyed || i >= bytes.length) {
+            clearInterval(timer);
+            if (!res.destroyed) res.end();
+            return;
+          }
+          res.write(bytes.subarray(i, i + 1));
+          i++;
+        }, reply.dripMs);
+        res.on('close', () => {
+          clearInterval(timer);
+          hanging.delete(res);
+        });
+        return;
+      }
       res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...reply.headers }).end(payload);
     });
   });

@@ -2,7 +2,6 @@
 reference in clip_reference.py, on generated checkpoints: text embeddings and dense features of
 every last-block variant, at the trained input size and at interpolated sizes, and with sliding
 windows. Max abs difference < 1e-4."""
-import os
 import re
 import subprocess
 import sys
@@ -140,11 +139,10 @@ def test_text_embeddings_match_reference(work, model):
 
 
 def test_text_embeddings_with_real_clip_vocabulary(tmp_path):
-    data = Path(os.environ.get("PSCL_SHARED_DATA", ROOT.parent / "shared" / "data"))
-    if not (data / "clip" / "bpe_simple_vocab_16e6.txt.gz").exists():
-        pytest.fail(f"no CLIP merges under {data}: set PSCL_SHARED_DATA to the shared data folder")
+    merges = ROOT / "test" / "data" / "clip" / "bpe_simple_vocab_16e6.txt.gz"
+    assert merges.exists(), f"the repository's copy of the CLIP merges is missing: {merges}"
     folder = tmp_path / "real"
-    pscl("clip", "make-tiny", "--out", folder, "--vocab", "real", "--text-width", "16", "--text-layers", "1", "--text-heads", "2", "--seed", "3")
+    pscl("clip", "make-tiny", "--out", folder, "--vocab", "real", "--merges", merges, "--text-width", "16", "--text-layers", "1", "--text-heads", "2", "--seed", "3")
     out = tmp_path / "t.npy"
     pscl("clip", "text", "--model", folder, "--text", "a photo of a cat.", "--out", out, "--cache-dir", tmp_path / "cache")
     # OpenAI CLIP's ids for this string, padded with <|endoftext|>

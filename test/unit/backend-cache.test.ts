@@ -1,7 +1,8 @@
 // cache/build over JSON-RPC on the demo model: builds the sample's training cache with progress,
 // a second call reuses every image, a cancelled call stops, and a broken project is a clear error.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { verifyCache } from '../../src/core/cache';
@@ -48,7 +49,17 @@ describe('cache/build in the backend', { timeout: 180_000 }, () => {
     await assert.rejects(client.request(CacheRequests.build, { projectFile: 'rel.pscl.json', model: 'demo' }), /projectFile must be an absolute path/);
     const broken = path.join(ws, 'broken.pscl.json');
     writeFileSync(broken, '{ "version": 1,');
-    await assert.rejects(client.request(CacheRequests.build, { projectFile: broken, model: 'demo' }), /broken\.pscl\.json does not parse/);
+    await assert.rejects(client.request(CacheRequests.build, { projectFile: broken, model: 'demo' }), /broken\.pscl\.json:1:\d+: .+; fix it before building the cache/);
     assert.ok(!existsSync(path.join(ws, '.pscl-cache', 'broken')));
+  });
+
+  test('a project with a validation error builds no cache, as `pscl cache build` refuses it', async () => {
+    // the backend used to check only that the file parses; the cache is what the trainer learns from
+    const dup = path.join(ws, 'dup.pscl.json');
+    writeFileSync(dup, readFileSync(projectFile, 'utf8').replace('"id": "2"', '"id": "1"'));
+    await assert.rejects(client.request(CacheRequests.build, { projectFile: dup, model: 'demo' }), / dup\.pscl\.json:\d+:\d+: duplicate class id '1'.*; fix it before building the cache/);
+    const cli = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'pscl.js'), 'cache', 'build', '--project', dup], { encoding: 'utf8' });
+    assert.equal(cli.status, 1);
+    assert.match(cli.stderr, new RegExp(`cache build: ${dup.replace(/[.\\/]/g, '\\$&')}:\\d+:\\d+: duplicate class id '1'`));
   });
 });

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ClipModel } from '../../src/core/clip';
 import { ensureDemoModel } from '../../src/core/clip/demoModel';
-import { decodeLabelMap, DEFAULT_PREVIEW_SETTINGS } from '../../src/core/masks/previewProtocol';
+import { DEFAULT_PREVIEW_SETTINGS } from '../../src/core/masks/settings';
+import { decodeLabelMap } from '../../src/core/masks/wire';
 import { MaskSession } from '../../src/core/masks/session';
 import { BackendClient } from '../../src/core/rpc/client';
 import { BackendError } from '../../src/core/rpc/errors';
@@ -63,7 +64,7 @@ describe('masks/* in the backend', { timeout: 120_000 }, () => {
     const broken = readFileSync(projectFile, 'utf8').replace('"parts": {', '"parts": {,');
     await assert.rejects(
       client.request(MaskRequests.compute, { model: 'demo', projectFile, projectText: broken, image, settings }),
-      (err: BackendError) => err.kind === 'input' && /tiny-birds\.pscl\.json:\d+: /.test(err.message),
+      (err: BackendError) => err.kind === 'input' && /^tiny-birds\.pscl\.json:\d+:\d+: .+: fix the project file to update the preview$/.test(err.message),
     );
   });
 

@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ClipModel, loadImagePixels, makeTinyClip } from '../../src/core/clip';
 import { readLabelMapPng } from '../../src/core/masks/export';
@@ -83,8 +83,20 @@ test('pscl masks names the missing image, the unknown coarse category and a bad 
   assert.match(coarse.stderr, /no parts for coarse category 'car' \(parts exist for: bird\)/);
   const kernel = pscl('masks', '--project', projectFile, '--image', image, '--model', modelDir, '--kernel', '4');
   assert.equal(kernel.status, 2);
-  assert.match(kernel.stderr, /--kernel 4: give an odd integer/);
+  assert.match(kernel.stderr, /--kernel 4: must be an odd integer from 1 to 255/);
   const model = pscl('masks', '--project', projectFile, '--image', image, '--model', path.join(tmp.dir, 'no-model'));
   assert.equal(model.status, 2);
   assert.match(model.stderr, /model folder not found: .*no-model/);
+});
+
+test('without --coarse, pscl masks uses the first category with parts and says which others there are', () => {
+  // the CLI used to refuse (the preview took the first): both now take the first and the CLI says so
+  const file = path.join(tmp.dir, 'two.pscl.json');
+  const text = readFileSync(projectFile, 'utf8').replace('"parts": {', '"parts": {\n    "empty": [],');
+  const withCar = text.replace(/("parts": \{[\s\S]*?\n  \})/, (m) => m.replace(/\n  \}$/, ',\n    "car": [{ "name": "wheel", "prompts": ["wheel"] }]\n  }'));
+  writeFileSync(file, withCar.replace('"root": "CUB_tiny"', `"root": ${JSON.stringify(path.join(repoRoot, 'samples', 'tiny-birds', 'CUB_tiny'))}`));
+  const r = pscl('masks', '--project', file, '--image', image, '--model', modelDir, '--size', '32', '--out', path.join(tmp.dir, 'two'));
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /parts of 'bird'/);
+  assert.match(r.stderr, /masks: using the parts of 'bird' \(parts exist for car too\); pass --coarse to choose/);
 });

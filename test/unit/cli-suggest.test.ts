@@ -156,7 +156,7 @@ describe('pscl suggest', () => {
     server.script({ hang: true });
     const r = await run(['intermediate', ...llm(), '--timeout', '0.3', '--max-retries', '0', '--apply']);
     assert.equal(r.code, 1);
-    assert.ok(r.stderr.includes(`no reply from the LLM server at ${server.url} within 0.3 s`), r.stderr);
+    assert.ok(r.stderr.includes(`no complete reply from the LLM server at ${server.url} within 0.3 s`), r.stderr);
     assertUntouched();
   });
 

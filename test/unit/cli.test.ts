@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { repoRoot, sharedData, tempDir } from '../helpers/paths';
+import { nabirdsLike, NABIRDS_LIKE } from '../fixtures/nabirds';
+import { realNabirds, repoRoot, skipWithoutRealNabirds, tempDir } from '../helpers/paths';
 
 const tmp = tempDir();
 after(tmp.cleanup);
@@ -44,20 +45,30 @@ const MALFORMED = {
 };
 
 describe('pscl CLI', () => {
-  it('imports a dataset, prints a summary and refuses to overwrite without --force', () => {
+  it('imports a NABirds-size dataset (generated), prints a summary and refuses to overwrite without --force', () => {
+    const root = nabirdsLike();
     const out = path.join(tmp.dir, 'nabirds.pscl.json');
-    const first = pscl('import', '--format', 'nabirds', '--root', path.join(sharedData(), 'nabirds'), '--out', out);
+    const first = pscl('import', '--format', 'nabirds', '--root', root, '--out', out);
     assert.equal(first.code, 0, first.err);
-    assert.match(first.out, /levels: coarse \(1\) > group \(22\) > family \(50\) > species \(404\) > category \(555\)/);
-    assert.match(first.out, /images: 48562 \(test 24633, train 23929\)/);
+    const n = NABIRDS_LIKE.levelCounts;
+    assert.match(first.out, new RegExp(`levels: coarse \\(1\\) > group \\(${n.group}\\) > family \\(${n.family}\\) > species \\(${n.species}\\) > category \\(${n.category}\\)`));
+    assert.match(first.out, new RegExp(`images: ${NABIRDS_LIKE.images} \\(test ${NABIRDS_LIKE.images - NABIRDS_LIKE.train}, train ${NABIRDS_LIKE.train}\\)`));
     const project = JSON.parse(readFileSync(out, 'utf8'));
     assert.equal(project.classes.length, 555);
-    assert.equal(path.resolve(tmp.dir, project.dataset.root), path.join(sharedData(), 'nabirds'));
+    assert.equal(path.resolve(tmp.dir, project.dataset.root), root);
 
-    const again = pscl('import', '--format', 'nabirds', '--root', path.join(sharedData(), 'nabirds'), '--out', out);
+    const again = pscl('import', '--format', 'nabirds', '--root', root, '--out', out);
     assert.equal(again.code, 2);
     assert.match(again.err, /exists; pass --force to overwrite it/);
-    assert.equal(pscl('import', '--format', 'nabirds', '--root', path.join(sharedData(), 'nabirds'), '--out', out, '--force').code, 0);
+    assert.equal(pscl('import', '--format', 'nabirds', '--root', root, '--out', out, '--force').code, 0);
+  });
+
+  it('imports the real NABirds metadata with its level counts', { skip: skipWithoutRealNabirds() }, () => {
+    const out = path.join(tmp.dir, 'nabirds-real.pscl.json');
+    const r = pscl('import', '--format', 'nabirds', '--root', realNabirds()!, '--out', out);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /levels: coarse \(1\) > group \(22\) > family \(50\) > species \(404\) > category \(555\)/);
+    assert.match(r.out, /images: 48562 \(test 24633, train 23929\)/);
   });
 
   it('reports bad import arguments and unreadable datasets without a stack trace', () => {
@@ -89,7 +100,7 @@ describe('pscl CLI', () => {
     assert.equal(r.out.trim(), '0 errors, 0 warnings in 1 file');
     const missing = pscl('validate', 'missing.pscl.json');
     assert.equal(missing.code, 1);
-    assert.match(missing.out, /^missing\.pscl\.json:1:1: error: cannot read the file/);
+    assert.match(missing.out, /^missing\.pscl\.json:1:1: error: cannot read the project file missing\.pscl\.json: no such file \[unreadable\]/);
   });
 
   it('checks the classes against the dataset', () => {

@@ -7,9 +7,10 @@ import { parseProject, serializeProject } from '../../src/core/taxonomy/project'
 import { levelValues } from '../../src/core/taxonomy/tree';
 import { validateProject } from '../../src/core/taxonomy/validate';
 import { writeCubFixture } from '../fixtures/datasets';
-import { repoRoot, sharedData, tempDir } from '../helpers/paths';
+import { nabirdsLike, NABIRDS_LIKE } from '../fixtures/nabirds';
+import { realNabirds, repoRoot, skipWithoutRealNabirds, tempDir, testData } from '../helpers/paths';
 
-const DATA = sharedData();
+const DATA = testData;
 const tmp = tempDir();
 after(tmp.cleanup);
 
@@ -103,38 +104,60 @@ describe('CUB-200-2011 importer', () => {
   });
 });
 
+/** Reads classes.txt and hierarchy.txt independently of the importer: names, parents. */
+function readTree(root: string) {
+  const names = new Map<string, string>();
+  for (const l of readFileSync(path.join(root, 'classes.txt'), 'utf8').trim().split('\n')) names.set(l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1).trim());
+  const parent = new Map<string, string>();
+  for (const l of readFileSync(path.join(root, 'hierarchy.txt'), 'utf8').trim().split('\n')) {
+    const [c, p] = l.trim().split(' ');
+    parent.set(c, p);
+  }
+  return { names, parent };
+}
+
+/** The checks that hold for any NABirds-format tree: every leaf with its full ancestor chain. */
+async function checkNabirdsImport(root: string) {
+  const { project, images, warnings } = await importNabirds(root);
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(project.levels.map((l) => l.name), ['coarse', 'group', 'family', 'species', 'category']);
+  const { names, parent } = readTree(root);
+  const ids = project.classes.map((c) => Number(c.id));
+  assert.ok(ids.some((id) => id > 554), 'leaf ids are sparse, not 0..554');
+  for (const cls of project.classes) {
+    const chain: string[] = [];
+    for (let p = parent.get(cls.id); p !== undefined && parent.has(p); p = parent.get(p)) chain.unshift(names.get(p)!);
+    assert.equal(cls.name, names.get(cls.id));
+    assert.equal(cls.path.species, chain[chain.length - 1], `species of ${cls.name}`);
+    assert.equal(cls.path.group, chain[0], `group of ${cls.name}`);
+    assert.equal(cls.path.family, chain.length === 3 ? chain[1] : chain[0], `family of ${cls.name}`);
+    assert.equal(cls.path.coarse, 'bird');
+  }
+  assert.deepEqual(new Set(images.map((i) => i.split)), new Set(['train', 'test']));
+  assert.match(images[0].path, /^images\/\d{4}\/[0-9a-f]{32}\.jpg$/);
+  assert.deepEqual(project.parts.bird.map((p) => p.name), ['bill', 'crown', 'nape', 'eye', 'belly', 'breast', 'back', 'tail', 'wing']);
+  assert.deepEqual(problems(project, project.classes.map((c) => c.id)), []);
+  return { project, images };
+}
+
 describe('NABirds importer', () => {
-  it('imports the 555 leaf classes, each with its full ancestor chain from hierarchy.txt', async () => {
-    const root = path.join(DATA, 'nabirds');
-    const { project, images, warnings } = await importNabirds(root);
-    assert.deepEqual(warnings, []);
+  it('imports a NABirds-format tree of the real shape and size (generated): 555 leaves, each with its ancestor chain', async () => {
+    const { project, images } = await checkNabirdsImport(nabirdsLike());
+    assert.equal(project.classes.length, NABIRDS_LIKE.leaves);
+    assert.equal(images.length, NABIRDS_LIKE.images);
+    assert.equal(images.filter((i) => i.split === 'train').length, NABIRDS_LIKE.train);
+    for (const [level, n] of Object.entries(NABIRDS_LIKE.levelCounts)) assert.equal(levelValues(project).get(level)!.length, n, `${level} values`);
+    // Plumage variants hang under a plain species node that has no images of its own.
+    const variants = project.classes.filter((c) => c.name.endsWith('(Female/juvenile)'));
+    assert.ok(variants.length > 50);
+    for (const v of variants) assert.equal(v.path.species, v.name.replace(' (Female/juvenile)', ''));
+  });
+
+  it('imports the real NABirds metadata: 555 classes, Common Eider\'s three plumages, 48,562 images', { skip: skipWithoutRealNabirds() }, async () => {
+    const { project, images } = await checkNabirdsImport(realNabirds()!);
     assert.equal(project.classes.length, 555);
-    assert.deepEqual(project.levels.map((l) => l.name), ['coarse', 'group', 'family', 'species', 'category']);
-    // Independent reading of the files: the chain of every leaf.
-    const names = new Map<string, string>();
-    for (const l of readFileSync(path.join(root, 'classes.txt'), 'utf8').trim().split('\n')) names.set(l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1).trim());
-    const parent = new Map<string, string>();
-    for (const l of readFileSync(path.join(root, 'hierarchy.txt'), 'utf8').trim().split('\n')) {
-      const [c, p] = l.trim().split(' ');
-      parent.set(c, p);
-    }
-    const ids = project.classes.map((c) => Number(c.id));
-    assert.ok(ids.some((id) => id > 554), 'leaf ids are sparse, not 0..554');
-    for (const cls of project.classes) {
-      const chain: string[] = [];
-      for (let p = parent.get(cls.id); p !== undefined && parent.has(p); p = parent.get(p)) chain.unshift(names.get(p)!);
-      assert.equal(cls.name, names.get(cls.id));
-      assert.equal(cls.path.species, chain[chain.length - 1], `species of ${cls.name}`);
-      assert.equal(cls.path.group, chain[0], `group of ${cls.name}`);
-      assert.equal(cls.path.family, chain.length === 3 ? chain[1] : chain[0], `family of ${cls.name}`);
-      assert.equal(cls.path.coarse, 'bird');
-    }
     const eider = project.classes.filter((c) => c.path.species === 'Common Eider').map((c) => c.name).sort();
     assert.deepEqual(eider, ['Common Eider (Adult male)', 'Common Eider (Female/juvenile)', 'Common Eider (Immature/Eclipse male)']);
     assert.equal(images.length, 48562);
-    assert.deepEqual(new Set(images.map((i) => i.split)), new Set(['train', 'test']));
-    assert.match(images[0].path, /^images\/\d{4}\/[0-9a-f]{32}\.jpg$/);
-    assert.deepEqual(project.parts.bird.map((p) => p.name), ['bill', 'crown', 'nape', 'eye', 'belly', 'breast', 'back', 'tail', 'wing']);
-    assert.deepEqual(problems(project, project.classes.map((c) => c.id)), []);
   });
 });

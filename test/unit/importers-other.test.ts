@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { builtInParts, defaultParts, mergeSidedParts } from '../../src/core/parts/defaults';
+import { builtInParts, defaultParts, mergeSidedParts } from '../../src/core/taxonomy/defaultParts';
 import { importAircraft, importCars, importDataset, importDogs, importImageFolder, ImportError, parseCarName } from '../../src/core/taxonomy/importers';
 import { parseProject, serializeProject } from '../../src/core/taxonomy/project';
 import { levelValues, taxonomyTree } from '../../src/core/taxonomy/tree';
 import { validateProject } from '../../src/core/taxonomy/validate';
 import { writeAircraftFixture } from '../fixtures/aircraft';
 import { writeCarsFixture, writeDogsFixture, writeImageFolderFixture } from '../fixtures/datasets';
-import { sharedData, tempDir } from '../helpers/paths';
+import { tempDir, testData } from '../helpers/paths';
 
-const DATA = sharedData();
+const DATA = testData;
 const tmp = tempDir();
 after(tmp.cleanup);
 

@@ -12,9 +12,8 @@ import {
   validateParts,
 } from '../../src/core/llm/validate';
 import type { IntermediateReply } from '../../src/core/llm/schemas';
-import path from 'node:path';
 import { importNabirds } from '../../src/core/taxonomy/importers';
-import { sharedData } from '../helpers/paths';
+import { realNabirds, skipWithoutRealNabirds } from '../helpers/paths';
 import { aircraftProject, bodyLevel } from './helpers/aircraftFixture';
 
 const project = aircraftProject();
@@ -195,8 +194,8 @@ describe('diff against the dataset\'s own hierarchy (real FGVC-Aircraft names)',
 });
 
 describe('diff against NABirds\' own hierarchy (real metadata)', () => {
-  it('tells a plumage facet that splits species from a grouping that matches them', async () => {
-    const { project: nabirds } = await importNabirds(path.join(sharedData(), 'nabirds'));
+  it('tells a plumage facet that splits species from a grouping that matches them', { skip: skipWithoutRealNabirds() }, async () => {
+    const { project: nabirds } = await importNabirds(realNabirds()!);
     const pick = (ids: string[]) => nabirds.classes.filter((c) => ids.includes(c.id));
     // Laughing Gull (Breeding / Nonbreeding), Heermann's Gull (Adult / Immature), Ring-billed, Western.
     const six = ['395', '602', '396', '603', '397', '398'];

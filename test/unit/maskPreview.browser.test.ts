@@ -1,4 +1,4 @@
-// The mask-preview page in headless Chromium: the real bundle under the real CSP (previewHtml),
+// The mask-preview page in headless Chromium: the real bundle under the real CSP (webviewPage),
 // a fake acquireVsCodeApi recording posted messages, a synthetic scene with a known label map.
 // Every visual claim is checked by reading canvas pixels back.
 import { buildDist } from '../helpers/build';
@@ -12,15 +12,9 @@ import sharp from 'sharp';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { partStatistics, type LabelMap } from '../../src/core/masks';
 import { defaultPartColour, type Rgb } from '../../src/core/masks/palette';
-import {
-  DEFAULT_PREVIEW_SETTINGS,
-  encodeLabelMap,
-  encodeProbabilities,
-  type GridPayload,
-  type HostMessage,
-  type PreviewSettings,
-} from '../../src/core/masks/previewProtocol';
-import { makeNonce, previewHtml } from '../../src/core/masks/previewHtml';
+import { DEFAULT_PREVIEW_SETTINGS, type PreviewSettings } from '../../src/core/masks/settings';
+import { encodeLabelMap, encodeProbabilities, type GridPayload, type HostMessage } from '../../src/core/masks/wire';
+import { makeNonce, webviewPage } from '../../src/core/util/webviewHtml';
 import { SCENE_PARTS, SCENE_SCALE, sceneLabels, scenePng, sceneProbabilities } from '../fixtures/maskScene';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -109,7 +103,7 @@ let scene: Scene;
 
 function harness(): string {
   const nonce = makeNonce();
-  const html = previewHtml({ cspSource: origin, nonce, scriptUri: `${origin}/maskPreview.js`, styleUri: `${origin}/maskPreview.css`, title: 'test' });
+  const html = webviewPage('maskPreview', { cspSource: origin, nonce, scriptUri: `${origin}/maskPreview.js`, styleUri: `${origin}/maskPreview.css`, title: 'test' });
   const main = `<script nonce="${nonce}" src="${origin}/maskPreview.js">`;
   assert.ok(html.includes(main));
   return html.replace(main, `<script nonce="${nonce}" src="${origin}/fake-vscode.js"></script>\n${main}`);

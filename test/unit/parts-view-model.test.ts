@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseProject } from '../../src/core/taxonomy/project';
 import { validateProject } from '../../src/core/taxonomy/validate';
-import { PartsModel, type PartsNode } from '../../src/extension/views/partsModel';
-import type { ProjectSnapshot } from '../../src/extension/views/taxonomyModel';
+import { PartsModel, type PartsNode } from '../../src/extension/parts/model';
+import type { ProjectSnapshot } from '../../src/extension/project/store';
 
 const TEXT = JSON.stringify({
   version: 1,

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { applyEdits } from '../../src/core/taxonomy/edits';
 import { parseProject } from '../../src/core/taxonomy/project';
 import { validateProject } from '../../src/core/taxonomy/validate';
-import { fixesFor } from '../../src/extension/quickFixes';
+import { fixesFor } from '../../src/extension/project/quickFixes';
 
 const project = (classes: string, levels = '["coarse", "order", "family", "species"]') => `{
   // a comment that must survive

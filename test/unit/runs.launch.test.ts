@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TrainerProcess, stopRunFromLock, type TrainerLaunchOptions } from '../../src/core/runs/launch';
+import { stopGraceFor, TrainerProcess, stopRunFromLock, type TrainerLaunchOptions } from '../../src/core/runs/launch';
 import { readRun } from '../../src/core/runs/folder';
 import { groupAlive, pidAlive, readLock } from '../../src/core/runs/lock';
 import { checkPythonEnvironment } from '../../src/core/runs/pythonEnv';
@@ -248,4 +248,15 @@ test('stop after requestStop still escalates to SIGKILL when the trainer ignores
   const exit = await t.stop(200);
   assert.equal(exit.status, 'failed');
   assert.match(exit.reason ?? '', /did not stop within 0.2 s/);
+});
+
+test('the stop grace period grows with the longest step measured, never below the setting', async () => {
+  assert.equal(stopGraceFor(30_000, 0), 30_000);
+  assert.equal(stopGraceFor(30_000, 25), 75_000, 'a 25 s CPU step gets three steps');
+  const o = options(['--steps', '10000', '--sleep', '0.3'], { stopGraceMs: 200 });
+  const t = await TrainerProcess.start(o);
+  await until(() => t.stopGraceMs >= 900);
+  assert.ok(t.stopGraceMs < 3000, `about three 0.3 s steps: ${t.stopGraceMs} ms`);
+  const exit = await t.stop();
+  assert.equal(exit.status, 'stopped', exit.reason);
 });

@@ -10,7 +10,7 @@ import { validateIntermediate } from '../../src/core/llm/validate';
 import { applyEdits } from '../../src/core/taxonomy/edits';
 import { parseProject } from '../../src/core/taxonomy/project';
 import { validateProject } from '../../src/core/taxonomy/validate';
-import { applySelection, classesUnder, failureMessage, llmSettingsFrom, nothingToReviewMessage, refusedMessage, renameProblem, renameTargets, reviewRows, type SettingSource } from '../../src/extension/suggestModel';
+import { applySelection, classesUnder, failureMessage, llmSettingsFrom, nothingToReviewMessage, refusedMessage, renameProblem, renameTargets, reviewRows, type SettingSource } from '../../src/extension/llm/model';
 import { repoRoot } from '../helpers/paths';
 
 const FILE = 'tiny-birds.pscl.json';

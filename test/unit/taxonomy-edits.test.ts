@@ -88,7 +88,7 @@ describe('taxonomy edits', () => {
     const edits = moveClass(TEXT, '1', 'genus', 'Larus');
     const out = apply(edits);
     assertOnlyTouched(edits, out);
-    assert.deepEqual(project(out).classes[0].path, { coarse: 'bird', family: 'Laridae', genus: 'Larus' });
+    assert.deepEqual({ ...project(out).classes[0].path }, { coarse: 'bird', family: 'Laridae', genus: 'Larus' });
     assert.deepEqual(validateProject(parseProject(out)).filter((d) => d.code === 'nesting-conflict'), []);
     assert.throws(() => moveClass(TEXT, '1', 'species', 'x'), /rename the class/);
   });

@@ -35,7 +35,8 @@ describe('parseProject', () => {
     const text = serializeProject(sample);
     const parsed = parseProject(text);
     assert.deepEqual(parsed.diagnostics, []);
-    assert.deepEqual(parsed.project, sample);
+    // as plain data: user-keyed maps (path, parts) have no prototype
+    assert.deepEqual(JSON.parse(JSON.stringify(parsed.project)), sample);
     assert.equal(JSON.parse(text).levels[2].kind, 'facet');
     assert.equal(JSON.parse(text).levels[0], 'coarse', 'nested levels are written as plain names');
   });

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseProject } from '../../src/core/taxonomy/project';
 import { validateProject } from '../../src/core/taxonomy/validate';
-import { dropTarget, TaxonomyModel, type ProjectSnapshot, type TaxonomyNode } from '../../src/extension/views/taxonomyModel';
+import type { ProjectSnapshot } from '../../src/extension/project/store';
+import { dropTarget, TaxonomyModel, type TaxonomyNode } from '../../src/extension/taxonomy/model';
 
 const TEXT = JSON.stringify({
   version: 1,

@@ -3,14 +3,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { ORIGIN, ROOT, SHOTS, useBrowser, openWebview, type Theme } from './webview/harness';
-import { cubConfusion, cubTaxonomy, sharedDataDir } from './webview/cubFixture';
+import { ORIGIN, SHOTS, useBrowser, openWebview, type Theme } from './webview/harness';
+import { cubConfusion, cubTaxonomy } from './webview/cubFixture';
+import { testData } from '../helpers/paths';
 import { evalJson, imageSvg, maskPng } from './webview/evalFixture';
 import { parseEvalReport } from '../../src/core/runs/evalReport';
 import { rollUp, taxonomyFromReport } from '../../src/core/runs/confusion';
 
 const { skip, browser: getBrowser } = useBrowser();
-const cubData = sharedDataDir(ROOT);
 
 const report = parseEvalReport(evalJson());
 const taxonomy = taxonomyFromReport(report);
@@ -155,8 +155,8 @@ test('a report the host could not read shows its error', { skip }, async () => {
   await v.page.close();
 });
 
-test('the real CUB-200 hierarchy: the matrix rolled up to order, family and species shows exactly the non-empty cells', { skip: skip || (cubData ? false : 'no ../shared/data (set PSCL_SHARED_DATA)') }, async () => {
-  const { taxonomy: cub, names } = cubTaxonomy(cubData!);
+test('the real CUB-200 hierarchy: the matrix rolled up to order, family and species shows exactly the non-empty cells', { skip }, async () => {
+  const { taxonomy: cub, names } = cubTaxonomy(testData);
   const confusion = cubConfusion(cub);
   const correct = confusion.reduce((a, row, i) => a + row[i], 0);
   const total = confusion.length * 30;

@@ -7,12 +7,16 @@ import json
 import math
 import os
 import random
+import re
 
 import numpy as np
 import torch
 from PIL import Image
 
+from .cachelock import wait_for_build
 from .errors import DataError
+from .events import log
+from .imageio import read_rgb
 from .safetensors_io import load_file
 
 NORMALIZATION = {
@@ -20,6 +24,7 @@ NORMALIZATION = {
     "clip": ([0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]),
 }
 _REBUILD = "rebuild the cache (`pscl cache build`)"
+_MASK_NAME = re.compile(r"^masks/[A-Za-z0-9._-]+\.png$")
 
 
 class Manifest:
@@ -28,6 +33,7 @@ class Manifest:
     def __init__(self, cache_dir):
         self.cache_dir = os.path.abspath(cache_dir)
         self.path = os.path.join(self.cache_dir, "manifest.json")
+        wait_for_build(self.cache_dir, log)  # never read a cache while a build writes it
         if not os.path.exists(self.path):
             raise DataError(f"no cache at {self.cache_dir}: {self.path} is missing; {_REBUILD}")
         try:
@@ -70,17 +76,42 @@ class Manifest:
                 continue
             if not 0 <= int(e.get("label", -1)) < self.num_classes:
                 raise DataError(f"{self.path}: image {e.get('key')!r} has label {e.get('label')} outside 0..{self.num_classes - 1}")
-            img = os.path.join(self.dataset_root, e["path"])
+            img = self.image_file(e)
             if not os.path.exists(img):
                 raise DataError(f"image {img} (cache key {e['key']}) is missing; restore it or {_REBUILD}")
             if self.num_part_slots > 0:
                 if not e.get("mask"):
                     raise DataError(f"{self.path}: image {e['key']!r} has status ok but no mask; {_REBUILD}")
-                mask = os.path.join(self.cache_dir, e["mask"])
+                mask = self.mask_file(e)
                 if not os.path.exists(mask):
                     raise DataError(f"part mask {mask} (cache key {e['key']}) is missing; {_REBUILD}")
             out.append(e)
         return out
+
+    def image_file(self, e):
+        """The entry's image, which must stay inside the dataset folder (symbolic links are resolved,
+        unless PSCL_DATASET_LINKS_OUTSIDE=1, as the cache builder does): a crafted manifest must not
+        make the trainer read other files."""
+        rel = e.get("path")
+        who = f"{self.path}: image {e.get('key')!r}"
+        if not isinstance(rel, str) or not rel or os.path.isabs(rel) or "\\" in rel or ".." in rel.split("/"):
+            raise DataError(f"{who} has the path {rel!r}, which is not a relative path inside the dataset; {_REBUILD}")
+        file = os.path.join(self.dataset_root, *rel.split("/"))
+        if os.environ.get("PSCL_DATASET_LINKS_OUTSIDE") != "1" and os.path.exists(file):
+            root = os.path.realpath(self.dataset_root)
+            real = os.path.realpath(file)
+            if os.path.commonpath([root, real]) != root:
+                raise DataError(f"{who}: {file} leads to {real}, outside the dataset folder {root}; copy the image into "
+                                f"the dataset, or allow links out of it with PSCL_DATASET_LINKS_OUTSIDE=1")
+        return file
+
+    def mask_file(self, e):
+        """The entry's mask: a file name in the cache's masks/ folder and nothing else."""
+        mask = e.get("mask")
+        if not isinstance(mask, str) or not _MASK_NAME.match(mask) or ".." in mask:
+            raise DataError(f"{self.path}: image {e.get('key')!r} names the mask {mask!r}, which is not a file in "
+                            f"{os.path.join(self.cache_dir, 'masks')}; {_REBUILD}")
+        return os.path.join(self.cache_dir, mask)
 
     def class_paths(self):
         """Each class with its value at every level, for classes.json."""
@@ -136,8 +167,7 @@ def _read_mask(path):
 
 def _read_image(path):
     try:
-        with Image.open(path) as im:
-            return im.convert("RGB")
+        return read_rgb(path)  # the decode contract, as the cache builder read it (imageio.py)
     except Exception as e:  # noqa: BLE001
         raise DataError(f"image {path} cannot be decoded ({e}); replace it or mark it as an error in the cache") from None
 
@@ -168,9 +198,9 @@ class CacheDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index):
         e = self.entries[index]
-        image = _read_image(os.path.join(self.manifest.dataset_root, e["path"]))
+        image = _read_image(self.manifest.image_file(e))
         if self.masks:
-            mask = _read_mask(os.path.join(self.manifest.cache_dir, e["mask"])).resize(image.size, Image.NEAREST)
+            mask = _read_mask(self.manifest.mask_file(e)).resize(image.size, Image.NEAREST)
         else:
             mask = Image.new("L", image.size, 0)
         box = (0, 0, image.width, image.height)

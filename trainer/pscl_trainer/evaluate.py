@@ -8,6 +8,7 @@ import os
 
 import torch
 
+from . import stopping
 from .data import CacheDataset, Manifest
 from .errors import DataError
 from .fsutil import write_json_atomic
@@ -17,6 +18,8 @@ from .runtime import autocast, resolve_device, set_threads
 
 @torch.no_grad()
 def evaluate(model, dataset, manifest, cfg, device, loss_fn):
+    """The evaluation summary (eval.json's fields); None when a stop was requested during it
+    (stopping.py): a long evaluation must not hold up the checkpoint the stop is waiting for."""
     model.eval()
     loader = torch.utils.data.DataLoader(dataset, batch_size=cfg["batch_size"], shuffle=False,
                                          num_workers=cfg["num_workers"], pin_memory=device.type == "cuda")
@@ -31,6 +34,8 @@ def evaluate(model, dataset, manifest, cfg, device, loss_fn):
     n = 0
     wrong = []
     for images, _, labels, index in loader:
+        if stopping.requested():
+            return None
         with autocast(device, cfg):
             stage_logits = model(images.to(device), None)  # global branch only: [B, 1, C] per stage
         stage_logits = [l.float().cpu() for l in stage_logits]
@@ -104,6 +109,8 @@ def run_eval(args, events):
                         f"{run['num_classes']}; evaluate with the run's own cache")
     dataset = CacheDataset(manifest, cfg["eval_split"], cfg, train=False)
     result = evaluate(model.to(device), dataset, manifest, cfg, device, PSCLLoss(cfg, manifest.level_index))
+    if result is None:
+        raise KeyboardInterrupt  # reported as interrupted, exit 130
     result["checkpoint"] = os.path.relpath(weights, args.run)
     out = args.out or "eval.json"
     write_eval(args.run, result, out)

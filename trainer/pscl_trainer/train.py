@@ -1,9 +1,10 @@
 """The training loop: AdamW, warm-up + cosine per step, AMP, gradient accumulation, DDP,
-checkpoints every epoch and on SIGTERM/SIGINT, exact resume."""
+checkpoints every epoch and on SIGTERM/SIGINT/SIGHUP or when the launcher is gone (stopping.py),
+exact resume."""
 import hashlib
 import math
 import os
-import signal
+import copy
 import time
 
 import torch
@@ -19,6 +20,7 @@ from .losses import PSCLLoss
 from .runs import build_model, read_run_config, write_run_config
 from .runtime import autocast, grad_scaler, resolve_device, seed_everything, set_threads
 from .safetensors_io import save_file
+from .stopping import StopRequest
 
 
 def lr_at(step, cfg, warmup_steps, total_steps):
@@ -40,20 +42,6 @@ def param_groups(model, weight_decay):
         (decay if p.dim() >= 2 and "class_tokens" not in name and "pos_embedding" not in name
          and "class_token" not in name else no_decay).append(p)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-
-
-class StopRequest:
-    """SIGTERM/SIGINT set a flag; the loop checkpoints at the next step boundary and exits."""
-
-    def __init__(self):
-        self.flag = False
-        self.signal = None
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, self._handle)
-
-    def _handle(self, signum, frame):
-        self.flag = True
-        self.signal = signal.Signals(signum).name
 
 
 class EpochSums:
@@ -78,6 +66,19 @@ class EpochSums:
         k = len(self.v["stage_loss"])
         return {"n": vals[0], "loss": vals[1], "stage_loss": vals[2:2 + k], "stage_correct": vals[2 + k:],
                 "correct": vals[-1]}
+
+
+def step_boundary(model, sums):
+    """What the micro-batches of a step change before the step is taken (the epoch sums, batch-norm
+    statistics), so a stop between them can checkpoint the last whole step and resume exactly."""
+    return copy.deepcopy(sums.v), {k: b.detach().clone() for k, b in model.named_buffers()}
+
+
+def back_to_step_boundary(model, sums, saved):
+    sums.v = saved[0]
+    with torch.no_grad():
+        for k, b in model.named_buffers():
+            b.copy_(saved[1][k])
 
 
 def _stage_keys(cfg):
@@ -189,8 +190,12 @@ def _train(args, cfg, run_dir, resume_record, d):
         d.barrier()
 
     def run_eval(epoch):
+        result = None
         if d.main and len(eval_set) > 0:
             result = evaluate(model, eval_set, manifest, cfg, device, loss_fn)
+            if result is None:
+                log("stop requested: the evaluation was left unfinished", d.rank)
+        if result is not None:
             result.update(epoch=epoch, step=state["step"])
             write_eval(run_dir, result)
             events.emit("metrics", epoch=epoch, step=state["step"], split="val", loss=result["loss"],
@@ -216,6 +221,7 @@ def _train(args, cfg, run_dir, resume_record, d):
         sampler.set_epoch(epoch, skip=state["batch_in_epoch"] * cfg["batch_size"])
         net.train()
         micro = 0
+        at_step = step_boundary(model, sums) if accum > 1 else None
         for images, parts, labels, _ in loader:
             images = images.to(device, non_blocking=True)
             parts = parts.to(device, non_blocking=True)
@@ -232,6 +238,10 @@ def _train(args, cfg, run_dir, resume_record, d):
             sums.add(labels.shape[0], float(loss), stage_losses, [l.detach() for l in stage_logits], labels)
             window_images += labels.shape[0] * d.world
             if not last_micro:
+                if accum > 1 and d.any_flag(stop.flag):  # a long step: stop between its micro-batches
+                    back_to_step_boundary(model, sums, at_step)
+                    stopped = True
+                    break
                 continue
             lr = lr_at(state["step"], cfg, warmup_steps, total_steps)
             for group in optimizer.param_groups:
@@ -245,6 +255,8 @@ def _train(args, cfg, run_dir, resume_record, d):
             state["step"] += 1
             state["batch_in_epoch"] += accum
             state["sums"] = sums.v
+            if accum > 1:
+                at_step = step_boundary(model, sums)
             steps_this_session += 1
             if state["step"] % cfg["log_every"] == 0 or state["step"] == total_steps:
                 now = time.time()
@@ -275,6 +287,10 @@ def _train(args, cfg, run_dir, resume_record, d):
         if done or (cfg["eval_every"] and epoch % cfg["eval_every"] == 0):
             run_eval(epoch - 1)
         save(f"epoch-{epoch:04d}", epoch - 1)
+        if not done and d.any_flag(stop.flag):  # asked during the evaluation or the checkpoint
+            log(f"stop requested ({stop.signal or 'another rank'}): stopping after the checkpoint of epoch {epoch}", d.rank)
+            stopped = True
+            break
 
     checksum, digest = param_checksum(model)
     log(f"param checksum {checksum!r} sha256 {digest} at step {state['step']}", d.rank)

@@ -57,7 +57,7 @@ def main(out, extra):
 
     model, run_cfg, _ = model_from_run(run)
     manifest = SimpleNamespace(entries=lambda split: [{"path": p, "label": 0} for p in paths],
-                               num_part_slots=0, dataset_root="/", cache_dir=cache)
+                               image_file=lambda e: e["path"], num_part_slots=0, dataset_root="/", cache_dir=cache)
     ds = CacheDataset(manifest, "test", run_cfg["config"], train=False)
     branch = GlobalBranch(model).eval()
     items = []

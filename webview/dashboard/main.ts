@@ -2,9 +2,9 @@
 // resources and the log tail. Fed by the host (src/core/runs/dashboardProtocol.ts): a snapshot of
 // every event so far, then appended events, so a reopened panel shows the whole run.
 import uPlot from 'uplot';
-import { connect, onHostMessage } from '../runsCommon/host';
-import { clear, h, pct } from '../runsCommon/dom';
-import { chartPalette, themeColor } from '../runsCommon/theme';
+import { connect, onHostMessage } from '../kit/host';
+import { clear, h, pct } from '../kit/dom';
+import { chartPalette, themeColor } from '../kit/theme';
 import { SeriesStore, type ChartId } from './series';
 import { emptyProgress, foldEvent, formatDuration, progressFraction, type RunProgress } from '../../src/core/runs/summary';
 import { DASHBOARD_LOG_LINES, type DashboardFromWebview, type DashboardRun, type DashboardState, type DashboardToWebview } from '../../src/core/runs/dashboardProtocol';

@@ -1,9 +1,9 @@
 // The evaluation report: overall and per-level accuracy, a confusion matrix at any level of the
 // taxonomy (canvas, hover and keyboard readout), a sortable per-class table and a gallery of the
 // most confidently wrong images. Fed by the host (src/core/runs/evalProtocol.ts).
-import { connect, onHostMessage } from '../runsCommon/host';
-import { clear, h, pct } from '../runsCommon/dom';
-import { chartPalette, parseColor } from '../runsCommon/theme';
+import { connect, onHostMessage } from '../kit/host';
+import { clear, h, pct } from '../kit/dom';
+import { chartPalette, parseColor } from '../kit/theme';
 import { drawMatrix, hitCell, type MatrixGeometry } from './matrix';
 import { classRows, levelAccuracies, mostConfidentlyWrong, rollUp, sortClassRows, type ClassRow, type ClassSortKey, type ClassTaxonomy, type LevelMatrix } from '../../src/core/runs/confusion';
 import type { EvalReport } from '../../src/core/runs/evalReport';

@@ -2,7 +2,7 @@
 // cells in one theme colour, errors in another, opacity by count (square root, so rare confusions
 // stay visible). Geometry goes into data-* attributes for hit testing (and tests).
 import type { LevelMatrix } from '../../src/core/runs/confusion';
-import { parseColor, themeColor } from '../runsCommon/theme';
+import { parseColor, themeColor } from '../kit/theme';
 
 export interface MatrixGeometry {
   left: number;

@@ -1,9 +1,9 @@
 // Grid mode: the same prompts over a sample of images from several classes of one coarse
 // category, each thumbnail with its overlay (same toggles and opacity) and the chosen part's
 // area, so a prompt that fails on some classes stands out.
-import { decodeLabelMap, type GridItem, type GridPayload } from '../../src/core/masks/previewProtocol';
+import { decodeLabelMap, type GridItem, type GridPayload } from '../../src/core/masks/wire';
 import type { LabelMap } from '../../src/core/masks/labels';
-import { h, percent } from './dom';
+import { h, pct } from '../kit/dom';
 import { composite, labelLut, loadImage, offscreen, paintLabels, type OverlayStyle } from './paint';
 
 const THUMB_SIDE = 240;
@@ -101,10 +101,10 @@ export class GridView {
       const badge = verdicts[i] === 'ok' ? undefined : h('span', { class: `badge ${verdicts[i]}` }, verdicts[i]);
       t.caption.replaceChildren(
         h('span', { class: 'cls', title: t.item.className }, t.item.className),
-        h('span', { class: 'area' }, part ? `${part.name} ${percent(areas[i])}` : ''),
+        h('span', { class: 'area' }, part ? `${part.name} ${pct(areas[i])}` : ''),
         ...(badge ? [badge] : []),
       );
-      t.figure.setAttribute('aria-label', `${t.item.className}: ${part?.name ?? 'part'} ${percent(areas[i])}${verdicts[i] === 'ok' ? '' : `, ${verdicts[i]}`}. Enter opens it.`);
+      t.figure.setAttribute('aria-label', `${t.item.className}: ${part?.name ?? 'part'} ${pct(areas[i])}${verdicts[i] === 'ok' ? '' : `, ${verdicts[i]}`}. Enter opens it.`);
       this.drawThumb(t);
     });
     const missing = verdicts.filter((v) => v === 'missing').length;

@@ -1,8 +1,8 @@
 // The parts legend: a keyboard-accessible on/off toggle, colour swatch, name and figures per
 // part. Hovering or focusing a row highlights its part on the canvas.
 import type { Rgb } from '../../src/core/masks/palette';
-import type { PreviewPart } from '../../src/core/masks/previewProtocol';
-import { h } from './dom';
+import type { PreviewPart } from '../../src/core/masks/wire';
+import { h } from '../kit/dom';
 
 export interface LegendCallbacks {
   toggle(label: number, visible: boolean): void;

@@ -1,4 +1,4 @@
-// The mask-preview page: receives renders from the extension host (previewProtocol.ts) and draws
+// The mask-preview page: receives renders from the extension host (src/core/masks/wire.ts) and draws
 // them; display choices (toggles, opacity, mode) survive the panel being hidden via setState.
 import { partColour, type Rgb } from '../../src/core/masks/palette';
 import {
@@ -7,21 +7,23 @@ import {
   isHostMessage,
   type GridPayload,
   type HostMessage,
+  type PageMessage,
   type PreviewPart,
   type RenderPayload,
-} from '../../src/core/masks/previewProtocol';
+} from '../../src/core/masks/wire';
 import { viridisCss } from './colormap';
-import { h, percent } from './dom';
+import { h, pct } from '../kit/dom';
 import { GridView } from './gridView';
 import { Legend, type LegendFigures } from './legend';
 import type { OverlayStyle } from './paint';
 import { SettingsPanel } from './settingsPanel';
 import { SingleView } from './singleView';
-import { Host, type DisplayMode, type ViewKind, type ViewState } from './viewState';
+import { connect, onHostMessage } from '../kit/host';
+import { sanitizeViewState, type DisplayMode, type ViewKind, type ViewState } from './viewState';
 
 class App {
-  private readonly host = new Host();
-  private state: ViewState = this.host.loadState();
+  private readonly host = connect<PageMessage, ViewState>();
+  private state: ViewState = sanitizeViewState(this.host.getState());
   private render: RenderPayload | undefined;
   private grid: GridPayload | undefined;
   private highlight = 0;
@@ -57,24 +59,24 @@ class App {
         this.gridView.redraw();
         this.showLegend();
       },
-      (key) => this.host.post({ type: 'openGridItem', key }),
+      (key) => this.host.postMessage({ type: 'openGridItem', key }),
     );
     this.legend = new Legend({
       toggle: (label, visible) => this.setVisible([label], visible),
       hover: (label) => this.setHighlight(label),
       setAll: (visible) => this.setVisible(this.parts().map((p) => p.label), visible),
     });
-    this.settings = new SettingsPanel((s) => this.host.post({ type: 'settingsChanged', settings: s }));
+    this.settings = new SettingsPanel((s) => this.host.postMessage({ type: 'settingsChanged', settings: s }));
 
     const openButton = h('button', { type: 'button', id: 'open-image', class: 'secondary' }, 'Open image…');
     const exportButton = h('button', { type: 'button', id: 'export' }, 'Export masks');
-    openButton.addEventListener('click', () => this.host.post({ type: 'openImage' }));
-    exportButton.addEventListener('click', () => this.host.post({ type: 'exportMasks' }));
+    openButton.addEventListener('click', () => this.host.postMessage({ type: 'openImage' }));
+    exportButton.addEventListener('click', () => this.host.postMessage({ type: 'exportMasks' }));
     this.singleButton.addEventListener('click', () => this.switchView('single'));
     this.gridButton.addEventListener('click', () => this.switchView('grid'));
 
     const emptyOpen = h('button', { type: 'button', class: 'secondary', id: 'empty-open' }, 'Open image…');
-    emptyOpen.addEventListener('click', () => this.host.post({ type: 'openImage' }));
+    emptyOpen.addEventListener('click', () => this.host.postMessage({ type: 'openImage' }));
     this.empty.append(h('p', {}, 'Waiting for an image. Open one to preview its part masks.'), emptyOpen);
 
     root.replaceChildren(
@@ -94,8 +96,8 @@ class App {
     this.stage.append(this.empty);
     this.applyStateToControls();
     new ResizeObserver(() => this.single.fit(this.stage)).observe(this.stage);
-    window.addEventListener('message', (e: MessageEvent) => this.receive(e.data));
-    this.host.post({ type: 'ready' });
+    onHostMessage((m) => this.receive(m), isHostMessage);
+    this.host.postMessage({ type: 'ready' });
   }
 
   private displayPanel(): HTMLElement {
@@ -142,9 +144,7 @@ class App {
     this.gridButton.setAttribute('aria-pressed', String(this.state.view === 'grid'));
   }
 
-  private receive(data: unknown): void {
-    if (!isHostMessage(data)) return;
-    const m: HostMessage = data;
+  private receive(m: HostMessage): void {
     switch (m.type) {
       case 'render':
         this.showRender(m.payload);
@@ -224,11 +224,11 @@ class App {
     if (view === 'grid') {
       // The host draws the sample; a grid already here is shown meanwhile.
       if (this.grid) this.showGrid(this.grid);
-      this.host.post({ type: 'requestGrid' });
+      this.host.postMessage({ type: 'requestGrid' });
     } else if (this.render) {
       this.showRender(this.render);
     } else {
-      this.host.post({ type: 'requestSingle' });
+      this.host.postMessage({ type: 'requestSingle' });
     }
   }
 
@@ -269,12 +269,12 @@ class App {
         const areas = items.map((it) => it.stats.find((s) => s.label === p.label)?.areaFraction ?? 0);
         const found = areas.filter((a) => a > 0).length;
         const mean = areas.reduce((a, b) => a + b, 0) / Math.max(1, areas.length);
-        figures.set(p.label, { primary: `${found}/${items.length}`, secondary: percent(mean), warn: found < items.length });
+        figures.set(p.label, { primary: `${found}/${items.length}`, secondary: pct(mean), warn: found < items.length });
       }
     } else if (this.render) {
       this.legend.setColumns('Area', 'Regions');
       for (const s of this.render.stats) {
-        figures.set(s.label, { primary: percent(s.areaFraction), secondary: String(s.components), warn: s.pixels === 0 });
+        figures.set(s.label, { primary: pct(s.areaFraction), secondary: String(s.components), warn: s.pixels === 0 });
       }
     }
     this.legend.show(this.parts(), this.colours(), this.hiddenLabels(), figures);
@@ -315,7 +315,7 @@ class App {
   }
 
   private save(): void {
-    this.host.saveState(this.state);
+    this.host.setState(this.state);
   }
 }
 

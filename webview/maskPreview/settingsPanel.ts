@@ -6,8 +6,8 @@ import {
   type ClearClipSwitches,
   type PreviewSettings,
   type PreviewVariant,
-} from '../../src/core/masks/previewProtocol';
-import { h } from './dom';
+} from '../../src/core/masks/settings';
+import { h } from '../kit/dom';
 
 const VARIANT_LABELS: Record<PreviewVariant, string> = {
   vanilla: 'Vanilla CLIP',

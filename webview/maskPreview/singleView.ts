@@ -1,8 +1,8 @@
 // One image with its part overlay (or one part's probability heatmap) on a canvas, and the
 // part under the pointer with its probability.
 import { bilinearAxis, upsampleChannel, type LabelMap } from '../../src/core/masks/labels';
-import type { PreviewPart } from '../../src/core/masks/previewProtocol';
-import { h } from './dom';
+import type { PreviewPart } from '../../src/core/masks/wire';
+import { h } from '../kit/dom';
 import { composite, labelLut, loadImage, offscreen, paintHeatmap, paintLabels, type OverlayStyle } from './paint';
 import type { DisplayMode } from './viewState';
 

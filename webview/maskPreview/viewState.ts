@@ -1,6 +1,5 @@
-// What the page remembers while the panel is hidden (acquireVsCodeApi().getState/setState):
-// display choices only; the host owns the mask settings and sends them with every render.
-import type { PageMessage } from '../../src/core/masks/previewProtocol';
+// What the page remembers while the panel is hidden (the kit's getState/setState): display
+// choices only; the host owns the mask settings and sends them with every render.
 
 export type DisplayMode = 'overlay' | 'heatmap';
 export type ViewKind = 'single' | 'grid';
@@ -33,33 +32,4 @@ export function sanitizeViewState(raw: unknown): ViewState {
   if (r.view === 'single' || r.view === 'grid') s.view = r.view;
   if (typeof r.gridPart === 'string') s.gridPart = r.gridPart;
   return s;
-}
-
-interface VsCodeApi {
-  postMessage(message: unknown): void;
-  getState(): unknown;
-  setState(state: unknown): void;
-}
-
-declare function acquireVsCodeApi(): VsCodeApi;
-
-/** The host connection; acquireVsCodeApi may be called only once per page. */
-export class Host {
-  private readonly api: VsCodeApi;
-
-  constructor() {
-    this.api = acquireVsCodeApi();
-  }
-
-  post(message: PageMessage): void {
-    this.api.postMessage(message);
-  }
-
-  loadState(): ViewState {
-    return sanitizeViewState(this.api.getState());
-  }
-
-  saveState(state: ViewState): void {
-    this.api.setState(state);
-  }
 }

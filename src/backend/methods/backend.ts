@@ -38,7 +38,7 @@ export const backendArea: BackendArea = {
       platform: process.platform,
       arch: process.arch,
       onnxruntime: probeOnnxRuntime(),
-      clipEngine: services.engines.available,
+      clipEngine: services.models.available,
       methods: services.methods,
       jobKinds: services.jobs.kindNames,
     })),

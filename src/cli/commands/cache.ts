@@ -1,25 +1,29 @@
 // `pscl cache build|verify`: the training cache headless (docs/cache-format.md).
 import path from 'node:path';
 import { CliError, parseOptions, required, type Command } from '../command';
+import { onInterrupt } from '../interrupt';
 import { loadModel, resolveModel } from '../model';
 import { loadProjectOrFail } from '../project';
-import { buildCache, CacheError, clipEncoders, defaultCacheDir, DEFAULT_MASK_SIZE, formatCacheProgress, verifyCache, type CacheBuildResult, type CacheProgress, type MaskBuildSettings } from '../../core/cache';
+import { buildCache, CacheError, CacheLockedError, clipEncoders, defaultCacheDir, defaultSettings, DEFAULT_MASK_SIZE, formatCacheProgress, verifyCache, type CacheBuildResult, type CacheProgress, type MaskBuildSettings } from '../../core/cache';
 import { VARIANT_NAMES } from '../../core/clip';
-import { DEFAULT_PREVIEW_SETTINGS } from '../../core/masks/previewProtocol';
+import { MASK_DEFAULTS, MASK_LIMITS } from '../../core/masks/settings';
 
 const help = `pscl cache <subcommand> [options]
 
   build   --project FILE [--out DIR] [--model DIR] [--mask-size N] [--input-size N]
-          [--variant V] [--batch N] [--force] [--json]
+          [--variant V] [--batch N] [--force] [--no-wait] [--json]
           part label maps for every image, prototypes and the manifest; only what is stale
-          is recomputed, and a killed or cancelled (Ctrl-C) build resumes where it stopped
+          is recomputed, and a killed or cancelled (Ctrl-C) build resumes where it stopped.
+          One build writes a folder at a time: a second one waits for the first to finish
           --out         default <project dir>/.pscl-cache/<project name>-<model hash>
           --model       a Hugging Face CLIP folder (default $PSCL_CLIP_MODEL, else the demo model)
           --mask-size   long side of the masks in pixels (default ${DEFAULT_MASK_SIZE})
-          --input-size  long side of the image as the model sees it (default ${DEFAULT_PREVIEW_SETTINGS.size}, as the preview)
-          --variant     ${VARIANT_NAMES.join(', ')} (default ${DEFAULT_PREVIEW_SETTINGS.variant})
-          --kernel K    odd closing kernel, 1 = none (default ${DEFAULT_PREVIEW_SETTINGS.kernel})
-          --threshold P background below this part probability (default ${DEFAULT_PREVIEW_SETTINGS.threshold} = off)
+          --input-size  long side of the image as the model sees it (default ${MASK_DEFAULTS.size}, as the preview;
+                        ${MASK_LIMITS.size.min} to ${MASK_LIMITS.size.max})
+          --variant     ${VARIANT_NAMES.join(', ')} (default ${MASK_DEFAULTS.variant})
+          --kernel K    odd closing kernel, 1 = none (default ${MASK_DEFAULTS.kernel})
+          --threshold P background below this part probability (default ${MASK_DEFAULTS.threshold} = off)
+          --no-wait     refuse (exit 1) instead of waiting when another build holds the folder
           --json        print the summary as one JSON object on stdout
   verify  DIR [--json]
           checks every file against the manifest; exit 1 with the list of problems`;
@@ -51,6 +55,8 @@ export interface ProjectCacheOptions {
   settings?: Partial<MaskBuildSettings>;
   batchSize?: number;
   force?: boolean;
+  /** Refuse rather than wait when another build holds the folder. */
+  noWait?: boolean;
 }
 
 /**
@@ -58,36 +64,47 @@ export interface ProjectCacheOptions {
  * with progress on stderr and Ctrl-C cancelling. Shared by `pscl cache build` and `pscl train --project`.
  */
 export async function buildProjectCache(command: string, projectArg: string, o: ProjectCacheOptions = {}): Promise<CacheBuildResult> {
-  const { file: projectFile, project } = await loadProjectOrFail(command, projectArg);
+  const { file: projectFile, project } = await loadProjectOrFail(command, projectArg, 'valid');
+  // bad settings fail before the model loads
+  const given = Object.fromEntries(Object.entries(o.settings ?? {}).filter(([, x]) => x !== undefined));
+  let settings: MaskBuildSettings;
+  try {
+    settings = defaultSettings(given);
+  } catch (err) {
+    throw err instanceof CacheError ? new CliError(`${command}: ${err.message}`) : err;
+  }
   const model = await loadModel(command, await resolveModel(command, o.model), (m) => process.stderr.write(`clip: ${m}\n`));
   const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\ncancelling (Ctrl-C again to quit at once)...\n');
+  const stopWatching = onInterrupt((count, what) => {
+    if (count > 1) process.exit(130);
+    process.stderr.write(`\n${what}: cancelling (Ctrl-C again to quit at once)...\n`);
     controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  });
   try {
     const encoders = clipEncoders(model, { batchSize: o.batchSize });
     const outDir = path.resolve(o.out ?? defaultCacheDir(projectFile, project.name, encoders.model.hash));
     const r = await buildCache({
       projectFile,
+      project,
       outDir,
       encoders,
-      settings: Object.fromEntries(Object.entries(o.settings ?? {}).filter(([, x]) => x !== undefined)),
+      settings,
       batchSize: o.batchSize,
       force: o.force,
       signal: controller.signal,
       onProgress: progressPrinter(),
       log: (m) => process.stderr.write(`cache: ${m}\n`),
+      waitForLock: !o.noWait,
+      lockHolder: `pscl ${command}`,
+      onWait: (m) => process.stderr.write(`cache: ${m} (Ctrl-C to stop waiting)\n`),
     });
     if (process.stderr.isTTY) process.stderr.write('\n');
     return r;
   } catch (err) {
-    if (err instanceof CacheError) throw new CliError(`${command}: ${err.message}`);
+    if (err instanceof CacheError) throw new CliError(`${command}: ${err.message}`, err instanceof CacheLockedError ? 1 : 2);
     throw err;
   } finally {
-    process.off('SIGINT', onSigint);
+    stopWatching();
     await model.dispose();
   }
 }
@@ -104,11 +121,11 @@ async function build(argv: string[]): Promise<number> {
     threshold: { type: 'string' },
     batch: { type: 'string' },
     force: { type: 'boolean', default: false },
+    'no-wait': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   });
   const projectArg = required('cache build', 'project', v.project);
   const threshold = v.threshold === undefined ? undefined : Number(v.threshold);
-  if (threshold !== undefined && !(threshold >= 0 && threshold <= 1)) throw new CliError(`cache build: --threshold ${v.threshold}: give a probability between 0 and 1`);
   const settings = {
     maskSize: positiveInt('cache build', 'mask-size', v['mask-size']),
     inputSize: positiveInt('cache build', 'input-size', v['input-size']),
@@ -118,7 +135,7 @@ async function build(argv: string[]): Promise<number> {
   };
   let r: CacheBuildResult;
   try {
-    r = await buildProjectCache('cache build', projectArg, { model: v.model, out: v.out, settings, batchSize: positiveInt('cache build', 'batch', v.batch), force: v.force });
+    r = await buildProjectCache('cache build', projectArg, { model: v.model, out: v.out, settings, batchSize: positiveInt('cache build', 'batch', v.batch), force: v.force, noWait: v['no-wait'] });
   } catch (err) {
     if ((err as Error).name === 'AbortError') {
       process.stderr.write(`pscl: ${(err as Error).message}\n`);
@@ -168,6 +185,7 @@ async function verify(argv: string[]): Promise<number> {
 
 export const command: Command = {
   help,
+  subcommands: ['build', 'verify'],
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'build') return build(rest);

@@ -6,7 +6,7 @@ import { ClipModel, type ClipModelOptions } from '../../core/clip/model';
 import { loadImagePixels, type PixelImage } from '../../core/clip/preprocess';
 import { PROVIDER_CHOICES, type ProviderChoice } from '../../core/clip/runtime';
 import { makeTinyClip, sharedMergesFile, TINY_DEFAULTS } from '../../core/clip/tiny';
-import { VARIANT_NAMES } from '../../core/clip/graph/variants';
+import { DEFAULT_VARIANT, VARIANT_NAMES } from '../../core/clip/graph/variants';
 import { readNpy, writeNpy } from '../../core/util/npy';
 
 const help = `pscl clip <subcommand> [options]
@@ -18,11 +18,11 @@ const help = `pscl clip <subcommand> [options]
              --pixels: an already normalised float32 [3,H,W] array (no image preprocessing)
              --size S: the image is resized to SxS (--fit S: long side S, aspect kept)
              --window N [--stride N]: sliding windows of N pixels over larger inputs
-             --variant: ${VARIANT_NAMES.join(', ')} (default clearclip),
+             --variant: ${VARIANT_NAMES.join(', ')} (default ${DEFAULT_VARIANT}),
                         or 'attn=qk|qq|kk|vv|qq+kk|identity,residual=on|off,ffn=on|off'
   make-tiny  --out DIR [--width 32 --layers 2 --heads 4 --patch 8 --image-size 32
              --text-width 32 --text-layers 2 --text-heads 4 --embed-dim 16 --seed 0
-             --vocab small|real --act quick_gelu|gelu --dtype F32|F16|BF16]
+             --vocab small|real [--merges FILE] --act quick_gelu|gelu --dtype F32|F16|BF16]
              a deterministic random CLIP folder in the Hugging Face layout
 
 common (text, dense): --provider auto|cpu|cuda (default auto), --threads N, --cache-dir DIR`;
@@ -115,7 +115,7 @@ async function dense(argv: string[]): Promise<number> {
     let maps;
     try {
       const onProgress = process.stderr.isTTY ? (done: number, total: number) => process.stderr.write(`\rclip: ${done}/${total} inputs${done === total ? '\n' : ''}`) : undefined;
-      maps = await model.denseFeatures([img], { variant: v.variant ?? 'clearclip', slidingWindow: window !== undefined ? { window, stride } : false, onProgress });
+      maps = await model.denseFeatures([img], { variant: v.variant, slidingWindow: window !== undefined ? { window, stride } : false, onProgress });
     } catch (err) {
       throw new CliError(`clip dense: ${(err as Error).message}`);
     }
@@ -179,6 +179,7 @@ function makeTiny(argv: string[]): number {
 
 export const command: Command = {
   help,
+  subcommands: ['text', 'dense', 'make-tiny'],
   async run(argv) {
     const [sub, ...rest] = argv;
     switch (sub) {

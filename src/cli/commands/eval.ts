@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { checkPythonEnvironment, classRows, findTrainerPath, isRunDir, parseEventLine, readEvaluation, readRun, rollUp, sortClassRows, splitLines } from '../../core/runs';
+import { checkPythonEnvironment, classRows, findTrainerPath, isRunDir, readEvaluation, readRun, rollUp, runTrainerCommand, sortClassRows } from '../../core/runs';
 import { CliError, type Command, parseOptions, pythonFrom, required } from '../command';
 
 const help = `usage: pscl eval --run DIR [--rerun] [--level NAME] [--top N] [--json] [--python PATH]
@@ -14,26 +13,12 @@ classes and the most frequent confusions at a level (default: the fine level).
 
 const pct = (x: number | undefined) => (x === undefined ? '–' : `${(x * 100).toFixed(1)}%`);
 
-/** Runs the trainer's eval command; resolves to its last error message, or undefined when it succeeded. */
-function runTrainerEval(python: string, trainerPath: string, runDir: string): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(python, ['-u', '-m', 'pscl_trainer', 'eval', '--run', runDir], {
-      env: { ...process.env, PYTHONPATH: [trainerPath, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    let lastError: string | undefined;
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      const { lines, rest } = splitLines(out + chunk);
-      out = rest;
-      for (const line of lines) {
-        const parsed = parseEventLine(line);
-        if (parsed.ok && parsed.event.type === 'error') lastError = String((parsed.event as { message: unknown }).message);
-      }
-    });
-    child.on('error', (err) => reject(new CliError(`eval: cannot start Python "${python}": ${err.message}; set --python or PSCL_PYTHON`, 1)));
-    child.on('close', (code) => resolve(code === 0 ? undefined : (lastError ?? `the trainer's eval exited with code ${code}`)));
+/** Runs the trainer's eval command (its stderr shows); resolves to its last error message, or undefined when it succeeded. */
+async function runTrainerEval(python: string, trainerPath: string, runDir: string): Promise<string | undefined> {
+  const r = await runTrainerCommand({ python, trainerPath, args: ['eval', '--run', runDir], stderr: 'inherit' }).catch((err: Error) => {
+    throw new CliError(`eval: ${err.message}`, 1);
   });
+  return r.code === 0 ? undefined : (r.lastError ?? `the trainer's eval exited with code ${r.code}`);
 }
 
 export const command: Command = {

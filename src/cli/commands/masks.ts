@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { VARIANT_NAMES } from '../../core/clip';
 import { exportPartMasks } from '../../core/masks/export';
-import { MaskSession } from '../../core/masks/session';
+import { MaskSession, partsCategory } from '../../core/masks/session';
+import { MASK_DEFAULTS, MASK_LIMITS, maskSettingProblem, maskSettings, type LimitedSetting, type MaskSettings } from '../../core/masks/settings';
 import { writeNpy } from '../../core/util/npy';
 import { CliError, parseOptions, required, type Command } from '../command';
 import { loadModel, resolveModel } from '../model';
@@ -19,20 +20,21 @@ same pipeline as the preview and the training cache) and writes into --out:
 
 options:
   --out DIR              output folder (default: current folder)
-  --coarse NAME          coarse category whose parts to use (default: the only one in the project)
-  --variant V            ${VARIANT_NAMES.join(' | ')} or attn=..,residual=on|off,ffn=on|off (default clearclip)
-  --size N               long side of the encoder input, pixels (default 448)
-  --kernel K             odd closing kernel; 1 = no closing (default 3)
-  --threshold P          background below this part probability (default 0 = off)
+  --coarse NAME          coarse category whose parts to use (default: the first with parts)
+  --variant V            ${VARIANT_NAMES.join(' | ')} or attn=..,residual=on|off,ffn=on|off (default ${MASK_DEFAULTS.variant})
+  --size N               long side of the encoder input, pixels, ${MASK_LIMITS.size.min} to ${MASK_LIMITS.size.max} (default ${MASK_DEFAULTS.size})
+  --kernel K             odd closing kernel; 1 = no closing (default ${MASK_DEFAULTS.kernel})
+  --threshold P          background below this part probability (default ${MASK_DEFAULTS.threshold} = off)
   --background TEXT      a background prompt (repeatable)
   --sliding-window       tile the image with windows of the model's trained size
   --model DIR|REPO       a Hugging Face CLIP folder or Hub repo id (default: $PSCL_CLIP_MODEL, else the demo model)`;
 
-function numberOption(name: string, value: string | undefined, fallback: number, check: (n: number) => boolean, what: string): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || !check(n)) throw new CliError(`masks: --${name} ${value}: ${what}`);
-  return n;
+/** A mask setting given on the command line, checked against its range (undefined: the default applies). */
+function settingOption(name: string, setting: LimitedSetting, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const problem = maskSettingProblem(setting, Number(value));
+  if (problem) throw new CliError(`masks: --${name} ${value}: ${problem}`);
+  return Number(value);
 }
 
 export const command: Command = {
@@ -43,7 +45,7 @@ export const command: Command = {
       image: { type: 'string' },
       out: { type: 'string', default: '.' },
       coarse: { type: 'string' },
-      variant: { type: 'string', default: 'clearclip' },
+      variant: { type: 'string' },
       size: { type: 'string' },
       kernel: { type: 'string' },
       threshold: { type: 'string' },
@@ -54,26 +56,30 @@ export const command: Command = {
     const { project, file } = await loadProjectOrFail('masks', required('masks', 'project', values.project));
     const image = path.resolve(required('masks', 'image', values.image));
     if (!existsSync(image)) throw new CliError(`masks: image ${values.image} not found`, 1);
-    const size = numberOption('size', values.size, 448, (n) => Number.isInteger(n) && n >= 16 && n <= 4096, 'give an integer between 16 and 4096');
-    const kernel = numberOption('kernel', values.kernel, 3, (n) => Number.isInteger(n) && n >= 1 && n % 2 === 1, 'give an odd integer (1 disables the closing)');
-    const threshold = numberOption('threshold', values.threshold, 0, (n) => n >= 0 && n <= 1, 'give a probability between 0 and 1');
-    const coarseNames = Object.keys(project.parts);
-    const coarse = values.coarse ?? (coarseNames.length === 1 ? coarseNames[0] : undefined);
-    if (!coarse) {
-      throw new CliError(
-        coarseNames.length === 0
-          ? `masks: ${path.basename(file)} has no parts; add parts for a coarse category first`
-          : `masks: --coarse is required: ${path.basename(file)} has parts for ${coarseNames.join(', ')}`,
-      );
+    const size = settingOption('size', 'size', values.size);
+    const kernel = settingOption('kernel', 'kernel', values.kernel);
+    const threshold = settingOption('threshold', 'threshold', values.threshold);
+    let settings: MaskSettings;
+    try {
+      settings = maskSettings({ variant: values.variant, size, kernel, threshold, slidingWindow: values['sliding-window'] });
+    } catch (err) {
+      throw new CliError(`masks: ${(err as Error).message}`);
     }
-    if (!project.parts[coarse]) throw new CliError(`masks: no parts for coarse category '${coarse}' (parts exist for: ${coarseNames.join(', ') || 'none'})`);
+    const background = values.background ?? [];
+    let coarse: string;
+    try {
+      const picked = partsCategory(project, values.coarse);
+      coarse = picked.coarse;
+      if (picked.others.length > 0) process.stderr.write(`masks: using the parts of '${coarse}' (parts exist for ${picked.others.join(', ')} too); pass --coarse to choose\n`);
+    } catch (err) {
+      throw new CliError(`masks: ${path.basename(file)}: ${(err as Error).message}`);
+    }
 
     const resolved = await resolveModel('masks', values.model);
     const model = await loadModel('masks', resolved);
     try {
       const session = new MaskSession(model);
-      const settings = { variant: values.variant, size, kernel, threshold, slidingWindow: values['sliding-window'], backgroundPrompts: values.background ?? [] };
-      const masks = await session.compute(project, coarse, image, settings).catch((err: Error) => {
+      const masks = await session.compute(project, coarse, image, { ...settings, backgroundPrompts: background }).catch((err: Error) => {
         throw new CliError(`masks: ${err.message}`, 1);
       });
       const out = path.resolve(values.out!);
@@ -84,14 +90,14 @@ export const command: Command = {
         labels: masks.labels,
         parts: masks.parts.map((p) => ({ label: p.label, name: p.name, prompts: p.texts })),
         stats: masks.stats,
-        settings: { ...settings, coarse, project: file },
+        settings: { variant: settings.variant, size: settings.size, kernel: settings.kernel, threshold: settings.threshold, slidingWindow: settings.slidingWindow, backgroundPrompts: background, coarse, project: file },
         modelId: resolved.id,
         image,
       });
       const npy = path.join(out, `${base}.probabilities.npy`);
       writeNpy(npy, { shape: [masks.gridHeight, masks.gridWidth, masks.probabilities.length / (masks.gridHeight * masks.gridWidth)], data: masks.probabilities });
       const lines = [
-        `${path.relative(process.cwd(), image) || image}: ${masks.labels.width}x${masks.labels.height} label map, ${masks.parts.length} parts of '${coarse}', ${values.variant}, ${Math.round(masks.timing.ms)} ms (model ${model.provider.provider})`,
+        `${path.relative(process.cwd(), image) || image}: ${masks.labels.width}x${masks.labels.height} label map, ${masks.parts.length} parts of '${coarse}', ${settings.variant}, ${Math.round(masks.timing.ms)} ms (model ${model.provider.provider})`,
         ...masks.parts.map((p, i) => `  ${String(p.label).padStart(2)} ${p.name.padEnd(18)} ${(masks.stats[i].areaFraction * 100).toFixed(1).padStart(5)}%  ${masks.stats[i].components} region(s)`),
         `wrote ${[written.labelMap, written.overlay, written.legend, npy].filter(Boolean).map((f) => path.relative(process.cwd(), f!) || f).join(', ')}`,
       ];

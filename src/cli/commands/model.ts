@@ -85,6 +85,7 @@ async function fetch(argv: string[]): Promise<number> {
 
 export const command: Command = {
   help,
+  subcommands: ['fetch'],
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'fetch') return fetch(rest);

@@ -7,8 +7,8 @@ import { SuggestionReview } from '../../core/llm/review';
 import { SUGGESTION_KINDS, type SuggestionKind } from '../../core/llm/schemas';
 import { suggest } from '../../core/llm/suggest';
 import type { SuggestResult } from '../../core/llm/types';
-import { parseProject } from '../../core/taxonomy/project';
 import { CliError, parseOptions, required, type Command } from '../command';
+import { loadProjectOrFail } from '../project';
 import { unifiedDiff } from '../textDiff';
 
 const help = `usage: pscl suggest {intermediate|parts|descriptions} --project FILE [options]
@@ -27,8 +27,9 @@ options:
   --base-url URL        server, e.g. http://localhost:11434/v1 (or PSCL_LLM_BASE_URL)
   --model NAME          model name (or PSCL_LLM_MODEL)
   --temperature T       0..2 (default 0.2)
-  --timeout S           seconds per attempt (default 120)
-  --max-retries N       retries on 429/5xx/timeouts (default 2)
+  --timeout S           seconds for the whole request, retries and waits included (default 120)
+  --max-retries N       retries on 429/5xx/dropped connections (default 2; a server's Retry-After
+                        is honoured up to 60 s and within --timeout, else the command gives up)
   --cache-dir DIR       reply cache (default $XDG_CACHE_HOME/pscl/llm or ~/.cache/pscl/llm)
   --no-cache            always ask the server
   --verbose             log each HTTP request and response (the key is never shown)
@@ -56,6 +57,7 @@ function defaultCacheDir(): string {
 
 export const command: Command = {
   help,
+  subcommands: [...SUGGESTION_KINDS],
   async run(argv) {
     const { values, positionals } = parseOptions(
       'suggest',
@@ -82,11 +84,7 @@ export const command: Command = {
       throw new CliError(`suggest: say what to suggest: ${SUGGESTION_KINDS.join(', ')}\nrun 'pscl suggest --help' for its options`);
     }
     const file = required('suggest', 'project', values.project);
-    const text = await readProjectText(file);
-    const parsed = parseProject(text, file);
-    if (!parsed.project || parsed.diagnostics.some((d) => d.code === 'syntax')) {
-      throw new CliError(`suggest: ${file} has syntax errors; run 'pscl validate ${file}' and fix them first`);
-    }
+    const { text, project } = await loadProjectOrFail('suggest', file, 'syntax');
     const temperature = number('temperature', values.temperature);
     const timeout = number('timeout', values.timeout);
     const maxRetries = number('max-retries', values['max-retries']);
@@ -98,7 +96,7 @@ export const command: Command = {
     try {
       result = await suggest(
         kind,
-        parsed.project,
+        project,
         {
           settings: {
             baseUrl: values['base-url'] ?? process.env.PSCL_LLM_BASE_URL,
@@ -125,17 +123,9 @@ export const command: Command = {
     } finally {
       process.off('SIGINT', onSigint);
     }
-    return report(file, text, parsed.project.classes, result, list(values.accept), values.apply);
+    return report(file, text, project.classes, result, list(values.accept), values.apply);
   },
 };
-
-async function readProjectText(file: string): Promise<string> {
-  try {
-    return await fs.readFile(file, 'utf8');
-  } catch (err) {
-    throw new CliError(`suggest: cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-  }
-}
 
 async function report(
   file: string,
@@ -189,7 +179,7 @@ async function report(
     out(`apply the valid ones with --accept ${outcome.applied.join(',')}`);
     return 1;
   }
-  if ((await fs.readFile(file, 'utf8')) !== text) {
+  if ((await fs.readFile(file).catch(() => undefined))?.equals(Buffer.from(text, 'utf8')) !== true) {
     out(`\n${file} changed while the LLM was answering; it was not written. Run the command again.`);
     return 1;
   }

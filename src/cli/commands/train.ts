@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { checkPythonEnvironment, findTrainerPath, foldEvent, emptyProgress, progressLine, TrainerProcess, trainArgs, type RunEvent } from '../../core/runs';
 import { CliError, type Command, parseOptions, pythonFrom, required } from '../command';
+import { describeHolder, readCacheLock } from '../../core/cache/lock';
+import { onInterrupt } from '../interrupt';
 import { buildProjectCache } from './cache';
 
 const help = `usage: pscl train (--cache DIR | --project FILE [--model DIR|REPO]) --run-dir DIR [--config NAME|FILE]
@@ -10,7 +12,8 @@ Runs the PSCL trainer on a training cache into a run folder, streaming progress.
 --cache    a built training cache (pscl cache build)
 --project  a project file: its cache (default location, as pscl cache build) is built or brought up
            to date first (only stale images are recomputed); --model is the CLIP model for it
-Ctrl-C stops gracefully (the trainer saves a checkpoint; --resume continues), a second Ctrl-C kills.
+Ctrl-C, SIGTERM and SIGHUP stop gracefully (the trainer saves a checkpoint; --resume continues),
+a second one kills. If pscl itself dies, the trainer notices and stops the same way.
 --config   a config name of the trainer (rn50, vit_b_16, swin_b, tiny...) or a JSON file (default rn50)
 --set      override a config value, e.g. --set epochs=2 --set batch_size=8
 --nproc    processes (GPUs) through torchrun (default 1)
@@ -69,6 +72,11 @@ export const command: Command = {
       }
     }
 
+    if (cache) {
+      // the trainer waits for a build that is writing the cache (docs/cache-format.md, "Locking"); say why nothing happens
+      const lock = await readCacheLock(path.resolve(cache)).catch(() => undefined);
+      if (lock?.state === 'held') process.stderr.write(`${describeHolder(path.resolve(cache), lock.lock)}: the trainer waits for it to finish\n`);
+    }
     const tty = process.stderr.isTTY;
     const progress = emptyProgress();
     let lastPrint = 0;
@@ -95,17 +103,15 @@ export const command: Command = {
       { python, trainerPath, runDir, nprocPerNode: nproc, args: trainArgs({ cache: cache && path.resolve(cache), runDir, config: values.config, set, resume: values.resume, device: values.device as 'auto' }) },
       { onEvent },
     );
-    let interrupts = 0;
-    const onSigint = () => {
-      interrupts++;
-      if (interrupts === 1) {
-        process.stderr.write('\nstopping: the trainer saves a checkpoint (Ctrl-C again to kill)\n');
+    // Ctrl-C, SIGTERM, SIGHUP and a parent that went away all stop gracefully; a second one kills
+    const stopWatching = onInterrupt((count, what) => {
+      if (count === 1) {
+        process.stderr.write(`\n${what}: stopping; the trainer saves a checkpoint (Ctrl-C again to kill)\n`);
         void trainer.stop();
       } else void trainer.kill();
-    };
-    process.on('SIGINT', onSigint);
+    });
     const exit = await trainer.exited;
-    process.off('SIGINT', onSigint);
+    stopWatching();
     if (tty) process.stderr.write('\n');
     const best = progress.bestTop1 !== undefined ? `, best top-1 ${(progress.bestTop1 * 100).toFixed(1)}%` : '';
     process.stdout.write(`${path.basename(runDir)}: ${exit.status}${best}${exit.reason ? `: ${exit.reason}` : ''}\n`);

@@ -1,9 +1,5 @@
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { formatDiagnostic, type Diagnostic } from '../../core/taxonomy/diagnostics';
-import { datasetClassIds, datasetRoot } from '../../core/taxonomy/importers';
-import { parseProject } from '../../core/taxonomy/project';
-import { validateProject } from '../../core/taxonomy/validate';
+import { checkProjectFile } from '../../core/project';
+import { formatDiagnostic } from '../../core/taxonomy/diagnostics';
 import { CliError, parseOptions, type Command } from '../command';
 
 const help = `usage: pscl validate FILE.pscl.json... [--no-dataset]
@@ -20,7 +16,7 @@ export const command: Command = {
     let errors = 0;
     let warnings = 0;
     for (const file of positionals) {
-      const diags = await check(file, !values['no-dataset']);
+      const diags = await checkProjectFile(file, { dataset: !values['no-dataset'] });
       for (const d of diags) {
         if (d.severity === 'error') errors++;
         else if (d.severity === 'warning') warnings++;
@@ -32,31 +28,3 @@ export const command: Command = {
     return errors > 0 ? 1 : 0;
   },
 };
-
-const START = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
-
-async function check(file: string, withDataset: boolean): Promise<Diagnostic[]> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    return [{ severity: 'error', code: 'unreadable', range: START, message: `cannot read the file: ${(err as Error).message}` }];
-  }
-  const parsed = parseProject(text, file);
-  let datasetIds: string[] | undefined;
-  const notes: Diagnostic[] = [];
-  if (withDataset && parsed.project && !parsed.diagnostics.some((d) => d.severity === 'error')) {
-    const abs = path.resolve(file);
-    try {
-      datasetIds = await datasetClassIds(parsed.project, abs);
-    } catch (err) {
-      notes.push({
-        severity: 'warning',
-        code: 'dataset-unreadable',
-        range: START,
-        message: `classes not checked against the dataset at ${datasetRoot(parsed.project, abs)}: ${(err as Error).message}`,
-      });
-    }
-  }
-  return [...notes, ...validateProject(parsed, { datasetClassIds: datasetIds })];
-}

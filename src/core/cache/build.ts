@@ -2,29 +2,31 @@
 // shared mask pipeline, the VLCL-MG prototypes and part embeddings, and the manifest, written last.
 //
 // Incremental: a mask is reused when its image file (size, mtime), its coarse category and the masks
-// hash are unchanged; the class prototypes and the part embeddings are reused when their own hashes
-// are. Resumable: every finished mask is journaled (journal.ts), and mask files carry the masks hash
+// hash are unchanged and the mask file still has its recorded content hash (a corrupt or swapped
+// mask that `cache verify` flags is recomputed); the class prototypes and the part embeddings are
+// reused when their own hashes are. One build writes a folder at a time (lock.ts). Resumable: every finished mask is journaled (journal.ts), and mask files carry the masks hash
 // in their names, so a killed build leaves the previous manifest and its files valid.
 // Pipelined: images decode (sharp's thread pool) ahead of the model, and the masks of one batch are
 // computed and encoded while the model runs the next.
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { DenseMap } from '../clip/model';
+import { ImageFile, type PixelImage } from '../clip/preprocess';
 import { encodeLabelMapPng } from '../masks/export';
 import type { LabelMap } from '../masks/labels';
-import { computePartMasks } from '../masks/pipeline';
-import { DEFAULT_PREVIEW_SETTINGS } from '../masks/previewProtocol';
-import { CLIP_LOGIT_SCALE, type DenseFeatures } from '../masks/similarity';
+import { MASK_DEFAULTS, maskSettingProblem, maskSettings, type MaskSettings } from '../masks/settings';
 import { buildClassPrototypes, buildPartEmbeddings, levelTable } from '../prototypes/build';
-import { datasetRoot, loadImages } from '../taxonomy/importers';
+import { loadProject } from '../project';
+import { datasetFile, datasetRoot, loadImages } from '../taxonomy/importers';
 import type { ImageEntry, Project } from '../taxonomy/model';
-import { parseProject } from '../taxonomy/project';
-import { validateProject } from '../taxonomy/validate';
 import { writeFileAtomic } from '../util/atomicWrite';
-import type { CacheEncoders, LoadedImage } from './encoders';
+import type { CacheEncoders } from './encoders';
 import { bytesSha256, cacheHashes, canonicalSettings, fileSha256, shortHash, type CacheHashes, type MaskBuildSettings } from './hashes';
 import { Journal, readJournal, type JournalEntry } from './journal';
+import { CacheBuildLock } from './lock';
 import {
   CacheError,
+  isMaskPath,
   JOURNAL_FILE,
   MANIFEST_FILE,
   MASKS_DIR,
@@ -56,7 +58,7 @@ export interface CacheProgress {
 
 export interface BuildCacheOptions {
   projectFile: string;
-  /** The project as already parsed (the backend's copy); read from projectFile otherwise. */
+  /** The project as already loaded (and validated) by the caller; else read from projectFile and validated here. */
   project?: Project;
   outDir: string;
   encoders: CacheEncoders;
@@ -68,6 +70,12 @@ export interface BuildCacheOptions {
   signal?: AbortSignal;
   onProgress?: (p: CacheProgress) => void;
   log?: (message: string) => void;
+  /** When another process is building the same folder: wait for it (default) or refuse (CacheLockedError). */
+  waitForLock?: boolean;
+  /** Who builds, as the build lock names it to a second build (default 'pscl cache build'). */
+  lockHolder?: string;
+  /** Called once when the folder's lock is held by another build and this one waits. */
+  onWait?: (message: string) => void;
 }
 
 export interface CacheBuildResult {
@@ -87,22 +95,26 @@ export interface CacheBuildResult {
   loadWaitSeconds: number;
 }
 
-/** Settings left out are the mask preview's defaults, so the cache holds what the preview shows. */
+/** Settings left out are the mask defaults (src/core/masks/settings.ts), so the cache holds what the preview shows. */
 export function defaultSettings(s: Partial<MaskBuildSettings> = {}): MaskBuildSettings {
   const out: MaskBuildSettings = {
     maskSize: s.maskSize ?? DEFAULT_MASK_SIZE,
-    inputSize: s.inputSize ?? DEFAULT_PREVIEW_SETTINGS.size,
-    variant: s.variant ?? DEFAULT_PREVIEW_SETTINGS.variant,
-    kernel: s.kernel ?? DEFAULT_PREVIEW_SETTINGS.kernel,
-    threshold: s.threshold ?? DEFAULT_PREVIEW_SETTINGS.threshold,
-    logitScale: s.logitScale ?? CLIP_LOGIT_SCALE,
+    inputSize: s.inputSize ?? MASK_DEFAULTS.size,
+    variant: s.variant ?? MASK_DEFAULTS.variant,
+    kernel: s.kernel ?? MASK_DEFAULTS.kernel,
+    threshold: s.threshold ?? MASK_DEFAULTS.threshold,
+    logitScale: s.logitScale ?? MASK_DEFAULTS.logitScale,
   };
-  for (const k of ['maskSize', 'inputSize', 'kernel'] as const) {
-    if (!Number.isInteger(out[k]) || out[k] < 1 || out[k] > 8192) throw new CacheError(`${k} must be an integer from 1 to 8192 (got ${out[k]})`);
+  for (const [k, limit] of [['maskSize', 'maskSize'], ['inputSize', 'size'], ['kernel', 'kernel'], ['threshold', 'threshold']] as const) {
+    const problem = maskSettingProblem(limit, out[k]);
+    if (problem) throw new CacheError(`${k} ${problem} (got ${out[k]})`);
   }
-  if (out.kernel % 2 === 0) throw new CacheError(`kernel must be odd (got ${out.kernel})`);
-  if (!(out.threshold >= 0 && out.threshold <= 1)) throw new CacheError(`threshold must be a probability from 0 to 1 (got ${out.threshold})`);
   return canonicalSettings(out);
+}
+
+/** The mask settings a cache build runs the mask steps with (no sliding windows: one input per image). */
+export function maskSettingsOf(s: MaskBuildSettings): MaskSettings {
+  return maskSettings({ variant: s.variant, size: s.inputSize, kernel: s.kernel, threshold: s.threshold, logitScale: s.logitScale, slidingWindow: false });
 }
 
 class Cancelled extends Error {
@@ -121,22 +133,6 @@ export function maskFileName(key: string, masksHash: string): string {
   const safe = key.replace(/[^A-Za-z0-9._-]/g, '_');
   const unique = safe === key ? safe : `${safe}-${bytesSha256(Buffer.from(key)).slice(7, 13)}`;
   return `${MASKS_DIR}/${unique}-${shortHash(masksHash)}.png`;
-}
-
-async function readProjectFile(file: string): Promise<Project> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    throw new CacheError(`cannot read the project file ${file}: ${(err as Error).message}`);
-  }
-  const parsed = parseProject(text, file);
-  const errors = [...parsed.diagnostics, ...(parsed.project ? validateProject(parsed) : [])].filter((d) => d.severity === 'error');
-  if (!parsed.project || errors.length > 0) {
-    const first = errors.slice(0, 3).map((d) => `  ${d.range.start.line + 1}:${d.range.start.character + 1} ${d.message}`).join('\n');
-    throw new CacheError(`${file} has ${errors.length} error(s); fix them first (\`pscl validate ${file}\`):\n${first}`);
-  }
-  return parsed.project;
 }
 
 /** Records of masks made by earlier builds: the last manifest (or the one set aside), then the journal. */
@@ -176,6 +172,16 @@ async function removeTempFiles(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Whether a mask file still holds what was written (its SHA-256 as recorded): a corrupt, edited or
+ * swapped mask is recomputed rather than reused. Masks are small (a few KB), so this costs a read.
+ */
+async function maskIntact(dir: string, p: JournalEntry): Promise<boolean> {
+  if (!p.mask || !p.maskSha256) return false;
+  const bytes = await fs.readFile(path.join(dir, p.mask)).catch(() => undefined);
+  return !!bytes && bytesSha256(bytes) === p.maskSha256;
+}
+
 function sameSource(a: SourceStamp | undefined, b: SourceStamp): boolean {
   return !!a && a.bytes === b.bytes && a.mtimeMs === b.mtimeMs;
 }
@@ -185,6 +191,31 @@ function maskDims(width: number, height: number, maskSize: number): { width: num
   return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
 }
 
+/** What the steps of one build share. */
+interface Build {
+  dir: string;
+  projectFile: string;
+  project: Project;
+  /** The dataset's folder. */
+  root: string;
+  encoders: CacheEncoders;
+  settings: MaskBuildSettings;
+  /** The settings as the mask steps take them. */
+  masks: MaskSettings;
+  hashes: CacheHashes;
+  /** Every level's values and each class's index at every level. */
+  table: ReturnType<typeof levelTable>;
+  /** Part names of each coarse category that has parts. */
+  partNames: Map<string, string[]>;
+  signal?: AbortSignal;
+  log: (message: string) => void;
+  progress: (p: Omit<CacheProgress, 'imagesPerSecond'> & { imagesPerSecond?: number }) => void;
+  /** The manifest entry of every image settled so far. */
+  entries: Map<string, ManifestImage>;
+  counts: { computed: number; reused: number; errors: number };
+}
+
+/** An image whose mask is stale. */
 interface Todo {
   image: ImageEntry;
   label: number;
@@ -193,160 +224,272 @@ interface Todo {
   source: SourceStamp;
 }
 
+/** An image ready for the model, with its size as displayed (EXIF orientation applied). */
+interface LoadedImage {
+  pixels: PixelImage;
+  width: number;
+  height: number;
+}
+
 type Loaded = { todo: Todo; image?: LoadedImage; error?: string };
+
+interface PrototypeTensors {
+  classT: Map<string, StoredTensor>;
+  partT: Map<string, StoredTensor>;
+  reuseClass: boolean;
+  reuseParts: boolean;
+}
+
+interface MaskPhase {
+  seconds: number;
+  inferenceMs: number;
+  postprocessMs: number;
+  loadWaitMs: number;
+}
 
 export async function buildCache(options: BuildCacheOptions): Promise<CacheBuildResult> {
   const started = performance.now();
-  const { encoders, signal } = options;
-  const log = options.log ?? (() => {});
+  const b = await startBuild(options);
+  const lock = await lockFolder(b, options);
+  let images: ImageEntry[], prototypes: PrototypeTensors, phase: MaskPhase, manifest: CacheManifest;
+  try {
+    const prior = await prepareFolder(b.dir, options.force ?? false);
+    images = await listImages(b);
+    prototypes = await prototypeTensors(b, images.length, options.force ?? false);
+    const todo = await staleImages(b, images, prior);
+    phase = await computeMasks(b, todo, prototypes, images.length, Math.max(1, options.batchSize ?? 8));
+    manifest = await writeManifest(b, images, prototypes, phase);
+  } finally {
+    await lock.release();
+  }
+  const { computed, reused, errors } = b.counts;
+  return {
+    dir: b.dir,
+    manifest,
+    images: { total: images.length, computed, reused, errors },
+    prototypes: prototypes.reuseClass ? 'reused' : 'computed',
+    partEmbeddings: prototypes.reuseParts ? 'reused' : 'computed',
+    seconds: (performance.now() - started) / 1000,
+    imagesPerSecond: computed / Math.max(phase.seconds, 1e-9),
+    maskPhaseSeconds: phase.seconds,
+    inferenceSeconds: phase.inferenceMs / 1000,
+    postprocessSeconds: phase.postprocessMs / 1000,
+    loadWaitSeconds: phase.loadWaitMs / 1000,
+  };
+}
+
+/** The project (validated), the settings and the hashes they give. */
+async function startBuild(options: BuildCacheOptions): Promise<Build> {
   const projectFile = path.resolve(options.projectFile);
-  const project = options.project ?? (await readProjectFile(projectFile));
+  const project = options.project ?? (await loadProject(projectFile, { require: 'valid' })).project;
   const settings = defaultSettings(options.settings);
-  const batchSize = Math.max(1, options.batchSize ?? 8);
-  const dim = encoders.model.embedDim;
-  const hashes = cacheHashes(project, encoders.model.hash, settings);
-  const dir = path.resolve(options.outDir);
+  const table = levelTable(project);
+  const coarseValues = table.values.get(project.levels[0].name)!;
+  return {
+    dir: path.resolve(options.outDir),
+    projectFile,
+    project,
+    root: datasetRoot(project, projectFile),
+    encoders: options.encoders,
+    settings,
+    masks: maskSettingsOf(settings),
+    hashes: cacheHashes(project, options.encoders.model.hash, settings),
+    table,
+    partNames: new Map(coarseValues.filter((c) => (project.parts[c] ?? []).length > 0).map((c) => [c, project.parts[c].map((p) => p.name)])),
+    signal: options.signal,
+    log: options.log ?? (() => {}),
+    progress: (p) => options.onProgress?.({ imagesPerSecond: 0, ...p }),
+    entries: new Map(),
+    counts: { computed: 0, reused: 0, errors: 0 },
+  };
+}
+
+/** The cache folder made and its build lock taken (docs/cache-format.md, "Locking"): one build writes a folder at a time. */
+async function lockFolder(b: Build, options: BuildCacheOptions): Promise<CacheBuildLock> {
+  await fs.mkdir(path.join(b.dir, MASKS_DIR), { recursive: true }).catch((err: Error) => {
+    throw new CacheError(`cannot create the cache folder ${b.dir}: ${err.message}; choose another --out`);
+  });
+  return CacheBuildLock.acquire(b.dir, {
+    command: options.lockHolder ?? 'pscl cache build',
+    wait: options.waitForLock ?? true,
+    signal: b.signal,
+    onWait: (message) => (options.onWait ?? b.log)(message),
+    onTakeover: (message) => b.log(message),
+  }).catch((err: Error) => {
+    throw err.name === 'AbortError' ? new Cancelled() : err;
+  });
+}
+
+/** The cache folder made, writes a kill interrupted removed; what earlier builds made (none when forced). */
+async function prepareFolder(dir: string, force: boolean): Promise<Map<string, JournalEntry>> {
   await fs.mkdir(path.join(dir, MASKS_DIR), { recursive: true }).catch((err: Error) => {
     throw new CacheError(`cannot create the cache folder ${dir}: ${err.message}; choose another --out`);
   });
   await removeTempFiles(dir);
-  const journalFile = path.join(dir, JOURNAL_FILE);
-  if (options.force) await fs.rm(journalFile, { force: true });
-  const prior = options.force ? new Map<string, JournalEntry>() : await priorRecords(dir);
+  if (!force) return priorRecords(dir);
+  await fs.rm(path.join(dir, JOURNAL_FILE), { force: true });
+  return new Map();
+}
 
-  const progress = (p: Omit<CacheProgress, 'imagesPerSecond'> & { imagesPerSecond?: number }) => options.onProgress?.({ imagesPerSecond: 0, ...p });
-  progress({ phase: 'prepare', done: 0, total: 0, computed: 0, reused: 0, errors: 0 });
-  const { images, warnings } = await loadImages(project, projectFile, signal).catch((err: Error) => {
+/** The dataset's images, read from its own files. */
+async function listImages(b: Build): Promise<ImageEntry[]> {
+  b.progress({ phase: 'prepare', done: 0, total: 0, computed: 0, reused: 0, errors: 0 });
+  const { images, warnings } = await loadImages(b.project, b.projectFile, b.signal).catch((err: Error) => {
     if (err.name === 'AbortError') throw new Cancelled();
-    throw new CacheError(`cannot list the images of ${datasetRoot(project, projectFile)}: ${err.message}`);
+    throw new CacheError(`cannot list the images of ${b.root}: ${err.message}`);
   });
-  for (const w of warnings) log(`warning: ${w}`);
-  const root = datasetRoot(project, projectFile);
-  const { values, levelIndex } = levelTable(project);
-  const coarseName = project.levels[0].name;
-  const classIndex = new Map(project.classes.map((c, i) => [c.id, i]));
+  for (const w of warnings) b.log(`warning: ${w}`);
+  return images;
+}
 
-  // prototypes and part embeddings: reuse what the stored file holds under the same hashes
-  progress({ phase: 'prototypes', done: 0, total: images.length, computed: 0, reused: 0, errors: 0 });
-  const protoFile = path.join(dir, PROTOTYPES_FILE);
-  const stored = options.force ? undefined : readPrototypes(protoFile);
-  const expectClass = new Map<string, number[]>(project.levels.map((l) => [levelTensor(l.name), [values.get(l.name)!.length, dim]]));
+/** Class prototypes and part embeddings: what the stored file holds under the same hashes and shapes, else computed. */
+async function prototypeTensors(b: Build, total: number, force: boolean): Promise<PrototypeTensors> {
+  const { project, hashes } = b;
+  const dim = b.encoders.model.embedDim;
+  b.progress({ phase: 'prototypes', done: 0, total, computed: 0, reused: 0, errors: 0 });
+  const stored = force ? undefined : readPrototypes(path.join(b.dir, PROTOTYPES_FILE));
+  const expectClass = new Map<string, number[]>(project.levels.map((l) => [levelTensor(l.name), [b.table.values.get(l.name)!.length, dim]]));
   expectClass.set(FINE_TENSOR, [project.classes.length, dim]);
-  const coarseValues = values.get(coarseName)!;
-  const partNames = new Map(coarseValues.filter((c) => (project.parts[c] ?? []).length > 0).map((c) => [c, project.parts[c].map((p) => p.name)]));
-  const expectParts = new Map([...partNames].map(([c, names]) => [partsTensor(c), [names.length, dim]]));
+  const expectParts = new Map([...b.partNames].map(([c, names]) => [partsTensor(c), [names.length, dim]]));
   const fits = (have: Map<string, StoredTensor> | undefined, want: Map<string, number[]>) =>
     !!have && have.size === want.size && [...want].every(([n, shape]) => have.get(n)?.shape.join() === shape.join());
   const reuseClass = stored?.prototypesHash === hashes.prototypes && fits(stored.classTensors, expectClass);
   const reuseParts = stored?.partsHash === hashes.parts && fits(stored.partTensors, expectParts);
-  const embed = (texts: string[], s?: AbortSignal) => encoders.embedTexts(texts, s);
-  const classT = reuseClass ? stored!.classTensors : classTensors(await buildClassPrototypes(project, embed, dim, signal));
-  const partT = reuseParts ? stored!.partTensors : partTensors(await buildPartEmbeddings(project, embed, dim, signal));
-  log(`prototypes ${reuseClass ? 'reused' : 'computed'}, part embeddings ${reuseParts ? 'reused' : 'computed'}`);
+  const embed = (texts: string[], signal?: AbortSignal) => b.encoders.session.embedTexts(texts, signal);
+  const classT = reuseClass ? stored!.classTensors : classTensors(await buildClassPrototypes(project, embed, dim, b.signal));
+  const partT = reuseParts ? stored!.partTensors : partTensors(await buildPartEmbeddings(project, embed, dim, b.signal));
+  b.log(`prototypes ${reuseClass ? 'reused' : 'computed'}, part embeddings ${reuseParts ? 'reused' : 'computed'}`);
+  return { classT, partT, reuseClass, reuseParts };
+}
 
-  // which masks are stale
-  const entries = new Map<string, ManifestImage>();
+/** Settles the images whose masks are up to date (or that cannot have one) and returns the rest. */
+async function staleImages(b: Build, images: ImageEntry[], prior: Map<string, JournalEntry>): Promise<Todo[]> {
+  const classIndex = new Map(b.project.classes.map((c, i) => [c.id, i]));
+  const coarseValues = b.table.values.get(b.project.levels[0].name)!;
   const todo: Todo[] = [];
-  let reused = 0;
-  let errors = 0;
+  let damaged = 0;
   for (const image of images) {
     const label = classIndex.get(image.classId);
     const base = { key: image.key, path: image.path, split: image.split, label: label ?? -1 };
     if (label === undefined) {
-      entries.set(image.key, { ...base, status: 'error', error: `class id '${image.classId}' is not in the project` });
-      errors++;
+      b.entries.set(image.key, { ...base, status: 'error', error: `class id '${image.classId}' is not in the project` });
+      b.counts.errors++;
       continue;
     }
-    const coarse = coarseValues[levelIndex[label][0]];
-    const file = path.join(root, image.path);
+    const coarse = coarseValues[b.table.levelIndex[label][0]];
+    let file: string;
+    try {
+      file = datasetFile(b.root, image.path);
+    } catch (err) {
+      b.entries.set(image.key, { ...base, status: 'error', error: (err as Error).message });
+      b.counts.errors++;
+      continue;
+    }
     const st = await fs.stat(file).catch(() => undefined);
     if (!st?.isFile()) {
-      entries.set(image.key, { ...base, status: 'error', error: `image not found: ${file}` });
-      errors++;
+      b.entries.set(image.key, { ...base, status: 'error', error: `image not found: ${file}` });
+      b.counts.errors++;
       continue;
     }
     const source = { bytes: st.size, mtimeMs: st.mtimeMs };
     const p = prior.get(image.key);
     const samePlace = p && p.path === image.path && sameSource(p.source, source);
     if (samePlace && p.status === 'error') {
-      entries.set(image.key, { ...base, status: 'error', error: p.error, source });
-      errors++;
-    } else if (samePlace && p.status === 'ok' && p.masksHash === hashes.masks && p.coarse === coarse && p.mask && existsSync(path.join(dir, p.mask))) {
-      entries.set(image.key, { ...base, status: 'ok', mask: p.mask, maskWidth: p.maskWidth, maskHeight: p.maskHeight, maskSha256: p.maskSha256, source });
-      reused++;
+      b.entries.set(image.key, { ...base, status: 'error', error: p.error, source });
+      b.counts.errors++;
+      continue;
+    }
+    const current = samePlace && p.status === 'ok' && p.masksHash === b.hashes.masks && p.coarse === coarse && !!p.mask && isMaskPath(p.mask);
+    if (current && (await maskIntact(b.dir, p))) {
+      b.entries.set(image.key, { ...base, status: 'ok', mask: p.mask, maskWidth: p.maskWidth, maskHeight: p.maskHeight, maskSha256: p.maskSha256, source });
+      b.counts.reused++;
     } else {
+      if (current && existsSync(path.join(b.dir, p.mask!))) damaged++;
       todo.push({ image, label, coarse, file, source });
     }
   }
-  log(`${images.length} images: ${reused} up to date, ${todo.length} to compute`);
+  if (damaged > 0) b.log(`${damaged} mask file(s) changed or corrupt since they were written (their content hash differs): recomputing them`);
+  b.log(`${images.length} images: ${b.counts.reused} up to date, ${todo.length} to compute`);
+  return todo;
+}
 
-  // masks, pipelined: load ahead, run the model on batch i while batch i-1 is post-processed
-  const journal = new Journal(journalFile);
-  const prompts = new Map([...partT].map(([name, t]) => [name.slice('parts.'.length), { data: t.data, n: t.shape[0], dim }]));
-  const maskStart = performance.now();
-  let inferenceMs = 0;
-  let postprocessMs = 0;
-  let loadWaitMs = 0;
-  let computed = 0;
-  const total = images.length;
-  const report = () => {
-    const secs = (performance.now() - maskStart) / 1000;
-    const rate = computed > 0 && secs > 0 ? computed / secs : 0;
-    const left = todo.length - computed - todoErrors;
-    progress({ phase: 'masks', done: reused + computed + errors, total, computed, reused, errors, imagesPerSecond: rate, etaSeconds: rate > 0 ? left / rate : undefined });
-  };
+/**
+ * The masks of the stale images with the MaskSession's steps, pipelined: images decode ahead,
+ * the model runs batch i while batch i-1 is post-processed (labels, PNG, write, journal).
+ */
+async function computeMasks(b: Build, todo: Todo[], prototypes: PrototypeTensors, total: number, batchSize: number): Promise<MaskPhase> {
+  const { session } = b.encoders;
+  const dim = b.encoders.model.embedDim;
+  const journal = new Journal(path.join(b.dir, JOURNAL_FILE));
+  const prompts = new Map([...prototypes.partT].map(([name, t]) => [name.slice('parts.'.length), { data: t.data, n: t.shape[0], dim }]));
+  const counts = b.counts;
+  const start = performance.now();
+  const phase: MaskPhase = { seconds: 0, inferenceMs: 0, postprocessMs: 0, loadWaitMs: 0 };
   let todoErrors = 0;
-  const fail = (t: Todo, error: string) => {
-    entries.set(t.image.key, { key: t.image.key, path: t.image.path, split: t.image.split, label: t.label, status: 'error', error, source: t.source });
-    journal.append({ key: t.image.key, path: t.image.path, coarse: t.coarse, masksHash: hashes.masks, source: t.source, status: 'error', error });
-    errors++;
-    todoErrors++;
+  const report = () => {
+    const secs = (performance.now() - start) / 1000;
+    const rate = counts.computed > 0 && secs > 0 ? counts.computed / secs : 0;
+    const left = todo.length - counts.computed - todoErrors;
+    b.progress({ phase: 'masks', done: counts.reused + counts.computed + counts.errors, total, ...counts, imagesPerSecond: rate, etaSeconds: rate > 0 ? left / rate : undefined });
   };
-  const finishBatch = async (loaded: Loaded[], feats: Map<Loaded, DenseFeatures>) => {
+  const record = (t: Todo, result: Pick<JournalEntry, 'status' | 'error' | 'mask' | 'maskWidth' | 'maskHeight' | 'maskSha256'>) => {
+    b.entries.set(t.image.key, { key: t.image.key, path: t.image.path, split: t.image.split, label: t.label, ...result, source: t.source });
+    journal.append({ key: t.image.key, path: t.image.path, coarse: t.coarse, masksHash: b.hashes.masks, source: t.source, ...result });
+  };
+  const finishBatch = async (loaded: Loaded[], feats: Map<Loaded, DenseMap>) => {
     const t0 = performance.now();
     await Promise.all(
       loaded.map(async (l) => {
-        if (l.error || !l.image) return fail(l.todo, l.error ?? 'not loaded');
-        const { todo: t, image } = l;
-        const size = maskDims(image.width, image.height, settings.maskSize);
-        const pe = prompts.get(t.coarse);
+        if (l.error || !l.image) {
+          record(l.todo, { status: 'error', error: l.error ?? 'not loaded' });
+          counts.errors++;
+          todoErrors++;
+          return;
+        }
+        const size = maskDims(l.image.width, l.image.height, b.settings.maskSize);
+        const pe = prompts.get(l.todo.coarse);
         const labels: LabelMap = pe
-          ? computePartMasks(feats.get(l)!, pe, pe.n, size, settings).labels
+          ? session.labels(feats.get(l)!, pe, pe.n, size, b.masks).labels
           : { data: new Uint8Array(size.width * size.height), width: size.width, height: size.height, numParts: 0 };
         const png = await encodeLabelMapPng(labels);
-        const mask = maskFileName(t.image.key, hashes.masks);
-        await writeFileAtomic(path.join(dir, mask), png);
-        const rec = { maskWidth: size.width, maskHeight: size.height, maskSha256: bytesSha256(png) };
-        entries.set(t.image.key, { key: t.image.key, path: t.image.path, split: t.image.split, label: t.label, status: 'ok', mask, ...rec, source: t.source });
-        journal.append({ key: t.image.key, path: t.image.path, coarse: t.coarse, masksHash: hashes.masks, source: t.source, status: 'ok', mask, ...rec });
-        computed++;
+        const mask = maskFileName(l.todo.image.key, b.hashes.masks);
+        await writeFileAtomic(path.join(b.dir, mask), png);
+        record(l.todo, { status: 'ok', mask, maskWidth: size.width, maskHeight: size.height, maskSha256: bytesSha256(png) });
+        counts.computed++;
       }),
     );
-    postprocessMs += performance.now() - t0;
+    phase.postprocessMs += performance.now() - t0;
     report();
   };
-  const load = (t: Todo): Promise<Loaded> =>
-    encoders.loadImage(t.file, settings.inputSize).then(
-      (image) => ({ todo: t, image }),
-      (err: Error) => ({ todo: t, error: `unreadable image: ${err.message}` }),
-    );
+  // the model's input from the working decode (bounded memory); the mask keeps the full image's aspect
+  const load = async (t: Todo): Promise<Loaded> => {
+    try {
+      const image = new ImageFile(t.file);
+      const pixels = await session.inputPixels(image, b.masks);
+      const { width, height } = await image.size();
+      return { todo: t, image: { pixels, width, height } };
+    } catch (err) {
+      return { todo: t, error: `unreadable image: ${(err as Error).message}` };
+    }
+  };
   const loads = new Map<number, Promise<Loaded>>();
   let pending: Promise<void> | undefined;
   try {
-    for (let b = 0; b < todo.length; b += batchSize) {
-      checkCancelled(signal);
-      for (let i = b; i < Math.min(b + 2 * batchSize, todo.length); i++) if (!loads.has(i)) loads.set(i, load(todo[i]));
+    for (let first = 0; first < todo.length; first += batchSize) {
+      checkCancelled(b.signal);
+      for (let i = first; i < Math.min(first + 2 * batchSize, todo.length); i++) if (!loads.has(i)) loads.set(i, load(todo[i]));
       const batch: Loaded[] = [];
       const waitStart = performance.now();
-      for (let i = b; i < Math.min(b + batchSize, todo.length); i++) {
+      for (let i = first; i < Math.min(first + batchSize, todo.length); i++) {
         batch.push(await loads.get(i)!);
         loads.delete(i);
       }
-      loadWaitMs += performance.now() - waitStart;
+      phase.loadWaitMs += performance.now() - waitStart;
       const withParts = batch.filter((l) => l.image && prompts.has(l.todo.coarse));
       const t0 = performance.now();
-      const dense = withParts.length > 0 ? encoders.denseFeatures(withParts.map((l) => l.image!.pixels), { variant: settings.variant, signal }) : Promise.resolve([]);
-      dense.then(() => (inferenceMs += performance.now() - t0), () => {});
+      const pixels = withParts.map((l) => l.image!.pixels);
+      const dense = pixels.length > 0 ? session.denseFeatures(pixels, b.masks, { signal: b.signal, batchSize: b.encoders.batchSize ?? pixels.length }) : Promise.resolve([]);
+      dense.then(() => (phase.inferenceMs += performance.now() - t0), () => {});
       if (pending) await pending;
       const feats = await dense;
       pending = finishBatch(batch, new Map(withParts.map((l, i) => [l, feats[i]])));
@@ -356,48 +499,41 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
     if (pending) await pending.catch(() => {});
   }
   if (pending) await pending;
-  const maskPhaseSeconds = (performance.now() - maskStart) / 1000;
+  phase.seconds = (performance.now() - start) / 1000;
+  return phase;
+}
 
-  // manifest last: set the old one aside while the prototypes file changes under it
-  progress({ phase: 'finish', done: total, total, computed, reused, errors, imagesPerSecond: computed / Math.max(maskPhaseSeconds, 1e-9) });
-  checkCancelled(signal);
-  const manifestFile = path.join(dir, MANIFEST_FILE);
-  const previousFile = path.join(dir, PREVIOUS_MANIFEST_FILE);
-  if (!(reuseClass && reuseParts && existsSync(protoFile))) {
+/** The prototypes file (when it changed) and the manifest, written last; then what no longer belongs is removed. */
+async function writeManifest(b: Build, images: ImageEntry[], prototypes: PrototypeTensors, phase: MaskPhase): Promise<CacheManifest> {
+  const { computed, reused, errors } = b.counts;
+  b.progress({ phase: 'finish', done: images.length, total: images.length, computed, reused, errors, imagesPerSecond: computed / Math.max(phase.seconds, 1e-9) });
+  checkCancelled(b.signal);
+  const protoFile = path.join(b.dir, PROTOTYPES_FILE);
+  const manifestFile = path.join(b.dir, MANIFEST_FILE);
+  const previousFile = path.join(b.dir, PREVIOUS_MANIFEST_FILE);
+  // set the old manifest aside while the prototypes file changes under it
+  if (!(prototypes.reuseClass && prototypes.reuseParts && existsSync(protoFile))) {
     if (existsSync(manifestFile)) await fs.rename(manifestFile, previousFile);
-    await writeFileAtomic(protoFile, Buffer.concat(encodePrototypes({ classTensors: classT, partTensors: partT, prototypesHash: hashes.prototypes, partsHash: hashes.parts })));
+    await writeFileAtomic(protoFile, Buffer.concat(encodePrototypes({ classTensors: prototypes.classT, partTensors: prototypes.partT, prototypesHash: b.hashes.prototypes, partsHash: b.hashes.parts })));
   }
   const manifest = makeManifest({
-    project,
-    projectFile,
-    root,
-    encoders,
-    hashes,
-    settings,
-    values,
-    levelIndex,
-    partNames,
-    images: images.map((i) => entries.get(i.key)!),
+    project: b.project,
+    projectFile: b.projectFile,
+    root: b.root,
+    encoders: b.encoders,
+    hashes: b.hashes,
+    settings: b.settings,
+    values: b.table.values,
+    levelIndex: b.table.levelIndex,
+    partNames: b.partNames,
+    images: images.map((i) => b.entries.get(i.key)!),
     prototypesSha256: await fileSha256(protoFile),
   });
   await writeFileAtomic(manifestFile, JSON.stringify(manifest, null, 1) + '\n');
   await fs.rm(previousFile, { force: true });
-  await fs.rm(journalFile, { force: true });
-  await removeUnreferencedMasks(dir, manifest);
-  const seconds = (performance.now() - started) / 1000;
-  return {
-    dir,
-    manifest,
-    images: { total, computed, reused, errors },
-    prototypes: reuseClass ? 'reused' : 'computed',
-    partEmbeddings: reuseParts ? 'reused' : 'computed',
-    seconds,
-    imagesPerSecond: computed / Math.max(maskPhaseSeconds, 1e-9),
-    maskPhaseSeconds,
-    inferenceSeconds: inferenceMs / 1000,
-    postprocessSeconds: postprocessMs / 1000,
-    loadWaitSeconds: loadWaitMs / 1000,
-  };
+  await fs.rm(path.join(b.dir, JOURNAL_FILE), { force: true });
+  await removeUnreferencedMasks(b.dir, manifest);
+  return manifest;
 }
 
 function makeManifest(o: {

@@ -8,7 +8,7 @@ import { canonicalJson, classPromptsHash, partPromptsHash, sha256 } from '../par
 import type { Project } from '../taxonomy/model';
 
 /** Bump when the way masks or prototypes are computed changes, so old caches read as stale. */
-export const CACHE_COMPUTE_VERSION = 1;
+export const CACHE_COMPUTE_VERSION = 3; // 3: the decode contract (ICC ignored, CMYK and 16-bit as the trainer reads them; images over 4096 px shrunk while read)
 
 export interface MaskBuildSettings {
   /** Long side of every mask in pixels (the aspect ratio of the image is kept). */

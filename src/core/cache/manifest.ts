@@ -66,6 +66,11 @@ export interface CacheManifest {
 
 export class CacheError extends Error {}
 
+/** Whether a manifest's mask entry names a file of this cache's masks/ folder (and nothing else). */
+export function isMaskPath(mask: string): boolean {
+  return /^masks\/[A-Za-z0-9._-]+\.png$/.test(mask) && !mask.includes('..');
+}
+
 /** The manifest in `dir` (or `file` inside it), undefined when there is none; throws on a malformed one. */
 export async function readManifest(dir: string, file = MANIFEST_FILE): Promise<CacheManifest | undefined> {
   const p = path.join(dir, file);

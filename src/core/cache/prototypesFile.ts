@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { encodeSafetensors, SafetensorsFile, type TensorToWrite } from '../clip/safetensors';
 import type { ClassPrototypes, PartEmbeddings } from '../prototypes/build';
-import { matrix, type Matrix } from '../prototypes/vlcl';
+import type { Matrix } from '../prototypes/vlcl';
 
 export interface StoredTensor {
   shape: number[];
@@ -34,10 +34,6 @@ export function classTensors(p: ClassPrototypes): Map<string, StoredTensor> {
 
 export function partTensors(parts: PartEmbeddings[]): Map<string, StoredTensor> {
   return new Map(parts.map((p) => [partsTensor(p.coarse), stored(p.embeddings)]));
-}
-
-export function toMatrix(t: StoredTensor): Matrix {
-  return matrix(t.shape[0], t.shape[1], t.data);
 }
 
 export function encodePrototypes(c: PrototypesContent): Uint8Array[] {

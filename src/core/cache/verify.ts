@@ -6,9 +6,12 @@ import path from 'node:path';
 import { SafetensorsFile } from '../clip/safetensors';
 import { decodeLabelMapPng } from '../masks/export';
 import { classPromptsHash, partPromptsHash } from '../parts/prompts';
-import { parseProject } from '../taxonomy/project';
+import { loadProject } from '../project';
+import type { Project } from '../taxonomy/model';
 import { bytesSha256, fileSha256 } from './hashes';
-import { CacheError, PROTOTYPES_FILE, readManifest, type CacheManifest } from './manifest';
+import { imagePathProblem } from '../taxonomy/importers/common';
+import { CacheError, isMaskPath, PROTOTYPES_FILE, readManifest, type CacheManifest } from './manifest';
+import { describeHolder, readCacheLock } from './lock';
 import { FINE_TENSOR, levelTensor, partsTensor } from './prototypesFile';
 
 export interface VerifyReport {
@@ -24,6 +27,8 @@ const UNIT_TOLERANCE = 1e-3;
 export async function verifyCache(dir: string, options: { signal?: AbortSignal } = {}): Promise<VerifyReport> {
   const report: VerifyReport = { problems: [], notes: [], checked: { masks: 0, tensors: 0 } };
   const problem = (m: string) => report.problems.push(m);
+  const lock = await readCacheLock(dir).catch(() => undefined);
+  if (lock?.state === 'held') report.notes.push(`${describeHolder(dir, lock.lock)}: what is checked may change under it`);
   let manifest: CacheManifest | undefined;
   try {
     manifest = await readManifest(dir);
@@ -95,6 +100,8 @@ async function checkMasks(dir: string, m: CacheManifest, report: VerifyReport, p
     const who = `image ${img.key} (${img.path})`;
     if (seen.has(img.key)) problem(`${who}: key listed twice`);
     seen.add(img.key);
+    const pathWhy = typeof img.path === 'string' ? imagePathProblem(img.path) : 'is not a string';
+    if (pathWhy) problem(`${who}: the image path ${pathWhy}`);
     if (img.status === 'error') {
       if (!img.error) problem(`${who}: status error without a message`);
       continue;
@@ -110,6 +117,11 @@ async function checkMasks(dir: string, m: CacheManifest, report: VerifyReport, p
     }
     if (!img.mask) {
       if (m.numPartSlots > 0) problem(`${who}: status ok but no mask`);
+      continue;
+    }
+    if (typeof img.mask !== 'string' || !isMaskPath(img.mask)) {
+      // never followed: a crafted manifest could name any file ('../../etc/passwd')
+      problem(`${who}: mask ${JSON.stringify(img.mask)} is not a file name inside ${path.join(dir, 'masks')}; build the cache again`);
       continue;
     }
     const file = path.join(dir, img.mask);
@@ -139,13 +151,13 @@ async function checkMasks(dir: string, m: CacheManifest, report: VerifyReport, p
 
 /** Prompts changed since the build: the cache is consistent but no longer what the project says. */
 async function checkStale(m: CacheManifest, report: VerifyReport): Promise<void> {
-  const text = await fs.readFile(m.project, 'utf8').catch(() => undefined);
-  if (text === undefined) {
-    report.notes.push(`project file ${m.project} not found: staleness not checked`);
+  let project: Project;
+  try {
+    project = (await loadProject(m.project, { require: 'syntax' })).project;
+  } catch (err) {
+    report.notes.push(`${(err as Error).message}: staleness not checked`);
     return;
   }
-  const project = parseProject(text, m.project).project;
-  if (!project) return;
   if (partPromptsHash(project) !== m.hashes.partPrompts) report.notes.push(`part prompts or templates changed since the build: the masks are stale (run \`pscl cache build\`)`);
   if (classPromptsHash(project) !== m.hashes.classPrompts) report.notes.push(`class names, levels or class templates changed since the build: the prototypes are stale (run \`pscl cache build\`)`);
 }

@@ -25,8 +25,8 @@ export { ClipModel, CancelledError, type ClipModelOptions, type DenseMap, type D
 export { ClipCheckpoint, CheckpointError, expectedTensors } from './checkpoint';
 export { type ClipConfig, ClipConfigError } from './config';
 export { ClipTokenizer, TokenizerError, type TokenBatch } from './tokenizer';
-export { NAMED_VARIANTS, VARIANT_NAMES, parseVariant, variantKey, type LastBlockVariant, type AttentionKind, type VariantName } from './graph/variants';
-export { loadImagePixels, normalizeHwc, CLIP_MEAN, CLIP_STD, ImageError, type PixelImage, type ResizeMode } from './preprocess';
+export { DEFAULT_VARIANT, NAMED_VARIANTS, VARIANT_NAMES, parseVariant, variantKey, type LastBlockVariant, type AttentionKind, type VariantName } from './graph/variants';
+export { decodeImage, ImageFile, loadImagePixels, pixelsOf, normalizeHwc, CLIP_MEAN, CLIP_STD, ImageError, type DecodedImage, type PixelImage, type ResizeMode } from './preprocess';
 export { OrtRuntime, RuntimeError, PROVIDER_CHOICES, type ProviderChoice, type ProviderReport } from './runtime';
 export { defaultCacheDir } from './graphcache';
 export { makeTinyClip, sharedMergesFile, TINY_DEFAULTS, type TinyClipOptions } from './tiny';

@@ -9,7 +9,7 @@ import { defaultCacheDir, GraphCache } from './graphcache';
 import { buildImageHeadGraph, buildImageTrunkGraph } from './graph/image';
 import { buildTextGraph } from './graph/text';
 import { resizePositionEmbedding } from './graph/posembed';
-import { parseVariant, variantKey, type LastBlockVariant } from './graph/variants';
+import { DEFAULT_VARIANT, parseVariant, variantKey, type LastBlockVariant } from './graph/variants';
 import type { PixelImage } from './preprocess';
 import { OrtRuntime, type ProviderChoice, type ProviderReport } from './runtime';
 import { cropPixels, FeatureGrid, slidingWindows } from './slidingwindow';
@@ -48,7 +48,7 @@ export interface RunControl {
 }
 
 export interface DenseOptions extends RunControl {
-  /** A variant name ('clearclip', 'vanilla', ...), a spec string, or a variant object. Default 'clearclip'. */
+  /** A variant name ('clearclip', 'vanilla', ...), a spec string, or a variant object. Default DEFAULT_VARIANT. */
   variant?: string | LastBlockVariant;
   /** Tile images larger than `window` (default: the trained size) with `stride` (default window/2). */
   slidingWindow?: boolean | { window?: number; stride?: number };
@@ -197,7 +197,7 @@ export class ClipModel {
    * size). Without sliding windows the whole image is one input (positional embeddings resized).
    */
   async denseFeatures(images: PixelImage[], options: DenseOptions = {}): Promise<DenseMap[]> {
-    const variant = typeof options.variant === 'object' ? options.variant : parseVariant(options.variant ?? 'clearclip');
+    const variant = typeof options.variant === 'object' ? options.variant : parseVariant(options.variant ?? DEFAULT_VARIANT);
     const p = this.patchSize;
     for (const img of images) {
       if (img.height % p !== 0 || img.width % p !== 0 || img.data.length !== 3 * img.height * img.width) {

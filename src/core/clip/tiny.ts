@@ -43,10 +43,15 @@ export const TINY_DEFAULTS: TinyClipOptions = {
   dtype: 'F32',
 };
 
-/** The real CLIP merges in the shared data folder (PSCL_SHARED_DATA, else `<repo>/../shared/data`). */
+/**
+ * The real CLIP merges: under PSCL_SHARED_DATA when set, else the repository's copy in test/data,
+ * else `<repo>/../shared/data` (an installed extension has neither and uses the small vocabulary).
+ */
 export function sharedMergesFile(repoRoot: string): string {
-  const data = process.env.PSCL_SHARED_DATA ?? path.join(repoRoot, '..', 'shared', 'data');
-  return path.join(data, 'clip', 'bpe_simple_vocab_16e6.txt.gz');
+  const file = (data: string) => path.join(data, 'clip', 'bpe_simple_vocab_16e6.txt.gz');
+  if (process.env.PSCL_SHARED_DATA) return file(process.env.PSCL_SHARED_DATA);
+  const inRepo = file(path.join(repoRoot, 'test', 'data'));
+  return existsSync(inRepo) ? inRepo : file(path.join(repoRoot, '..', 'shared', 'data'));
 }
 
 /** mulberry32 uniform [0,1) + Box-Muller normals: small, fast, and the same on every platform. */
@@ -113,7 +118,7 @@ export function makeTinyClip(dir: string, options: Partial<TinyClipOptions> = {}
   let merges: [string, string][] = [];
   if (o.vocab === 'real') {
     if (!o.mergesFile || !existsSync(o.mergesFile)) {
-      throw new Error(`the real CLIP vocabulary needs bpe_simple_vocab_16e6.txt.gz (looked for ${o.mergesFile ?? 'nothing'}); set PSCL_SHARED_DATA or use --vocab small`);
+      throw new Error(`the real CLIP vocabulary needs bpe_simple_vocab_16e6.txt.gz (looked for ${o.mergesFile ?? 'nothing'}); pass --merges FILE or use --vocab small`);
     }
     merges = readClipMerges(o.mergesFile);
   }

@@ -1,22 +1,13 @@
-// The CLIP tokenizer through transformers.js (AutoTokenizer on the model folder's tokenizer.json,
-// never the network), padded or truncated to the text encoder's context length.
-import { existsSync } from 'node:fs';
+// The CLIP tokenizer of a model folder (tokenizer.json + tokenizer_config.json, read by bpe.ts:
+// no network, no other package), padded or truncated to the text encoder's context length.
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { BpeTokenizer, TokenizerError } from './bpe';
 import { TOKENIZER_CONFIG_FILE, TOKENIZER_FILE } from './checkpoint';
-import { PsclError } from '../errors';
 
-interface HfTokenizer {
-  encode(text: string): number[];
-  pad_token_id?: number | null;
-  eos_token_id?: number | null;
-}
+export { TokenizerError };
 
-/** Bad input the user can fix (kind 'input' for the backend's error mapping). */
-export class TokenizerError extends PsclError {
-  override name = 'TokenizerError';
-}
-
-/** Token ids of a batch, row-major [count, contextLength], as numbers (transformers.js hands BigInts to ORT). */
+/** Token ids of a batch, row-major [count, contextLength]. */
 export interface TokenBatch {
   ids: number[];
   count: number;
@@ -35,7 +26,7 @@ export function checkTokenizerFiles(dir: string): void {
 
 export class ClipTokenizer {
   private constructor(
-    private readonly tokenizer: HfTokenizer,
+    private readonly tokenizer: BpeTokenizer,
     readonly contextLength: number,
     readonly padId: number,
     readonly eosId: number,
@@ -43,25 +34,24 @@ export class ClipTokenizer {
 
   static async load(dir: string, contextLength: number): Promise<ClipTokenizer> {
     checkTokenizerFiles(dir);
-    const { AutoTokenizer, env } = await import('@huggingface/transformers');
-    env.allowRemoteModels = false;
-    env.allowLocalModels = true;
-    env.localModelPath = path.dirname(path.resolve(dir)) + path.sep;
-    let tokenizer: HfTokenizer;
-    try {
-      tokenizer = (await AutoTokenizer.from_pretrained(path.basename(path.resolve(dir)), { local_files_only: true })) as unknown as HfTokenizer;
-    } catch (err) {
-      throw new TokenizerError(`${path.join(dir, TOKENIZER_FILE)}: cannot load the tokenizer (${(err as Error).message})`);
-    }
-    const eos = tokenizer.eos_token_id;
-    if (typeof eos !== 'number') throw new TokenizerError(`${path.join(dir, TOKENIZER_CONFIG_FILE)}: no eos_token; CLIP needs <|endoftext|>`);
-    const pad = typeof tokenizer.pad_token_id === 'number' ? tokenizer.pad_token_id : eos;
-    return new ClipTokenizer(tokenizer, contextLength, pad, eos);
+    const file = path.join(dir, TOKENIZER_FILE);
+    const configFile = path.join(dir, TOKENIZER_CONFIG_FILE);
+    const json = readJson(file);
+    const config = readJson(configFile);
+    if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new TokenizerError(`${configFile}: must hold a JSON object`);
+    const cfg = config as Record<string, unknown>;
+    const tokenizer = new BpeTokenizer(json, file, { removeSpace: cfg.remove_space === true, lowercaseAndRemoveAccents: cfg.do_lowercase_and_remove_accent === true });
+    const eosToken = configToken(cfg, 'eos_token', configFile);
+    const eos = eosToken === undefined ? undefined : tokenizer.tokenId(eosToken);
+    if (eos === undefined) throw new TokenizerError(`${configFile}: no eos_token in the vocabulary; CLIP needs <|endoftext|>`);
+    const padToken = configToken(cfg, 'pad_token', configFile);
+    const pad = padToken === undefined ? undefined : tokenizer.tokenId(padToken);
+    return new ClipTokenizer(tokenizer, contextLength, pad ?? eos, eos);
   }
 
   /** Ids of one text with <|startoftext|> and <|endoftext|>, not padded. */
   encodeOne(text: string): number[] {
-    return this.tokenizer.encode(text).map(Number);
+    return this.tokenizer.encode(text);
   }
 
   /** Pads with the pad token; a text too long keeps its first tokens and still ends with <|endoftext|>. */
@@ -79,4 +69,21 @@ export class ClipTokenizer {
     }
     return { ids, count: texts.length, contextLength: n };
   }
+}
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new TokenizerError(`${file}: cannot load the tokenizer (${(err as Error).message})`);
+  }
+}
+
+/** A token named in tokenizer_config.json: a string, or {"content": ...} (an AddedToken). */
+function configToken(config: Record<string, unknown>, key: string, file: string): string | undefined {
+  const v = config[key];
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
+  throw new TokenizerError(`${file}: ${key} must be a string or {"content": ...}`);
 }

@@ -8,7 +8,7 @@ export interface LlmSettings {
   baseUrl: string;
   model: string;
   temperature: number;
-  /** Per attempt. */
+  /** The whole request: every attempt, the reading of each reply and the waits between them. */
   timeoutMs: number;
   /** Retries after the first attempt (429, 5xx, timeouts, dropped connections). */
   maxRetries: number;
@@ -19,6 +19,11 @@ export const DEFAULT_LLM_SETTINGS: Omit<LlmSettings, 'baseUrl' | 'model'> = {
   timeoutMs: 120_000,
   maxRetries: 2,
 };
+
+/** The longest wait between attempts, whatever a server's Retry-After asks for. */
+export const MAX_RETRY_WAIT_MS = 60_000;
+/** Replies larger than this are refused unread (a suggestion reply is tens of kilobytes). */
+export const MAX_REPLY_BYTES = 4 * 1024 * 1024;
 
 export type LlmErrorCode =
   | 'not-configured'
@@ -31,6 +36,7 @@ export type LlmErrorCode =
   | 'server'
   | 'http'
   | 'malformed'
+  | 'too-large'
   | 'truncated'
   | 'refusal';
 
@@ -108,6 +114,8 @@ export interface CompleteOptions {
   signal?: AbortSignal;
   /** Called before each HTTP attempt after the first. */
   onRetry?: (attempt: number) => void;
+  /** Called before waiting between attempts: how long, and why (e.g. "the server asks to wait 5 s (429)"). */
+  onWait?: (seconds: number, why: string) => void;
 }
 
 export interface LlmClient {
@@ -135,6 +143,16 @@ export function createLlmClient(settings: LlmSettings, apiKey: string | undefine
 
   async function complete(messages: ChatMessage[], format: JsonSchemaFormat, opts: CompleteOptions = {}): Promise<ChatReply> {
     if (opts.signal?.aborted) throw new LlmError('cancelled', 'cancelled');
+    // One deadline for the whole request (attempts, reading replies, waits), and one signal that
+    // fires on the caller's cancel or at the deadline: every await below listens to it.
+    const started = Date.now();
+    const deadline = started + settings.timeoutMs;
+    const overall = new AbortController();
+    const onCancel = () => overall.abort();
+    opts.signal?.addEventListener('abort', onCancel, { once: true });
+    const timer = setTimeout(() => overall.abort(), settings.timeoutMs);
+    const cancelled = () => opts.signal?.aborted === true;
+    const timedOut = () => !cancelled() && (overall.signal.aborted || Date.now() >= deadline);
     // One client per call: the attempt count is this call's, whatever else runs at the same time.
     let attempts = 0;
     const openai = new OpenAI({
@@ -142,13 +160,13 @@ export function createLlmClient(settings: LlmSettings, apiKey: string | undefine
       // Local servers take no key; the package insists on one, and sends it as a bearer token.
       apiKey: apiKey || 'no-key',
       timeout: settings.timeoutMs,
-      maxRetries: settings.maxRetries,
+      // Retries are ours: the package's would wait as long as Retry-After says, deaf to cancel.
+      maxRetries: 0,
       logLevel: options.logLevel ?? 'warn',
       logger,
-      fetch: (url, init) => {
+      fetch: async (url, init) => {
         attempts++;
-        if (attempts > 1) opts.onRetry?.(attempts);
-        return fetch(url, init);
+        return readBounded(await fetch(url, init), settings.baseUrl, init?.signal ?? undefined);
       },
     });
     const ask = (mode: 'json_schema' | 'json_object') =>
@@ -160,26 +178,136 @@ export function createLlmClient(settings: LlmSettings, apiKey: string | undefine
           response_format:
             mode === 'json_schema' ? { type: 'json_schema', json_schema: { name: format.name, strict: true, schema: format.schema } } : { type: 'json_object' },
         },
-        { signal: opts.signal },
+        { signal: overall.signal, timeout: Math.max(1, deadline - Date.now()) },
       );
-    let completion: OpenAI.Chat.Completions.ChatCompletion;
+    const tooLong = () =>
+      new LlmError('timeout', `no complete reply from the LLM server at ${settings.baseUrl} within ${settings.timeoutMs / 1000} s${attemptsText(attempts)}; check the server or raise the timeout (--timeout, pscl.llm.timeoutSeconds)`);
     try {
-      try {
-        completion = await ask(mode);
-      } catch (err) {
-        // Servers without structured output refuse json_schema; JSON mode plus the schema in the
-        // prompt still gets JSON, and validation is as strict either way.
-        if (mode !== 'json_schema' || !rejectsJsonSchema(err)) throw err;
-        mode = 'json_object';
-        completion = await ask(mode);
+      for (let retry = 0; ; ) {
+        let completion: OpenAI.Chat.Completions.ChatCompletion;
+        try {
+          completion = await ask(mode);
+        } catch (err) {
+          if (cancelled()) throw new LlmError('cancelled', 'cancelled');
+          if (timedOut()) throw tooLong();
+          // Servers without structured output refuse json_schema; JSON mode plus the schema in the
+          // prompt still gets JSON, and validation is as strict either way.
+          if (mode === 'json_schema' && rejectsJsonSchema(err)) {
+            mode = 'json_object';
+            continue;
+          }
+          const failure = translateError(err, settings, attempts, opts.signal, clean);
+          if (!retryable(err) || retry >= settings.maxRetries) throw failure;
+          const asked = retryAfterMs(err);
+          const waitMs = asked ?? backoffMs(retry);
+          const left = deadline - Date.now();
+          if (asked !== undefined && (asked > MAX_RETRY_WAIT_MS || asked > left)) {
+            const limit = Math.max(0, Math.round(Math.min(MAX_RETRY_WAIT_MS, left) / 1000));
+            const why = left < MAX_RETRY_WAIT_MS ? 'the time left of the request: --timeout, pscl.llm.timeoutSeconds' : `waits between attempts are capped at ${MAX_RETRY_WAIT_MS / 1000} s`;
+            throw new LlmError(failure.code, `${failure.message.replace(/; try again later$/, '')}: server asks to wait ${Math.ceil(asked / 1000)} s; giving up, limit ${limit} s (${why}); try again later`);
+          }
+          if (waitMs >= left) throw tooLong();
+          log(clean(`[info] attempt ${attempts} failed (${statusOf(err)}: ${short(failure.message, 160)}); retrying in ${(waitMs / 1000).toFixed(1)} s`));
+          opts.onWait?.(Math.ceil(waitMs / 1000), asked !== undefined ? `the server asks to wait ${Math.ceil(asked / 1000)} s (${statusOf(err)})` : `backing off after ${failure.code}`);
+          await sleep(waitMs, overall.signal);
+          if (cancelled()) throw new LlmError('cancelled', 'cancelled');
+          if (timedOut()) throw tooLong();
+          retry++;
+          opts.onRetry?.(attempts + 1);
+          continue;
+        }
+        return readReply(completion, settings, attempts, clean);
       }
-    } catch (err) {
-      throw translateError(err, settings, attempts, opts.signal, clean);
+    } finally {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onCancel);
     }
-    return readReply(completion, settings, attempts, clean);
   }
 
   return { settings, complete };
+}
+
+/** Reads a reply whole, refusing one larger than MAX_REPLY_BYTES; the signal stops a slow body too. */
+async function readBounded(res: Response, at: string, signal: AbortSignal | undefined): Promise<Response> {
+  const tooLarge = () => new LlmError('too-large', `the LLM server at ${at} sent a reply larger than ${MAX_REPLY_BYTES / (1024 * 1024)} MB; it was not read. Check the base URL and the model`);
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > MAX_REPLY_BYTES) {
+    await res.body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (res.body) {
+    const reader = res.body.getReader();
+    const aborted = new Promise<never>((_, reject) => {
+      const fail = () => reject(signal?.reason ?? new Error('aborted'));
+      if (signal?.aborted) fail();
+      else signal?.addEventListener('abort', fail, { once: true });
+    });
+    aborted.catch(() => {});
+    try {
+      for (;;) {
+        const { done, value } = await Promise.race([reader.read(), aborted]);
+        if (done) break;
+        size += value.byteLength;
+        if (size > MAX_REPLY_BYTES) throw tooLarge();
+        chunks.push(value);
+      }
+    } catch (err) {
+      await reader.cancel().catch(() => {});
+      throw err;
+    }
+  }
+  const body = res.status === 204 || res.status === 304 ? null : Buffer.concat(chunks);
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+}
+
+/** 408, 409, 429 and 5xx answers, and connections that failed or timed out, are worth another try. */
+function retryable(err: unknown): boolean {
+  if (err instanceof APIError && err.status !== undefined) return err.status === 408 || err.status === 409 || err.status === 429 || err.status >= 500;
+  if (err instanceof APIConnectionError) return !(ownError(err) instanceof LlmError);
+  return false;
+}
+
+function statusOf(err: unknown): string {
+  return err instanceof APIError && err.status ? String(err.status) : 'no answer';
+}
+
+/** What a server asks us to wait (Retry-After in seconds or as a date, or retry-after-ms), in ms. */
+function retryAfterMs(err: unknown): number | undefined {
+  const headers = err instanceof APIError ? (err.headers as Headers | undefined) : undefined;
+  if (!headers || typeof headers.get !== 'function') return undefined;
+  const ms = Number(headers.get('retry-after-ms'));
+  if (headers.get('retry-after-ms') !== null && Number.isFinite(ms) && ms >= 0) return ms;
+  const value = headers.get('retry-after');
+  if (value === null) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+}
+
+/** 0.5 s, 1 s, 2 s ... up to 8 s, with a little jitter so clients do not retry in step. */
+function backoffMs(retry: number): number {
+  return Math.min(8000, 500 * 2 ** retry) * (0.75 + Math.random() * 0.25);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Our own error thrown inside the fetch wrapper, which the package wraps as a connection error. */
+function ownError(err: unknown): unknown {
+  return (err as { cause?: unknown } | null)?.cause;
 }
 
 function rejectsJsonSchema(err: unknown): boolean {
@@ -212,6 +340,8 @@ function attemptsText(n: number): string {
 function translateError(err: unknown, s: LlmSettings, attempts: number, signal: AbortSignal | undefined, clean: (s: string) => string): LlmError {
   const at = s.baseUrl;
   if (err instanceof APIUserAbortError || signal?.aborted) return new LlmError('cancelled', 'cancelled');
+  if (err instanceof LlmError) return err;
+  if (ownError(err) instanceof LlmError) return ownError(err) as LlmError;
   if (err instanceof APIConnectionTimeoutError) {
     return new LlmError('timeout', `no reply from the LLM server at ${at} within ${s.timeoutMs / 1000} s${attemptsText(attempts)}; check the server or raise the timeout`);
   }

@@ -130,6 +130,7 @@ export async function suggest(kind: SuggestionKind, project: Project, options: S
       const reply = await client.complete(job.messages, format, {
         signal,
         onRetry: (attempt) => onProgress?.({ message: `retrying (attempt ${attempt})${step}`, done: i, total: jobs.length }),
+        onWait: (seconds, why) => onProgress?.({ message: `${why}; waiting ${seconds} s before retrying${step}`, done: i, total: jobs.length }),
       });
       content = reply.content;
       model = reply.model;

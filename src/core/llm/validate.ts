@@ -1,7 +1,7 @@
 // Strict checks of every LLM reply before anything reaches the user: JSON and schema first (a
 // failure there rejects the whole reply), then each suggested item on its own (a failure rejects
 // that item with a reason). Nothing here writes; review.ts turns accepted items into edits.
-import type { Project, TaxonomyClass } from '../taxonomy/model';
+import { partNameProblem, reservedNameProblem, type Project, type TaxonomyClass } from '../taxonomy/model';
 import { parentLevelIndex } from '../taxonomy/validate';
 import { LlmError } from './client';
 import { DESCRIPTION_MAX, NAME_MAX } from './prompts';
@@ -80,7 +80,7 @@ function textProblem(text: string, max: number, what: string): string | undefine
 
 /** Why `name` is not acceptable as a level, value, part or phrasing name (undefined when fine). */
 export function nameProblem(name: string, what = 'name'): string | undefined {
-  return textProblem(name, NAME_MAX, what) ?? (CODE.test(name) ? `${what} looks like JSON or code` : undefined);
+  return textProblem(name, NAME_MAX, what) ?? (CODE.test(name) ? `${what} looks like JSON or code` : undefined) ?? reservedNameProblem(name, what);
 }
 
 /** Why `text` is not acceptable as a class description (undefined when fine). */
@@ -286,7 +286,7 @@ function intermediateNotes(ctx: IntermediateContext, s: Pick<IntermediateSuggest
 
 export function partProblems(name: string, prompts: readonly string[]): string[] {
   const out: string[] = [];
-  const why = nameProblem(name, 'part name');
+  const why = nameProblem(name, 'part name') ?? partNameProblem(name);
   if (why) out.push(why);
   if (prompts.length === 0) out.push('no phrasings');
   for (const p of prompts) {

@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Metadata, OutputInfo } from 'sharp';
+import { decodeImage, ImageError } from '../clip/decode';
 import type { LabelMap } from './labels';
 import { partColour, toHexColour } from './palette';
 import type { PartStats } from './stats';
@@ -80,19 +81,21 @@ export async function readLabelMapPng(file: string, numParts?: number): Promise<
   return decodeLabelMapPng(png, file, numParts);
 }
 
+/** The overlay's longest side: larger images are scaled down as they are decoded (a 16000 px
+ *  image would otherwise take 768 MB of pixels for a picture nobody views at that size). */
+export const OVERLAY_MAX_SIDE = 2048;
+
 /**
- * The image with each part blended in its colour (alpha `opacity`), at the image's own size;
- * the label map is sampled nearest-neighbour (it may be smaller than the image).
+ * The image with each part blended in its colour (alpha `opacity`), at the image's own size up
+ * to `maxSide` pixels on the long side; the label map is sampled nearest-neighbour.
  */
-export async function overlayPng(image: string | Buffer, labels: LabelMap, parts: ExportPart[], opacity = 0.5): Promise<Buffer> {
+export async function overlayPng(image: string | Buffer, labels: LabelMap, parts: ExportPart[], opacity = 0.5, maxSide = OVERLAY_MAX_SIDE): Promise<Buffer> {
   const name = typeof image === 'string' ? image : 'the image';
-  let img: { data: Buffer; info: OutputInfo };
-  try {
-    img = await sharp(image).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-  } catch (e) {
-    throw new Error(`cannot read ${name}: ${(e as Error).message}`);
-  }
-  const { width, height, channels } = img.info;
+  // the decode contract (as the model's input), read at most maxSide on the long side
+  const img = await decodeImage(image, { maxSide }).catch((e: Error) => {
+    throw new Error(`cannot read ${name}: ${e instanceof ImageError ? e.detail : e.message}`);
+  });
+  const { width, height, channels } = img;
   const colours = new Map<number, readonly [number, number, number]>();
   for (const p of parts) colours.set(p.label, partColour(p));
   const px = img.data;

@@ -2,18 +2,12 @@
 // mask preview, `pscl masks` and the training cache (what the user sees is what is trained on).
 import { labelsFromProbabilities, type LabelMap } from './labels';
 import { closeLabelMap } from './morphology';
-import { promptProbabilities, CLIP_LOGIT_SCALE, type DenseFeatures, type PromptEmbeddings } from './similarity';
+import { MASK_DEFAULTS, type MaskSettings } from './settings';
+import { promptProbabilities, type DenseFeatures, type PromptEmbeddings } from './similarity';
 import { partStatistics, type PartStats } from './stats';
 
-export interface MaskSettings {
-  /** Odd kernel size of the closing; 1 disables it. Default 3 (the paper's). */
-  kernel?: number;
-  /** Pixels whose best part probability is below this become background. Default 0 (off). */
-  threshold?: number;
-  logitScale?: number;
-}
-
-export const DEFAULT_MASK_SETTINGS: Required<MaskSettings> = { kernel: 3, threshold: 0, logitScale: CLIP_LOGIT_SCALE };
+/** What the step from features to labels uses of the mask settings (the defaults fill the rest). */
+export type LabelSettings = Partial<Pick<MaskSettings, 'kernel' | 'threshold' | 'logitScale'>>;
 
 export interface PartMaskResult {
   labels: LabelMap;
@@ -33,9 +27,9 @@ export function computePartMasks(
   prompts: PromptEmbeddings,
   numParts: number,
   size: { height: number; width: number },
-  settings: MaskSettings = {},
+  settings: LabelSettings = {},
 ): PartMaskResult {
-  const s = { ...DEFAULT_MASK_SETTINGS, ...settings };
+  const s = { kernel: settings.kernel ?? MASK_DEFAULTS.kernel, threshold: settings.threshold ?? MASK_DEFAULTS.threshold, logitScale: settings.logitScale ?? MASK_DEFAULTS.logitScale };
   const probabilities = promptProbabilities(features, prompts, s.logitScale);
   const raw = labelsFromProbabilities(probabilities, features.h, features.w, prompts.n, {
     height: size.height,

@@ -1,21 +1,21 @@
-// One place that turns (project, coarse category, image, settings) into part masks with a CLIP
-// model: used by the preview host (backend), `pscl masks` and the cache builder. Image features
-// are cached per (image, variant, size, sliding window) and prompt embeddings per text, so a
-// prompt edit recomputes only the edited text and the similarities.
+// Part masks for an image: the one way from (project, coarse category, image, settings) to a part
+// label map with a CLIP model. `compute` serves one image (the preview host in the backend,
+// `pscl masks`, the prompt-quality scores); the training cache runs the same steps in batches
+// (`inputPixels`, `denseFeatures`, `partEmbeddings`, `labels`), so what the preview shows is what
+// the cache holds. Image features are cached per (image, variant, size, sliding window) and
+// prompt embeddings per text, so a prompt edit recomputes only the edited text and the labels.
 import { statSync } from 'node:fs';
 import type { ClipModel, DenseMap, RunControl } from '../clip';
-import { loadImagePixels } from '../clip/preprocess';
+import { ImageFile, pixelsOf, type PixelImage } from '../clip/preprocess';
+import { PsclError } from '../errors';
 import { expandPartPrompts } from '../parts/prompts';
 import { groupEmbeddings } from '../prototypes/build';
 import type { Project } from '../taxonomy/model';
-import { computePartMasks, type MaskSettings, type PartMaskResult } from './pipeline';
+import { computePartMasks, type PartMaskResult } from './pipeline';
+import { maskSettings, type MaskSettings } from './settings';
+import type { DenseFeatures, PromptEmbeddings } from './similarity';
 
-export interface ImageMaskSettings extends MaskSettings {
-  /** A variant name or spec understood by the CLIP core (default 'clearclip'). */
-  variant?: string;
-  /** Long side of the encoder input in pixels (rounded to the patch size). Default 448. */
-  size?: number;
-  slidingWindow?: boolean;
+export interface ImageMaskSettings extends Partial<MaskSettings> {
   /** Extra prompts that mean "background" (label 0). */
   backgroundPrompts?: string[];
   /** Size of the label map; default: the encoder input size. */
@@ -33,6 +33,8 @@ export interface PartInfo {
 export interface ImageMasks extends PartMaskResult {
   parts: PartInfo[];
   coarse: string;
+  /** The settings used: the defaults with the given values on top. */
+  settings: MaskSettings;
   /** Encoder input size (the label map's default size). */
   input: { height: number; width: number };
   timing: { features: number; text: number; masks: number; ms: number; featuresCached: boolean };
@@ -41,6 +43,17 @@ export interface ImageMasks extends PartMaskResult {
 interface CachedFeatures {
   dense: DenseMap;
   input: { height: number; width: number };
+}
+
+/** The coarse category whose parts a mask uses: the one asked for, else the only (or first) one with parts. */
+export function partsCategory(project: Project, requested?: string): { coarse: string; others: string[] } {
+  const withParts = Object.keys(project.parts).filter((c) => project.parts[c].length > 0);
+  if (requested !== undefined) {
+    if (!withParts.includes(requested)) throw new PsclError(`no parts for coarse category '${requested}' (parts exist for: ${withParts.join(', ') || 'none'}): add them under "parts"`);
+    return { coarse: requested, others: [] };
+  }
+  if (withParts.length === 0) throw new PsclError('the project has no parts: add part prompts under "parts" first');
+  return { coarse: withParts[0], others: withParts.slice(1) };
 }
 
 const MAX_CACHED_IMAGES = 64;
@@ -52,18 +65,27 @@ export class MaskSession {
 
   constructor(readonly model: ClipModel) {}
 
+  /** Step 1: the image as the model sees it: long side `size`, each side a multiple of the patch. */
+  inputPixels(image: ImageFile, settings: MaskSettings): Promise<PixelImage> {
+    return image.decode().then((d) => pixelsOf(d, { mode: 'fit', size: settings.size, multipleOf: this.model.patchSize }));
+  }
+
+  /** Step 2: dense patch features of a batch of inputs through the settings' variant. */
+  denseFeatures(images: PixelImage[], settings: MaskSettings, control: RunControl & { batchSize?: number } = {}): Promise<DenseMap[]> {
+    return this.model.denseFeatures(images, { variant: settings.variant, slidingWindow: settings.slidingWindow, signal: control.signal, batchSize: control.batchSize });
+  }
+
   /** Dense features of an image, cached by file identity (path, size, mtime) and settings. */
-  async imageFeatures(file: string, settings: ImageMaskSettings = {}, control: RunControl = {}): Promise<CachedFeatures & { cached: boolean }> {
-    const size = settings.size ?? 448;
-    const variant = settings.variant ?? 'clearclip';
-    let identity = file;
+  async imageFeatures(image: ImageFile | string, settings: MaskSettings, control: RunControl = {}): Promise<CachedFeatures & { cached: boolean }> {
+    const file = typeof image === 'string' ? new ImageFile(image) : image;
+    let identity = file.path;
     try {
-      const st = statSync(file);
-      identity = `${file}|${st.size}|${st.mtimeMs}`;
+      const st = statSync(file.path);
+      identity = `${file.path}|${st.size}|${st.mtimeMs}`;
     } catch {
-      // loadImagePixels reports the missing file
+      // decoding reports the missing file
     }
-    const key = `${identity}|${variant}|${size}|${settings.slidingWindow ? 'sw' : 'full'}`;
+    const key = `${identity}|${settings.variant}|${settings.size}|${settings.slidingWindow ? 'sw' : 'full'}`;
     const hit = this.features.get(key);
     if (hit) {
       this.features.delete(key); // refresh its place in the LRU order
@@ -71,8 +93,8 @@ export class MaskSession {
       return { ...(await hit), cached: true };
     }
     const job = (async () => {
-      const pixels = await loadImagePixels(file, { mode: 'fit', size, multipleOf: this.model.patchSize });
-      const [dense] = await this.model.denseFeatures([pixels], { variant, slidingWindow: settings.slidingWindow ?? false, signal: control.signal });
+      const pixels = await this.inputPixels(file, settings);
+      const [dense] = await this.denseFeatures([pixels], settings, control);
       return { dense, input: { height: pixels.height, width: pixels.width } };
     })();
     this.features.set(key, job);
@@ -105,29 +127,39 @@ export class MaskSession {
     return expandPartPrompts(project, coarse).map((p, i) => ({ label: i + 1, name: p.part, texts: p.texts }));
   }
 
-  async compute(project: Project, coarse: string, imageFile: string, settings: ImageMaskSettings = {}, control: RunControl = {}): Promise<ImageMasks> {
-    const t0 = performance.now();
+  /** Step 3: the prompts of a coarse category as embeddings: its parts (label k = row k-1), then background prompts. */
+  async partEmbeddings(project: Project, coarse: string, backgroundPrompts: readonly string[] = [], control: RunControl = {}): Promise<{ parts: PartInfo[]; prompts: PromptEmbeddings }> {
     const parts = this.partPrompts(project, coarse);
-    if (parts.length === 0) throw new Error(`coarse category '${coarse}' has no parts: add parts to the project file first`);
-    const feats = await this.imageFeatures(imageFile, settings, control);
-    const t1 = performance.now();
-    const background = (settings.backgroundPrompts ?? []).filter((t) => t.trim() !== '');
+    if (parts.length === 0) throw new PsclError(`coarse category '${coarse}' has no parts: add parts to the project file first`);
+    const background = backgroundPrompts.filter((t) => t.trim() !== '');
     const groups = [...parts.map((p) => p.texts), ...background.map((t) => [t])];
-    const prompts = await this.groupEmbeddings(groups, control);
+    return { parts, prompts: { data: await this.groupEmbeddings(groups, control), n: groups.length, dim: this.model.embedDim } };
+  }
+
+  /** Step 4: labels from features and prompts at the output size (closing, threshold, statistics). */
+  labels(features: DenseMap | DenseFeatures, prompts: PromptEmbeddings, numParts: number, output: { height: number; width: number }, settings: MaskSettings): PartMaskResult {
+    const f: DenseFeatures = 'h' in features ? features : { data: features.data, h: features.height, w: features.width, dim: features.dim };
+    return computePartMasks(f, prompts, numParts, output, settings);
+  }
+
+  /** The masks of one image: the steps above, with the image's features cached. */
+  async compute(project: Project, coarse: string, image: ImageFile | string, given: ImageMaskSettings = {}, control: RunControl = {}): Promise<ImageMasks> {
+    const t0 = performance.now();
+    const { backgroundPrompts, output, ...rest } = given;
+    const settings = maskSettings(rest);
+    const known = this.partPrompts(project, coarse);
+    if (known.length === 0) throw new PsclError(`coarse category '${coarse}' has no parts: add parts to the project file first`);
+    const feats = await this.imageFeatures(image, settings, control);
+    const t1 = performance.now();
+    const { parts, prompts } = await this.partEmbeddings(project, coarse, backgroundPrompts, control);
     const t2 = performance.now();
-    const { dense } = feats;
-    const result = computePartMasks(
-      { data: dense.data, h: dense.height, w: dense.width, dim: dense.dim },
-      { data: prompts, n: groups.length, dim: this.model.embedDim },
-      parts.length,
-      settings.output ?? feats.input,
-      { kernel: settings.kernel, threshold: settings.threshold, logitScale: settings.logitScale },
-    );
+    const result = this.labels(feats.dense, prompts, parts.length, output ?? feats.input, settings);
     const t3 = performance.now();
     return {
       ...result,
       parts,
       coarse,
+      settings,
       input: feats.input,
       timing: { features: t1 - t0, text: t2 - t1, masks: t3 - t2, ms: t3 - t0, featuresCached: feats.cached },
     };

@@ -4,7 +4,7 @@
 import { findNodeAtLocation, type Edit, type JSONPath, type Node } from 'jsonc-parser';
 import { EditError, setTemplates as setTemplateList } from '../taxonomy/edits';
 import { inline, insertElement, insertProperty, lineIndent, removeMember, replaceNode, valueText } from '../taxonomy/jsonText';
-import type { Part, Project } from '../taxonomy/model';
+import { partNameProblem, type Part, type Project } from '../taxonomy/model';
 import { parseProject } from '../taxonomy/project';
 import { parseTemplate, TemplateError } from './templates';
 
@@ -31,6 +31,11 @@ function checkText(value: string, what: string) {
   if (/[\r\n]/.test(value)) throw new EditError(`${what} must be one line`);
 }
 
+function checkPartName(value: string) {
+  const why = partNameProblem(value);
+  if (why) throw new EditError(why);
+}
+
 function checkPhrasing(value: string) {
   checkText(value, 'a phrasing');
   if (/[{}]/.test(value)) throw new EditError(`the phrasing "${value}" contains { or }: phrasings are plain text (templates add the rest)`);
@@ -54,6 +59,7 @@ function at(doc: Doc, path: JSONPath): Node {
 export function addPart(text: string, coarse: string, part: Part, index?: number): Edit[] {
   const doc = open(text);
   checkText(part.name, 'a part name');
+  checkPartName(part.name);
   if (part.prompts.length === 0) throw new EditError(`part '${part.name}' needs at least one phrasing`);
   part.prompts.forEach(checkPhrasing);
   const existing = doc.project.parts[coarse] ?? [];
@@ -76,6 +82,7 @@ export function addPart(text: string, coarse: string, part: Part, index?: number
 export function renamePart(text: string, coarse: string, oldName: string, newName: string): Edit[] {
   const doc = open(text);
   checkText(newName, 'a part name');
+  checkPartName(newName);
   const i = partIndex(doc, coarse, oldName);
   const twin = doc.project.parts[coarse].find((p, j) => j !== i && same(p.name, newName));
   if (twin) throw new EditError(`'${coarse}' already has a part '${twin.name}'`);

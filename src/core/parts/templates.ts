@@ -77,11 +77,6 @@ export function placeholderText(p: Placeholder): string {
   return p.kind === 'level' ? `{level:${p.level}}` : `{${p.kind}}`;
 }
 
-/** The placeholders a template uses, in order (throws TemplateError on bad syntax). */
-export function templatePlaceholders(template: string): Placeholder[] {
-  return parseTemplate(template).filter((p): p is Placeholder => typeof p !== 'string');
-}
-
 /** Expands one template; `where` (e.g. "templates.part[0]") prefixes error messages. */
 export function expandTemplate(template: string, values: TemplateValues, where?: string): string {
   let out = '';
@@ -98,9 +93,4 @@ export function expandTemplate(template: string, values: TemplateValues, where?:
     out += value;
   }
   return out;
-}
-
-/** Escapes literal text for use inside a template. */
-export function escapeTemplateText(text: string): string {
-  return text.replace(/[{}]/g, (b) => b + b);
 }

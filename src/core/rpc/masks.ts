@@ -1,7 +1,8 @@
 // masks/compute and masks/grid: what the mask-preview panel asks the backend for. Kept apart
 // from protocol.ts so the preview's requests live with the preview's types.
 import { RequestType } from 'vscode-jsonrpc';
-import type { GridItem, PreviewPart, PreviewSettings, WireLabelMap, WireProbabilities } from '../masks/previewProtocol';
+import type { PreviewSettings } from '../masks/settings';
+import type { GridItem, PreviewPart, WireLabelMap, WireProbabilities } from '../masks/wire';
 import type { PartStats } from '../masks/stats';
 import type { ErrorData } from './errors';
 import type { ExecutionDevice } from './protocol';

@@ -156,6 +156,7 @@ export interface EncodedTensor {
 }
 
 export type ExecutionDevice = 'auto' | 'cpu' | 'cuda';
+export const EXECUTION_DEVICES: readonly ExecutionDevice[] = ['auto', 'cpu', 'cuda'];
 
 export interface TextEmbeddingsParams extends ProgressScoped {
   /** A local model folder, or a repo id already in the cache (clip/* never downloads). */

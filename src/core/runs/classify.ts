@@ -1,12 +1,14 @@
 // Classify one image with a run's exported model.onnx (onnxruntime-node), preprocessed exactly as
-// the trainer evaluates (trainer/pscl_trainer/data.py, CacheDataset with train=False):
-// PIL `convert("RGB")`, `resize((R, R), BILINEAR)` of the whole image, /255, (x - mean) / std in
-// float32. PIL's resampler is reproduced bit for bit (fixed-point coefficients, 8-bit rounding
+// the trainer evaluates (trainer/pscl_trainer/data.py, CacheDataset with train=False): the decode
+// contract (docs/image-decoding.md), `resize((R, R), BILINEAR)` of the whole image, /255,
+// (x - mean) / std in float32. PIL's resampler is reproduced bit for bit (fixed-point coefficients, 8-bit rounding
 // after the horizontal pass), so the model sees the same tensor as PyTorch did.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { decodeImage, ImageError, imageInfo } from '../clip/decode';
 import { ONNX_FILE, RunFileError } from './folder';
+import { runTrainerCommand } from './python';
 
 export const PREPROCESS_FILE = 'preprocess.json';
 export const CLASSES_FILE = 'classes.json';
@@ -79,29 +81,21 @@ export interface RgbImage {
   height: number;
 }
 
-type Sharp = typeof import('sharp').default;
-let sharpModule: Promise<Sharp> | undefined;
-const loadSharp = () => (sharpModule ??= import('sharp').then((m) => m.default));
-
 /**
- * Decodes like PIL's `Image.open(f).convert("RGB")`: no EXIF rotation, alpha dropped, grey
- * replicated. (JPEG decoders may differ by a level in rare pixels; PNG is exact.)
+ * Decodes by the decode contract (src/core/clip/decode.ts, docs/image-decoding.md), which the
+ * trainer's data path holds too: EXIF orientation applied, ICC profiles ignored, CMYK and 16-bit
+ * converted the same way, alpha dropped, grey replicated. `rows`: only those rows of the image as
+ * displayed (strips of a large image).
  */
-export async function decodeRgb(file: string): Promise<RgbImage> {
+export async function decodeRgb(file: string, rows?: { top: number; height: number; width: number }): Promise<RgbImage> {
   if (!existsSync(file)) throw new Error(`${file}: image not found`);
-  const sharp = await loadSharp();
-  let raw: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    raw = await sharp(file, { failOn: 'error' }).removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const img = await decodeImage(file, rows ? { rows: { top: rows.top, height: rows.height } } : {});
+    return { data: img.data, width: img.width, height: img.height };
   } catch (err) {
-    throw new Error(`${file}: cannot decode the image (${(err as Error).message}); use a JPEG, PNG or WebP file`);
+    const detail = err instanceof ImageError && err.detail ? err.detail : (err as Error).message;
+    throw new Error(`${file}: cannot decode the image (${detail}); use a JPEG, PNG or WebP file`);
   }
-  const { width, height, channels } = raw.info;
-  if (channels === 3) return { data: new Uint8Array(raw.data.buffer, raw.data.byteOffset, width * height * 3), width, height };
-  if (channels !== 1) throw new Error(`${file}: ${channels} colour channels after dropping alpha; convert the image to RGB`);
-  const data = new Uint8Array(width * height * 3);
-  for (let i = 0; i < width * height; i++) data[i * 3] = data[i * 3 + 1] = data[i * 3 + 2] = raw.data[i]!; // grey -> RGB
-  return { data, width, height };
 }
 
 // PIL's fixed-point precision for 8-bit images (libImaging/Resample.c)
@@ -207,11 +201,52 @@ export function normalizeLikeTrainer(img: RgbImage, mean: readonly number[], std
   return out;
 }
 
+/**
+ * Decoded bytes above which an image is read in strips of rows: a 16000 x 16000 PNG of a few
+ * hundred kilobytes would otherwise take 768 MB at once. Memory per image stays below this plus
+ * outW x H x 3 bytes for the horizontally resampled rows (docs/reliability.md).
+ */
+export const MAX_DECODE_BYTES = 32 * 1024 * 1024;
+
 /** The model's input tensor for one image file: [3, H, W] float32. */
-export async function preprocessImage(file: string, model: Pick<ExportedModel, 'inputSize' | 'mean' | 'std'>): Promise<Float32Array> {
+export async function preprocessImage(file: string, model: Pick<ExportedModel, 'inputSize' | 'mean' | 'std'>, options: { maxDecodeBytes?: number } = {}): Promise<Float32Array> {
   const [h, w] = model.inputSize;
-  const rgb = await decodeRgb(file);
-  return normalizeLikeTrainer(resizeBilinearLikePil(rgb, w, h), model.mean, model.std);
+  const limit = options.maxDecodeBytes ?? MAX_DECODE_BYTES;
+  const size = existsSync(file) ? await displayedSize(file) : undefined;
+  const resized = size && size.width * size.height * 3 > limit ? await resizeFileInStrips(file, size, w, h, limit) : resizeBilinearLikePil(await decodeRgb(file), w, h);
+  return normalizeLikeTrainer(resized, model.mean, model.std);
+}
+
+/** Width and height as displayed (EXIF orientation applied), or undefined when unreadable. */
+async function displayedSize(file: string): Promise<{ width: number; height: number } | undefined> {
+  return imageInfo(file).then(({ width, height }) => ({ width, height }), () => undefined);
+}
+
+/**
+ * resizeBilinearLikePil of a large file without decoding it whole: each strip of rows is
+ * decoded and resampled horizontally (the same pass, so the result is bit-identical), then the
+ * vertical pass runs over the resampled rows.
+ */
+async function resizeFileInStrips(file: string, size: { width: number; height: number }, outW: number, outH: number, maxBytes: number): Promise<RgbImage> {
+  const { width, height } = size;
+  const horiz = bilinearCoeffs(width, outW);
+  const vert = bilinearCoeffs(height, outH);
+  const yFirst = vert.bounds[0]!;
+  const yLast = vert.bounds[outH * 2 - 2]! + vert.bounds[outH * 2 - 1]!;
+  const rows = yLast - yFirst;
+  const tmp = new Uint8Array(outW * rows * 3);
+  const stripRows = Math.max(1, Math.floor(maxBytes / (width * 3)));
+  for (let top = yFirst; top < yLast; top += stripRows) {
+    const n = Math.min(stripRows, yLast - top);
+    const strip = await decodeRgb(file, { top, height: n, width });
+    const at = (top - yFirst) * outW * 3;
+    if (outW === width) tmp.set(strip.data, at);
+    else resamplePass(strip.data, tmp, horiz, outW, n, 3, (xx, y, xmin) => (y * width + xmin) * 3, (xx, y) => at + (y * outW + xx) * 3);
+  }
+  if (outH === height) return { data: tmp, width: outW, height: outH };
+  const out = new Uint8Array(outW * outH * 3);
+  resamplePass(tmp, out, vert, outH, outW, outW * 3, (yy, xx, ymin) => ((ymin - yFirst) * outW + xx) * 3, (yy, xx) => (yy * outW + xx) * 3);
+  return { data: out, width: outW, height: outH };
 }
 
 /** Indices of the k largest values, largest first (ties: lower index first). */
@@ -282,26 +317,9 @@ export function predictionPath(p: Prediction, levels: readonly string[]): string
  * `export` (best checkpoint as the trainer picks it). Rejects with the trainer's last error line.
  */
 export async function exportRunModel(o: { python: string; trainerPath: string; runDir: string }): Promise<void> {
-  const { spawn } = await import('node:child_process');
-  const child = spawn(o.python, ['-u', '-m', 'pscl_trainer', 'export', '--run', o.runDir], {
-    cwd: o.runDir,
-    env: { ...process.env, PYTHONPATH: [o.trainerPath, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter), PYTHONUNBUFFERED: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new Error(err.code === 'ENOENT' ? `cannot start Python "${o.python}": not found. Set "pscl.python" (or --python) to an interpreter with PyTorch.` : err.message)),
-    );
-    child.once('exit', (c) => resolve(c));
-  });
-  if (code !== 0) {
-    // the trainer reports its own failure as an error event on stdout
-    const errorEvent = stdout.split('\n').map((l) => { try { return JSON.parse(l) as { type?: string; message?: string }; } catch { return undefined; } }).filter((e) => e?.type === 'error').pop();
-    const last = errorEvent?.message ?? stderr.trim().split('\n').slice(-3).join('\n');
-    throw new Error(`exporting ${path.join(o.runDir, ONNX_FILE)} failed (exit ${code}): ${last || 'no output'}`);
+  const r = await runTrainerCommand({ python: o.python, trainerPath: o.trainerPath, args: ['export', '--run', o.runDir], cwd: o.runDir });
+  if (r.code !== 0) {
+    const last = r.lastError ?? r.stderrTail.join('\n');
+    throw new Error(`exporting ${path.join(o.runDir, ONNX_FILE)} failed (exit ${r.code}): ${last || 'no output'}`);
   }
 }

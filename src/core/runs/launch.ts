@@ -4,15 +4,17 @@
 // writes an `end` event), SIGKILL to the whole group after a grace period. When it ends without
 // an `end` event the launcher appends one (with an `error` saying why) so the folder tells the
 // truth after a restart. run.lock names the process group while it lives.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFile, mkdir } from 'node:fs/promises';
-import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseEventLine, splitLines, type ErrorEvent, type RunEndStatus, type RunEvent } from './events';
 import { EVENTS_FILE, LOG_FILE } from './folder';
 import { EventTail } from './tail';
-import { groupAlive, pidAlive, processStartTicks, readLock, removeLock, writeLock, type RunLock } from './lock';
+import { PsclError } from '../errors';
+import { groupAlive, lockPath, pidAlive, processStartTicks, readLock, removeLock, trainerLockProblem, writeLock, type RunLock } from './lock';
+import { spawnTrainer, TRAINER_MODULE } from './python';
 
 export interface TrainerLaunchOptions {
   /** Python interpreter (pscl.python or the Python extension's choice). */
@@ -31,7 +33,11 @@ export interface TrainerLaunchOptions {
   /** Module to run; 'pscl_trainer' unless a test substitutes a fake. */
   module?: string;
   env?: Record<string, string>;
-  /** How long `stop()` waits after SIGTERM before SIGKILL (default 30 s: checkpoints take time). */
+  /**
+   * The least `stop()` waits after SIGTERM before SIGKILL (default 30 s: checkpoints take time).
+   * It grows with the longest step measured so far (stopGraceFor), so a slow CPU step is not
+   * killed before its checkpoint.
+   */
   stopGraceMs?: number;
 }
 
@@ -78,7 +84,7 @@ export function trainArgs(a: TrainArgs): string[] {
 
 /** The interpreter's argv for these options (without the interpreter itself). */
 export function trainerCommand(o: Pick<TrainerLaunchOptions, 'args' | 'nprocPerNode' | 'module' | 'runDir'>): string[] {
-  const mod = o.module ?? 'pscl_trainer';
+  const mod = o.module ?? TRAINER_MODULE;
   const n = o.nprocPerNode ?? 1;
   if (n <= 1) return ['-u', '-m', mod, ...o.args];
   // per-rank stdout to files and teed (prefixed) to ours; explicit values because Debian's torch
@@ -87,18 +93,17 @@ export function trainerCommand(o: Pick<TrainerLaunchOptions, 'args' | 'nprocPerN
   return ['-u', '-m', 'torch.distributed.run', '--standalone', `--nproc_per_node=${n}`, '--redirects', '1', '--tee', '1', '--log_dir', logs, '-m', mod, ...o.args];
 }
 
-/** The bundled trainer package's folder: PSCL_TRAINER_PATH, else a `trainer/` folder at or above `fromDir`. */
-export function findTrainerPath(fromDir: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.PSCL_TRAINER_PATH) return env.PSCL_TRAINER_PATH;
-  for (let dir = path.resolve(fromDir), i = 0; i < 6; i++, dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'trainer');
-    if (existsSync(path.join(candidate, 'pscl_trainer', '__main__.py'))) return candidate;
-    if (path.dirname(dir) === dir) break;
-  }
-  return undefined;
-}
-
 const TAIL_LINES = 40;
+export const DEFAULT_STOP_GRACE_MS = 30_000;
+
+/**
+ * The grace period after SIGTERM: at least `leastMs` (the setting), and room for three of the
+ * longest steps measured (the step in flight finishes, then the checkpoint is written), so a slow
+ * CPU step is never killed before its checkpoint.
+ */
+export function stopGraceFor(leastMs: number, longestStepS: number): number {
+  return Math.max(leastMs, Math.ceil(3 * longestStepS * 1000));
+}
 const live = new Set<TrainerProcess>();
 
 export class TrainerProcess {
@@ -112,6 +117,9 @@ export class TrainerProcess {
   private readonly stderrTail: string[] = [];
   private killTimer: NodeJS.Timeout | undefined;
   private graceMs = 0;
+  /** The last progress event (step, time) and the longest time per step seen between two. */
+  private lastProgress: { step: number; time: number } | undefined;
+  private longestStepS = 0;
   /** Resolved once run.lock is written: the exit cleanup must not remove it before. */
   private lockWritten!: () => void;
   private readonly lockReady = new Promise<void>((resolve) => (this.lockWritten = resolve));
@@ -140,26 +148,12 @@ export class TrainerProcess {
       eventFile = new EventTail(path.join(options.runDir, EVENTS_FILE));
       await eventFile.skipExisting();
     }
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...options.env,
-      PYTHONPATH: [options.trainerPath, options.env?.PYTHONPATH ?? process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
-      PYTHONUNBUFFERED: '1',
-    };
-    const child = spawn(options.python, argv, { cwd: options.runDir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let child: ChildProcess;
     try {
-      await new Promise<void>((resolve, reject) => {
-        child.once('spawn', resolve);
-        child.once('error', reject);
-      });
+      child = await spawnTrainer({ python: options.python, trainerPath: options.trainerPath, argv, cwd: options.runDir, env: options.env, detached: true });
     } catch (err) {
       log.end();
-      const e = err as NodeJS.ErrnoException;
-      throw new Error(
-        e.code === 'ENOENT'
-          ? `cannot start Python "${options.python}": not found. Set "pscl.python" to a Python 3 interpreter with PyTorch installed.`
-          : `cannot start Python "${options.python}": ${e.message}`,
-      );
+      throw err;
     }
     log.write(`[launcher ${new Date().toISOString()}] ${options.python} ${argv.join(' ')}\n`);
     const tp = new TrainerProcess(child, options, callbacks, log, eventFile);
@@ -211,8 +205,13 @@ export class TrainerProcess {
     return this.options.runDir;
   }
 
+  /** The grace period stop() gives now: the configured least, longer when steps are slow. */
+  get stopGraceMs(): number {
+    return stopGraceFor(this.options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS, this.longestStepS);
+  }
+
   /** Graceful stop: SIGTERM (the trainer checkpoints), SIGKILL to the group after the grace period. */
-  stop(graceMs = this.options.stopGraceMs ?? 30_000): Promise<TrainerExit> {
+  stop(graceMs = this.stopGraceMs): Promise<TrainerExit> {
     if (this.killTimer === undefined && this.child.exitCode === null && this.child.signalCode === null) {
       if (!this.stopRequested) signal(this.pid, 'SIGTERM');
       this.stopRequested = true;
@@ -302,13 +301,22 @@ export class TrainerProcess {
   }
 
   private handleEvent(e: RunEvent): void {
+    if (e.type === 'progress') this.measureStep(e as RunEvent & { step?: unknown; time?: unknown });
     if (e.type === 'error') this.lastError = e as ErrorEvent;
     if (e.type === 'end') this.sawEnd = (e as { status: RunEndStatus }).status;
     if (e.type === 'start') {
       this.sawEnd = undefined;
       this.lastError = undefined;
+      this.lastProgress = undefined;
     }
     this.callbacks.onEvent?.(e);
+  }
+
+  private measureStep(e: { step?: unknown; time?: unknown }): void {
+    if (typeof e.step !== 'number' || typeof e.time !== 'number') return;
+    const last = this.lastProgress;
+    if (last && e.step > last.step && e.time >= last.time) this.longestStepS = Math.max(this.longestStepS, (e.time - last.time) / (e.step - last.step));
+    this.lastProgress = { step: e.step, time: e.time };
   }
 
   private conclude(code: number | null, sig: NodeJS.Signals | null): TrainerExit {
@@ -360,6 +368,19 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The longest time per step between two progress events of the last session (seconds). */
+function longestStep(events: RunEvent[]): number {
+  let longest = 0;
+  let last: { step: number; time: number } | undefined;
+  for (const e of events as Array<RunEvent & { step?: unknown; time?: unknown }>) {
+    if (e.type === 'start') last = undefined;
+    if (e.type !== 'progress' || typeof e.step !== 'number' || typeof e.time !== 'number') continue;
+    if (last && e.step > last.step && e.time >= last.time) longest = Math.max(longest, (e.time - last.time) / (e.step - last.step));
+    last = { step: e.step, time: e.time };
+  }
+  return longest;
+}
+
 /** SIGTERM what is left of the group, SIGKILL after 1 s. */
 async function reapGroup(pgid: number): Promise<void> {
   if (!groupAlive(pgid)) return;
@@ -372,12 +393,21 @@ async function reapGroup(pgid: number): Promise<void> {
 /**
  * Stops a run this process did not start (a window reopened while it trains): SIGTERM to the pid
  * in run.lock, SIGKILL to its group after the grace period. The trainer writes its own `end`
- * event; when it could not, one is appended here. Returns the final status.
+ * event; when it could not, one is appended here. Returns the final status. Refuses (PsclError)
+ * to signal anything the lock names that is not verifiably this run's trainer.
  */
-export async function stopRunFromLock(runDir: string, graceMs = 30_000): Promise<RunEndStatus | 'not-running'> {
+export async function stopRunFromLock(runDir: string, leastGraceMs = DEFAULT_STOP_GRACE_MS): Promise<RunEndStatus | 'not-running'> {
   const state = await readLock(runDir);
   if (state.state !== 'alive') return 'not-running';
+  const problem = trainerLockProblem(state.lock);
+  if (problem) {
+    throw new PsclError(
+      `not stopping anything: ${lockPath(runDir)} does not name this run's trainer (${problem}). ` +
+        'If the run is not training, delete run.lock; if it is, stop its process yourself.',
+    );
+  }
   const { pid, pgid } = state.lock;
+  const graceMs = stopGraceFor(leastGraceMs, longestStep((await new EventTail(path.join(runDir, EVENTS_FILE)).readAll()).events));
   signal(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (pidAlive(pid) && Date.now() < deadline) await sleep(200);

@@ -1,11 +1,15 @@
 // run.lock: written by whoever starts the trainer (the launcher), removed when the trainer exits.
 // It names the process group, so a window opened later can tell whether the run is still alive
 // and stop it. A lock whose process is gone means the trainer (or its launcher) was killed.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomicWrite';
+import { pidAlive, processStartTicks } from '../util/processes';
+
+export { pidAlive, processStartTicks };
 
 export const LOCK_FILE = 'run.lock';
 
@@ -25,35 +29,55 @@ export function lockPath(runDir: string): string {
   return path.join(runDir, LOCK_FILE);
 }
 
-/** Linux only: the process's start time, or undefined elsewhere or when it is gone. */
-export function processStartTicks(pid: number): number | undefined {
+/** A process as the system reports it: its group and command line (undefined when gone or unknown). */
+function processInfo(pid: number): { pgid: number; argv: string[]; startTicks?: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // the command name (field 2) may hold spaces and parentheses: split after the last ')'
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const v = Number(fields[19]);
-    return Number.isFinite(v) ? v : undefined;
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    if (argv.at(-1) === '') argv.pop();
+    return { pgid: Number(fields[2]), argv, startTicks: processStartTicks(pid) };
   } catch {
-    return undefined;
+    if (process.platform === 'linux') return undefined;
   }
+  // no /proc (macOS, BSD): ps gives the group and the command line (arguments joined by spaces)
+  const r = spawnSync('ps', ['-o', 'pgid=', '-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
+  const m = /^\s*(\d+)\s+(.*)$/.exec(r.stdout ?? '');
+  return m ? { pgid: Number(m[1]), argv: m[2].trim().split(/\s+/) } : undefined;
 }
 
-/** Whether a pid names a live process we may signal (EPERM: alive but not ours). */
-export function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+/** The module a trainer command line runs (`-m NAME`, through torchrun's own `-m` too). */
+function trainerModule(argv: readonly string[]): string | undefined {
+  let module: string | undefined;
+  argv.forEach((a, i) => {
+    if (a === '-m' && argv[i + 1]) module = argv[i + 1];
+  });
+  return module;
+}
+
+/**
+ * Why the process a lock names is not verifiably this run's trainer (undefined when it is).
+ * Stop signals a whole process group, so a crafted or stale lock must never pass: the pid leads
+ * its own group (pgid = pid, never 1), it lives on this host, it started when the lock says, and
+ * its command line is the one the launcher wrote, running the trainer module.
+ */
+export function trainerLockProblem(lock: RunLock): string | undefined {
+  const { pid, pgid } = lock;
+  if (!Number.isInteger(pid) || pid <= 1) return `its pid ${JSON.stringify(pid)} cannot be a trainer's`;
+  if (pgid !== pid) return `it names process group ${JSON.stringify(pgid)}, but a trainer leads its own group (pgid = pid ${pid})`;
+  if (lock.host !== os.hostname()) return `it was written on host ${JSON.stringify(lock.host)}, not on this one (${os.hostname()})`;
+  if (!Array.isArray(lock.command) || !lock.command.every((a) => typeof a === 'string')) return 'it has no command line to compare';
+  if (!/pscl_trainer$/.test(trainerModule(lock.command) ?? '')) return `its command line does not run the trainer (python -m pscl_trainer): ${lock.command.join(' ')}`;
+  const info = processInfo(pid);
+  if (!info) return `process ${pid} cannot be inspected`;
+  if (info.pgid !== pid) return `process ${pid} is in process group ${info.pgid}, not its own: it is not the trainer that was started`;
+  if (process.platform === 'linux' || lock.procStart !== undefined) {
+    if (lock.procStart === undefined || info.startTicks !== lock.procStart) return `process ${pid} started at another time than the lock says: the pid now belongs to another process`;
   }
-  // a zombie still answers kill(0) but has stopped running
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
-  } catch {
-    /* no /proc: trust kill(0) */
-  }
-  return true;
+  const same = info.argv.length === lock.command.length && info.argv.every((a, i) => (i === 0 ? path.basename(a) === path.basename(lock.command[0]) : a === lock.command[i]));
+  const loose = info.argv.join(' ').endsWith(lock.command.slice(1).join(' ')); // ps joins arguments with spaces
+  if (!(same || (process.platform !== 'linux' && loose))) return `process ${pid} runs "${info.argv.join(' ').slice(0, 200)}", not the trainer the lock names`;
+  return undefined;
 }
 
 /** Whether any process of the group is alive. */

@@ -1,7 +1,7 @@
 // Checks the Python environment before a training starts: interpreter, PyTorch, torchvision,
 // CUDA, and that the bundled trainer imports. Every problem says exactly what to install or set.
 import { execFile } from 'node:child_process';
-import path from 'node:path';
+import { TRAINER_MODULE, trainerEnv } from './python';
 
 export interface PythonProblem {
   severity: 'error' | 'warning';
@@ -103,9 +103,8 @@ export async function checkPythonEnvironment(python: string, options: CheckOptio
   let stdout: string;
   try {
     stdout = await new Promise<string>((resolve, reject) => {
-      const childEnv = { ...process.env };
-      if (options.trainerPath) childEnv.PYTHONPATH = [options.trainerPath, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter);
-      execFile(python, ['-c', PROBE, ...(options.trainerPath ? [options.trainerModule ?? 'pscl_trainer'] : [])], { timeout: options.timeoutMs ?? 60_000, env: childEnv }, (err, out, errOut) => {
+      const childEnv = options.trainerPath ? trainerEnv(options.trainerPath) : process.env;
+      execFile(python, ['-c', PROBE, ...(options.trainerPath ? [options.trainerModule ?? TRAINER_MODULE] : [])], { timeout: options.timeoutMs ?? 60_000, env: childEnv }, (err, out, errOut) => {
         if (err) reject(Object.assign(err, { stderr: errOut }));
         else resolve(out);
       });

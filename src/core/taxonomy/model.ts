@@ -68,6 +68,21 @@ export const DEFAULT_TEMPLATES: Templates = {
   part: ['a photo of the {part} of a {coarse}.'],
 };
 
+/** Names that are special as object keys in JavaScript (and Python): never a level, value or part. */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Why `name` cannot name a level, a value or a part (undefined when fine). */
+export function reservedNameProblem(name: string, what = 'name'): string | undefined {
+  return RESERVED_NAMES.has(name.trim()) ? `${what} '${name.trim()}' is a reserved word; choose another name` : undefined;
+}
+
+/** Why `name` cannot name a part: reserved words, and anything that reads as a file path. */
+export function partNameProblem(name: string): string | undefined {
+  const n = name.trim();
+  if (/[\\/]/.test(n) || n.startsWith('.')) return `part name '${n}' looks like a file path (it has a slash or starts with '.'); use plain words`;
+  return reservedNameProblem(n, 'part name');
+}
+
 export function coarseLevel(project: Project): Level {
   return project.levels[0];
 }

@@ -49,14 +49,26 @@ const SYNTAX_MESSAGES: Record<string, string> = {
   InvalidCharacter: 'invalid character in string',
 };
 
+/** Larger files are refused before parsing (a NABirds project is about 0.2 MB). */
+export const MAX_PROJECT_CHARS = 32 * 1024 * 1024;
+/** Deeper nesting is refused before parsing: a project needs 5 levels, and the tree parser recurses. */
+export const MAX_JSON_DEPTH = 64;
+
 const TOP_FIELDS = new Set(['$schema', 'version', 'name', 'dataset', 'levels', 'classes', 'parts', 'templates']);
 const CLASS_FIELDS = new Set(['id', 'name', 'path', 'aliases', 'description', 'source']);
 
 /** Parses a project file. Never throws on bad input. */
 export function parseProject(text: string, file?: string): ParsedProject {
   const lines = new LineIndex(text);
+  const limit = limitProblem(text);
+  if (limit) {
+    const diagnostics: Diagnostic[] = [{ severity: 'error', code: limit.code, message: limit.message, range: lines.rangeAt(limit.offset, 1) }];
+    return { text, file, diagnostics, lines, paths: new WeakMap() };
+  }
+  // A UTF-8 byte order mark is allowed (and kept: offsets stay those of `text`).
+  const source = text.charCodeAt(0) === 0xfeff ? ' ' + text.slice(1) : text;
   const errors: ParseError[] = [];
-  const root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
+  const root = parseTree(source, errors, { allowTrailingComma: true, disallowComments: false });
   const parsed: ParsedProject = { text, file, root, diagnostics: [], lines, paths: new WeakMap() };
   for (const e of errors) {
     const code = printParseErrorCode(e.error);
@@ -81,6 +93,36 @@ export function parseProject(text: string, file?: string): ParsedProject {
   }
   parsed.project = new ProjectReader(parsed).read(root);
   return parsed;
+}
+
+/** A file too large or nested too deep to parse safely, with the offset to point at. */
+function limitProblem(text: string): { code: string; message: string; offset: number } | undefined {
+  if (text.length > MAX_PROJECT_CHARS) {
+    const mb = (n: number) => `${Math.round(n / (1024 * 1024))} MB`;
+    return { code: 'too-large', offset: 0, message: `the file is ${mb(text.length)}; a project file may be at most ${mb(MAX_PROJECT_CHARS)}` };
+  }
+  // Brackets outside strings and comments; iterative, so any depth is safe to measure.
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22 || d === 0x0a || d === 0x0d) break;
+      }
+    } else if (c === 0x2f && text.charCodeAt(i + 1) === 0x2f) {
+      while (i < text.length && text.charCodeAt(i) !== 0x0a && text.charCodeAt(i) !== 0x0d) i++;
+    } else if (c === 0x2f && text.charCodeAt(i + 1) === 0x2a) {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 1;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_JSON_DEPTH) {
+        return { code: 'too-deep', offset: i, message: `objects and arrays are nested more than ${MAX_JSON_DEPTH} deep here; a project file needs a handful of levels` };
+      }
+    } else if (c === 0x7d || c === 0x5d) depth = Math.max(0, depth - 1);
+  }
+  return undefined;
 }
 
 /** Range of the node at a JSON path (or of its nearest existing ancestor). */
@@ -250,7 +292,8 @@ class ProjectReader {
       for (const k of ['id', 'name']) {
         if (!p.has(k)) this.report(item, 'error', 'missing-field', `class #${i + 1} has no "${k}"`, { property: k, index: i });
       }
-      const path: Record<string, string> = {};
+      // Keys are the user's level names: no prototype, so '__proto__' is a key like any other.
+      const path: Record<string, string> = Object.create(null);
       const pathNode = p.get('path');
       if (pathNode && this.expect(pathNode, 'object', 'a class "path"')) {
         for (const [k, v] of this.props(pathNode)) {
@@ -274,7 +317,7 @@ class ProjectReader {
   }
 
   private readParts(node: Node | undefined): Record<string, Part[]> {
-    const parts: Record<string, Part[]> = {};
+    const parts: Record<string, Part[]> = Object.create(null);
     if (!node || !this.expect(node, 'object', '"parts"')) return parts;
     for (const [coarse, list] of this.props(node)) {
       if (!this.expect(list, 'array', `"parts.${coarse}"`)) continue;

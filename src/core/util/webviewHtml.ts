@@ -1,6 +1,7 @@
-// The static shell of a webview page: a strict CSP (scripts only with the per-load nonce; styles
-// from the extension's resources or with the nonce; images from resources, data: and blob:), the
-// bundle's stylesheet and script. Pages build their DOM themselves; nothing inline runs.
+// The HTML of every webview page (mask preview, training dashboard, evaluation report): one
+// static shell with one strict CSP (scripts only with the per-load nonce; styles from the
+// extension's resources or with the nonce; images from resources, data: and blob:), the page's
+// bundle (dist/webview/<page>.js and .css). Pages build their DOM themselves; nothing inline runs.
 
 export interface WebviewShellOptions {
   /** `webview.cspSource` */
@@ -56,4 +57,13 @@ export function webviewShell(o: WebviewShellOptions): string {
 </body>
 </html>
 `;
+}
+
+/** The webview pages (webview/<page>/main.ts), with the title each shows until it renders. */
+export const WEBVIEW_PAGES = { maskPreview: 'Part masks', dashboard: 'Training dashboard', evalReport: 'Evaluation report' } as const;
+export type WebviewPage = keyof typeof WEBVIEW_PAGES;
+
+/** One page in the shell; `data-view` on <body> names it. */
+export function webviewPage(page: WebviewPage, o: Omit<WebviewShellOptions, 'title' | 'bodyAttributes'> & { title?: string }): string {
+  return webviewShell({ ...o, title: o.title ?? WEBVIEW_PAGES[page], bodyAttributes: { 'data-view': page } });
 }

@@ -3,9 +3,9 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { coarseLevel, valueAt, type Project } from '../../core/taxonomy/model';
 import { datasetRoot, loadImages } from '../../core/taxonomy/importers';
-import { pickNode, pickProject } from '../commands/pick';
+import { pickNode, pickProject } from '../taxonomy/pick';
 import type { CommandFactory, Ctx } from '../ctx';
-import type { ProjectNode, TaxonomyNode } from '../views/taxonomyModel';
+import type { ProjectNode, TaxonomyNode } from '../taxonomy/model';
 import { IMAGE_FILTERS } from './panel';
 
 interface Loaded {

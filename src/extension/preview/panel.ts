@@ -4,105 +4,54 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { exportPartMasks } from '../../core/masks/export';
-import {
-  decodeLabelMap,
-  DEFAULT_PREVIEW_SETTINGS,
-  isPageMessage,
-  PREVIEW_VARIANTS,
-  presetSwitches,
-  type HostMessage,
-  type PageMessage,
-  type PreviewSettings,
-  type PreviewVariant,
-} from '../../core/masks/previewProtocol';
-import { makeNonce, previewHtml } from '../../core/masks/previewHtml';
-import { DEMO_MODEL_SPEC, MaskRequests, type MasksComputeResult } from '../../core/rpc/masks';
-import { Requests } from '../../core/rpc/protocol';
-import type { Ctx } from '../ctx';
+import { isPreviewSettings, previewSettingsFrom, type PreviewSettings } from '../../core/masks/settings';
+import { decodeLabelMap, isPageMessage, type HostMessage, type PageMessage } from '../../core/masks/wire';
+import { MaskRequests, type MasksComputeResult } from '../../core/rpc/masks';
+import type { Services } from '../services';
+import type { SavedPreview } from '../state';
+import { PagePanel } from '../webviewPanel';
 
 export const PREVIEW_VIEW_TYPE = 'pscl.maskPreview';
 export const IMAGE_FILTERS = { Images: ['jpg', 'jpeg', 'png', 'webp'] };
 
 /** What a panel shows; also what is kept to restore it after a reload. */
-export interface PreviewTarget {
-  /** The project file's URI (string). */
-  project: string;
-  /** Absolute image path. */
-  image: string;
-  coarse?: string;
+export interface PreviewTarget extends SavedPreview {
   settings?: PreviewSettings;
 }
 
-export function defaultSettings(ctx: Ctx): PreviewSettings {
-  const d = ctx.config.previewDefaults;
-  const variant = (PREVIEW_VARIANTS as readonly string[]).includes(d.variant) ? (d.variant as PreviewVariant) : 'clearclip';
-  const kernel = Number.isInteger(d.kernel) && d.kernel >= 1 && d.kernel % 2 === 1 ? d.kernel : 3;
-  return {
-    ...DEFAULT_PREVIEW_SETTINGS,
-    variant,
-    switches: presetSwitches(variant) ?? DEFAULT_PREVIEW_SETTINGS.switches,
-    kernel,
-    size: d.size >= 32 && d.size <= 2048 ? d.size : 448,
-    threshold: d.threshold >= 0 && d.threshold <= 1 ? d.threshold : 0,
-  };
+/** A saved target from an earlier session, its settings checked (they may be from an older version). */
+export function restoredTarget(saved: SavedPreview): PreviewTarget {
+  return { ...saved, settings: isPreviewSettings(saved.settings) ? saved.settings : undefined };
 }
 
-/** The model spec the backend gets: a resolved folder, or 'demo'. Hub ids download once, with progress. */
-async function resolvedModel(ctx: Ctx): Promise<string> {
-  const spec = ctx.config.clipModel;
-  if (spec === '' || spec === DEMO_MODEL_SPEC) return DEMO_MODEL_SPEC;
-  const backend = ctx.backend.get();
-  if (!backend) throw new vscode.CancellationError();
-  return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `PSCL: CLIP model ${spec}`, cancellable: true },
-    async (progress, token) => {
-      let last = 0;
-      const r = await backend.request(Requests.modelResolve, { model: spec }, {
-        token,
-        onProgress: (p) => {
-          const pct = p.total ? (100 * p.done) / p.total : 0;
-          progress.report({ message: p.message, increment: Math.max(0, pct - last) });
-          last = Math.max(last, pct);
-        },
-      });
-      return r.dir;
-    },
-  );
+export function defaultSettings(services: Services): PreviewSettings {
+  return previewSettingsFrom(services.config.previewDefaults);
 }
 
-export class PreviewPanel implements vscode.Disposable {
+export class PreviewPanel extends PagePanel<PageMessage, HostMessage> {
   private settings: PreviewSettings;
   private inflight?: vscode.CancellationTokenSource;
   private last?: MasksComputeResult;
   private view: 'single' | 'grid' = 'single';
-  private readonly disposables: vscode.Disposable[] = [];
-  private readonly disposed = new vscode.EventEmitter<void>();
-  readonly onDidDispose = this.disposed.event;
+  /** The images of the grid last posted: the only ones an `openGridItem` message may name. */
+  private offered = new Set<string>();
 
   constructor(
-    private readonly ctx: Ctx,
-    readonly panel: vscode.WebviewPanel,
+    private readonly services: Services,
+    panel: vscode.WebviewPanel,
     private target: PreviewTarget,
+    /** The model the backend gets: resolved once per setting by the owner (Previews). */
+    private readonly model: () => Promise<string>,
   ) {
-    this.settings = target.settings ?? defaultSettings(ctx);
-    const ext = ctx.extension.extensionUri;
-    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(ext, 'dist', 'webview'), vscode.Uri.file(path.dirname(target.image))] };
-    panel.iconPath = vscode.Uri.joinPath(ext, 'media', 'pscl.svg');
-    const asUri = (p: string) => panel.webview.asWebviewUri(vscode.Uri.joinPath(ext, p)).toString();
-    panel.webview.html = previewHtml({
-      cspSource: panel.webview.cspSource,
-      nonce: makeNonce(),
-      scriptUri: asUri('dist/webview/maskPreview.js'),
-      styleUri: asUri('dist/webview/maskPreview.css'),
-      title: this.title(),
+    super(panel, {
+      extensionUri: services.extension.extensionUri,
+      page: 'maskPreview',
+      title: `Part masks: ${path.basename(target.image)}`,
+      roots: [vscode.Uri.file(path.dirname(target.image))],
+      accepts: isPageMessage,
+      log: services.log,
     });
-    this.disposables.push(
-      panel.webview.onDidReceiveMessage((m: unknown) => {
-        if (isPageMessage(m)) void this.handle(m);
-      }),
-      panel.onDidDispose(() => this.dispose()),
-    );
-    this.updateTitle();
+    this.settings = target.settings ?? defaultSettings(services);
   }
 
   get state(): PreviewTarget {
@@ -123,19 +72,11 @@ export class PreviewPanel implements vscode.Disposable {
     if (uri.toString() === this.target.project) void (this.view === 'grid' ? this.renderGrid() : this.render());
   }
 
-  private title(): string {
-    return `Part masks: ${path.basename(this.target.image)}`;
-  }
-
   private updateTitle(): void {
-    this.panel.title = this.title();
+    this.panel.title = `Part masks: ${path.basename(this.target.image)}`;
   }
 
-  private post(m: HostMessage): void {
-    void this.panel.webview.postMessage(m);
-  }
-
-  private async handle(m: PageMessage): Promise<void> {
+  protected async handle(m: PageMessage): Promise<void> {
     switch (m.type) {
       case 'ready':
         return this.view === 'grid' ? this.renderGrid() : this.render();
@@ -156,6 +97,11 @@ export class PreviewPanel implements vscode.Disposable {
         this.view = 'single';
         return this.render();
       case 'openGridItem':
+        // The page is not trusted to name files: only an image this panel offered it may be opened.
+        if (!this.offered.has(m.key)) {
+          this.services.log.warn(`mask preview: ignored a request to open ${JSON.stringify(m.key.slice(0, 200))}, which is not an image of the grid`);
+          return;
+        }
         this.show({ ...this.target, image: m.key });
         return;
     }
@@ -164,7 +110,7 @@ export class PreviewPanel implements vscode.Disposable {
   /** The project's current text, unsaved edits included. */
   private projectText(): { file: string; text?: string } {
     const uri = vscode.Uri.parse(this.target.project);
-    return { file: uri.fsPath, text: this.ctx.projects.snapshot(uri)?.parsed.text };
+    return { file: uri.fsPath, text: this.services.projects.snapshot(uri)?.parsed.text };
   }
 
   /** Starts a request, cancelling the one before it (a slider moved again, a key typed). */
@@ -173,8 +119,8 @@ export class PreviewPanel implements vscode.Disposable {
     const source = (this.inflight = new vscode.CancellationTokenSource());
     this.post({ type: 'busy', busy: true, message: what });
     try {
-      const model = await resolvedModel(this.ctx);
-      const backend = this.ctx.backend.get();
+      const model = await this.model();
+      const backend = this.services.backend.get();
       if (!backend) throw new vscode.CancellationError();
       const first = !backend.info;
       const result = await (first
@@ -184,7 +130,7 @@ export class PreviewPanel implements vscode.Disposable {
     } catch (err) {
       if (source.token.isCancellationRequested || err instanceof vscode.CancellationError) return undefined;
       const message = err instanceof Error ? err.message : String(err);
-      this.ctx.log.warn(`mask preview: ${message}`);
+      this.services.log.warn(`mask preview: ${message}`);
       this.post({ type: 'error', message });
       return undefined;
     } finally {
@@ -199,9 +145,9 @@ export class PreviewPanel implements vscode.Disposable {
   async render(): Promise<void> {
     const { file, text } = this.projectText();
     const r = await this.run('computing part masks', (token, model) =>
-      this.ctx.backend.get()!.request(
+      this.services.backend.get()!.request(
         MaskRequests.compute,
-        { model, device: this.ctx.config.clipDevice, projectFile: file, projectText: text, coarse: this.target.coarse, image: this.target.image, settings: this.settings },
+        { model, device: this.services.config.clipDevice, projectFile: file, projectText: text, coarse: this.target.coarse, image: this.target.image, settings: this.settings },
         { token },
       ),
     );
@@ -229,12 +175,13 @@ export class PreviewPanel implements vscode.Disposable {
   async renderGrid(): Promise<void> {
     const { file, text } = this.projectText();
     const r = await this.run('computing the grid', (token, model) =>
-      this.ctx.backend.get()!.request(
+      this.services.backend.get()!.request(
         MaskRequests.grid,
-        { model, device: this.ctx.config.clipDevice, projectFile: file, projectText: text, coarse: this.target.coarse, settings: this.settings },
+        { model, device: this.services.config.clipDevice, projectFile: file, projectText: text, coarse: this.target.coarse, settings: this.settings },
         { token },
       ),
     );
+    if (r) this.offered = new Set(r.items.map((i) => i.key));
     if (r) this.post({ type: 'grid', payload: { category: r.coarse, items: r.items, parts: r.parts, settings: this.settings, timing: r.timing } });
   }
 
@@ -265,11 +212,8 @@ export class PreviewPanel implements vscode.Disposable {
     if (written) void vscode.window.showInformationMessage(`Exported ${path.basename(written.labelMap)} and ${path.basename(written.legend)}.`);
   }
 
-  dispose(): void {
+  override dispose(): void {
     this.inflight?.cancel();
-    for (const d of this.disposables.splice(0)) d.dispose();
-    this.panel.dispose();
-    this.disposed.fire();
-    this.disposed.dispose();
+    super.dispose();
   }
 }

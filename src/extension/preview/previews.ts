@@ -1,20 +1,24 @@
-// All open mask previews: opening (one panel per image, reused), restoring them after a
-// reload (WebviewPanelSerializer), and re-rendering them when a project's text changes.
+// All open mask previews: opening (one panel per image, reused), restoring them after a reload
+// (WebviewPanelSerializer), re-rendering them when a project's text changes, and the CLIP model
+// they use, resolved once per `pscl.clip.model` value (a Hub id is downloaded once, with progress).
 import * as vscode from 'vscode';
-import type { Ctx } from '../ctx';
-import { PREVIEW_VIEW_TYPE, PreviewPanel, type PreviewTarget } from './panel';
-
-const RESTORE_KEY = 'pscl.preview.open';
+import { DEMO_MODEL_SPEC } from '../../core/rpc/masks';
+import { Requests } from '../../core/rpc/protocol';
+import type { Services } from '../services';
+import { PanelSet } from '../webviewPanel';
+import { PREVIEW_VIEW_TYPE, PreviewPanel, restoredTarget, type PreviewTarget } from './panel';
 
 export class Previews implements vscode.Disposable {
-  private readonly panels = new Set<PreviewPanel>();
+  private readonly panels = new PanelSet<PreviewPanel>((open) => void this.services.state.setOpenPreviews(open.map((p) => p.state)));
   private readonly disposables: vscode.Disposable[] = [];
   private timer?: ReturnType<typeof setTimeout>;
   private readonly pending = new Map<string, vscode.Uri>();
+  private resolved?: { spec: string; dir: Promise<string> };
 
-  constructor(private readonly ctx: Ctx) {
+  constructor(private readonly services: Services) {
     this.disposables.push(
-      ctx.projects.onDidChange((uris) => this.projectsChanged(uris)),
+      services.projects.onDidChange((uris) => this.projectsChanged(uris)),
+      services.config.onDidChange(() => (this.resolved = undefined)),
       vscode.window.registerWebviewPanelSerializer(PREVIEW_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel) => this.restore(panel),
       }),
@@ -23,8 +27,8 @@ export class Previews implements vscode.Disposable {
 
   /** Opens (or reuses) the preview of one image. */
   open(target: PreviewTarget): PreviewPanel | undefined {
-    if (!this.ctx.backend.get('The mask preview')) return undefined;
-    const existing = [...this.panels].find((p) => p.state.image === target.image && p.state.project === target.project);
+    if (!this.services.backend.get('The mask preview')) return undefined;
+    const existing = this.panels.find((p) => p.state.image === target.image && p.state.project === target.project);
     if (existing) {
       existing.show({ ...existing.state, ...target, settings: existing.state.settings });
       return existing;
@@ -34,30 +38,52 @@ export class Previews implements vscode.Disposable {
   }
 
   private adopt(webviewPanel: vscode.WebviewPanel, target: PreviewTarget): PreviewPanel {
-    const panel = new PreviewPanel(this.ctx, webviewPanel, target);
-    this.panels.add(panel);
-    panel.onDidDispose(() => {
-      this.panels.delete(panel);
-      this.remember();
+    return this.panels.add(new PreviewPanel(this.services, webviewPanel, target, () => this.model()));
+  }
+
+  /**
+   * The model spec the backend gets: a resolved folder, or 'demo'. Resolved once per setting
+   * value (the backend then only checks the folder); a failed resolution is tried again next time.
+   */
+  private model(): Promise<string> {
+    const spec = this.services.config.clipModel;
+    if (spec === '' || spec === DEMO_MODEL_SPEC) return Promise.resolve(DEMO_MODEL_SPEC);
+    if (this.resolved?.spec !== spec) {
+      const dir = this.resolve(spec);
+      dir.catch(() => {
+        if (this.resolved?.dir === dir) this.resolved = undefined;
+      });
+      this.resolved = { spec, dir };
+    }
+    return this.resolved.dir;
+  }
+
+  private async resolve(spec: string): Promise<string> {
+    const backend = this.services.backend.get();
+    if (!backend) throw new vscode.CancellationError();
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `PSCL: CLIP model ${spec}`, cancellable: true }, async (progress, token) => {
+      let last = 0;
+      const r = await backend.request(Requests.modelResolve, { model: spec }, {
+        token,
+        onProgress: (p) => {
+          const pct = p.total ? (100 * p.done) / p.total : 0;
+          progress.report({ message: p.message, increment: Math.max(0, pct - last) });
+          last = Math.max(last, pct);
+        },
+      });
+      return r.dir;
     });
-    this.remember();
-    return panel;
   }
 
   /** After a reload: the panels restored in the order they were saved. */
   private restore(panel: vscode.WebviewPanel): void {
-    const saved = this.ctx.extension.workspaceState.get<PreviewTarget[]>(RESTORE_KEY, []);
-    const taken = new Set([...this.panels].map((p) => p.state.image));
-    const target = saved.find((t) => !taken.has(t.image));
-    if (!target || !vscode.workspace.isTrusted) {
+    const taken = new Set(this.panels.all().map((p) => p.state.image));
+    const saved = this.services.state.openPreviews.find((t) => !taken.has(t.image));
+    if (!saved || !vscode.workspace.isTrusted) {
       panel.dispose();
       return;
     }
-    this.adopt(panel, target);
-  }
-
-  private remember(): void {
-    void this.ctx.extension.workspaceState.update(RESTORE_KEY, [...this.panels].map((p) => p.state));
+    this.adopt(panel, restoredTarget(saved));
   }
 
   /** Typing in a project file: one re-render per panel after the user pauses. */
@@ -68,14 +94,14 @@ export class Previews implements vscode.Disposable {
     this.timer = setTimeout(() => {
       const changed = [...this.pending.values()];
       this.pending.clear();
-      for (const panel of this.panels) for (const u of changed) panel.projectChanged(u);
-      this.remember();
-    }, this.ctx.config.previewDelayMs);
+      for (const panel of this.panels.all()) for (const u of changed) panel.projectChanged(u);
+      void this.services.state.setOpenPreviews(this.panels.all().map((p) => p.state));
+    }, this.services.config.previewDelayMs);
   }
 
   dispose(): void {
     clearTimeout(this.timer);
-    for (const p of [...this.panels]) p.dispose();
+    this.panels.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
   }
 }

@@ -18,9 +18,9 @@ import {
   type PythonEnvironment,
   type RunSummary,
 } from '../../core/runs';
-import { pickProject } from '../commands/pick';
+import { pickProject } from '../taxonomy/pick';
 import type { CommandFactory, Ctx } from '../ctx';
-import type { ProjectNode } from '../views/taxonomyModel';
+import type { ProjectNode } from '../taxonomy/model';
 import { resolvePython, trainerPath } from './trainers';
 
 /** The config file Start Training writes into the run folder (config.json is the trainer's own). */
@@ -176,7 +176,15 @@ export const stopRun: CommandFactory = (ctx) => async (arg?: RunArg) => {
   if (!ctx.requireTrust('Stopping a trainer')) return;
   const runDir = await pickRun(ctx, arg, 'Run to stop', (r) => r.status.status === 'running');
   if (!runDir) return;
-  const status = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `PSCL: stopping ${path.basename(runDir)} (saving a checkpoint first)` }, () => ctx.trainers.stop(runDir));
+  let status: string;
+  try {
+    status = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `PSCL: stopping ${path.basename(runDir)} (saving a checkpoint first)` }, () => ctx.trainers.stop(runDir));
+  } catch (err) {
+    // e.g. run.lock names a process that is not this run's trainer: nothing was signalled
+    const message = err instanceof Error ? err.message : String(err);
+    ctx.log.warn(`stop ${runDir}: ${message}`);
+    return void vscode.window.showErrorMessage(`${path.basename(runDir)}: ${message}`);
+  }
   await ctx.runs.refresh();
   if (status === 'not-running') void vscode.window.showInformationMessage(`${path.basename(runDir)} is not running.`);
   else if (status === 'failed') void vscode.window.showWarningMessage(`${path.basename(runDir)} did not stop in time and was killed; the last checkpoint is kept.`);

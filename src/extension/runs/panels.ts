@@ -5,10 +5,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import {
   DashboardFeed,
-  dashboardHtml,
-  evalReportHtml,
   galleryFiles,
-  makeNonce,
   readEvaluation,
   type DashboardFromWebview,
   type DashboardState,
@@ -16,14 +13,15 @@ import {
   type EvalFromWebview,
   type EvalToWebview,
 } from '../../core/runs';
-import type { Ctx } from '../ctx';
+import type { Services } from '../services';
+import type { SavedRunPanel } from '../state';
+import { PagePanel, PanelSet } from '../webviewPanel';
 
 export const DASHBOARD_VIEW_TYPE = 'pscl.dashboard';
 export const EVAL_VIEW_TYPE = 'pscl.evalReport';
-const RESTORE_KEY = 'pscl.runs.panels';
 const POLL_MS = 1000;
 
-type Kind = 'dashboard' | 'eval';
+type Kind = SavedRunPanel['kind'];
 
 /** What a panel asks its owner to do (Stop / Resume / Open Evaluation from the dashboard). */
 export interface PanelActions {
@@ -32,62 +30,38 @@ export interface PanelActions {
   canStop(runDir: string): boolean;
 }
 
-abstract class RunPanel implements vscode.Disposable {
-  protected readonly disposables: vscode.Disposable[] = [];
-  private readonly disposed = new vscode.EventEmitter<void>();
-  readonly onDidDispose = this.disposed.event;
+const hasType = (m: unknown): m is { type: string } => !!m && typeof m === 'object' && typeof (m as { type?: unknown }).type === 'string';
 
+abstract class RunPanel<In extends { type: string }, Out> extends PagePanel<In, Out> {
   constructor(
-    protected readonly ctx: Ctx,
-    readonly panel: vscode.WebviewPanel,
+    services: Services,
+    panel: vscode.WebviewPanel,
     readonly runDir: string,
     readonly kind: Kind,
     extraRoots: string[],
   ) {
-    const ext = ctx.extension.extensionUri;
-    panel.webview.options = {
-      enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(ext, 'dist', 'webview'), vscode.Uri.file(runDir), ...extraRoots.map((r) => vscode.Uri.file(r))],
-    };
-    panel.iconPath = vscode.Uri.joinPath(ext, 'media', 'pscl.svg');
     const name = path.basename(runDir);
-    const asUri = (p: string) => panel.webview.asWebviewUri(vscode.Uri.joinPath(ext, p)).toString();
-    const view = kind === 'dashboard' ? 'dashboard' : 'evalReport';
-    const html = kind === 'dashboard' ? dashboardHtml : evalReportHtml;
-    panel.title = kind === 'dashboard' ? `Training: ${name}` : `Evaluation: ${name}`;
-    panel.webview.html = html({ cspSource: panel.webview.cspSource, nonce: makeNonce(), scriptUri: asUri(`dist/webview/${view}.js`), styleUri: asUri(`dist/webview/${view}.css`), title: panel.title });
-    this.disposables.push(
-      panel.webview.onDidReceiveMessage((m: unknown) => {
-        if (m && typeof m === 'object' && typeof (m as { type?: unknown }).type === 'string') void this.handle(m as never).catch((err: Error) => this.ctx.log.warn(`${panel.title}: ${err.message}`));
-      }),
-      panel.onDidDispose(() => this.dispose()),
-    );
-  }
-
-  protected abstract handle(m: { type: string }): Promise<void>;
-
-  dispose(): void {
-    for (const d of this.disposables.splice(0)) d.dispose();
-    this.panel.dispose();
-    this.disposed.fire();
-    this.disposed.dispose();
+    super(panel, {
+      extensionUri: services.extension.extensionUri,
+      page: kind === 'dashboard' ? 'dashboard' : 'evalReport',
+      title: kind === 'dashboard' ? `Training: ${name}` : `Evaluation: ${name}`,
+      roots: [runDir, ...extraRoots].map((r) => vscode.Uri.file(r)),
+      accepts: hasType as (m: unknown) => m is In,
+      log: services.log,
+    });
   }
 }
 
-class DashboardPanel extends RunPanel {
+class DashboardPanel extends RunPanel<DashboardFromWebview, DashboardToWebview> {
   private readonly feed: DashboardFeed;
   private timer?: ReturnType<typeof setInterval>;
   private polling = false;
   private ready = false;
 
-  constructor(ctx: Ctx, panel: vscode.WebviewPanel, runDir: string, private readonly actions: PanelActions) {
-    super(ctx, panel, runDir, 'dashboard', []);
+  constructor(services: Services, panel: vscode.WebviewPanel, runDir: string, private readonly actions: PanelActions) {
+    super(services, panel, runDir, 'dashboard', []);
     this.feed = new DashboardFeed(runDir, { canStop: (run) => run.status.status === 'running' && (actions.canStop(runDir) || run.lock.state === 'alive') });
     this.timer = setInterval(() => void this.poll(), POLL_MS);
-  }
-
-  private post(m: DashboardToWebview): void {
-    void this.panel.webview.postMessage(m);
   }
 
   /** Appended events and log lines; nothing while hidden (the snapshot on `ready` catches up). */
@@ -129,23 +103,23 @@ class DashboardPanel extends RunPanel {
   }
 }
 
-class EvalPanel extends RunPanel {
-  static async create(ctx: Ctx, panel: vscode.WebviewPanel, runDir: string): Promise<EvalPanel> {
+class EvalPanel extends RunPanel<EvalFromWebview, EvalToWebview> {
+  static async create(services: Services, panel: vscode.WebviewPanel, runDir: string): Promise<EvalPanel> {
     // the gallery's folders must be known before the HTML loads (localResourceRoots)
     const evaluation = await readEvaluation(runDir).catch((err: Error) => err);
     const gallery = evaluation instanceof Error ? { roots: [], files: {} } : await galleryFiles(runDir, evaluation.report);
-    return new EvalPanel(ctx, panel, runDir, gallery.roots, evaluation, gallery.files);
+    return new EvalPanel(services, panel, runDir, gallery.roots, evaluation, gallery.files);
   }
 
   private constructor(
-    ctx: Ctx,
+    services: Services,
     panel: vscode.WebviewPanel,
     runDir: string,
     roots: string[],
     private readonly evaluation: Awaited<ReturnType<typeof readEvaluation>> | Error,
     private readonly files: Awaited<ReturnType<typeof galleryFiles>>['files'],
   ) {
-    super(ctx, panel, runDir, 'eval', roots);
+    super(services, panel, runDir, 'eval', roots);
   }
 
   protected async handle(m: EvalFromWebview): Promise<void> {
@@ -158,7 +132,7 @@ class EvalPanel extends RunPanel {
         const images = Object.fromEntries(Object.entries(this.files).map(([k, f]) => [k, { image: uri(f.image), mask: uri(f.mask), parts: f.parts }]));
         msg = { type: 'report', run: { name: path.basename(this.runDir), dir: this.runDir }, report: e.report, taxonomy: e.taxonomy, images };
       }
-      void this.panel.webview.postMessage(msg);
+      this.post(msg);
     } else if (m.type === 'openImage') {
       const f = this.files[m.key]?.image;
       if (f) await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(f), { viewColumn: vscode.ViewColumn.Beside });
@@ -167,10 +141,13 @@ class EvalPanel extends RunPanel {
 }
 
 export class RunPanels implements vscode.Disposable {
-  private readonly panels = new Set<RunPanel>();
+  private readonly panels = new PanelSet<DashboardPanel | EvalPanel>((open) => void this.services.state.setOpenRunPanels(open.map((p) => ({ kind: p.kind, runDir: p.runDir }))));
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(private readonly ctx: Ctx, private readonly actions: PanelActions) {
+  constructor(
+    private readonly services: Services,
+    private readonly actions: PanelActions,
+  ) {
     this.disposables.push(
       vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state: DashboardState | undefined) => this.restore(panel, 'dashboard', state?.runDir),
@@ -190,7 +167,7 @@ export class RunPanels implements vscode.Disposable {
   }
 
   private async open(runDir: string, kind: Kind): Promise<void> {
-    const existing = [...this.panels].find((p) => p.runDir === runDir && p.kind === kind);
+    const existing = this.panels.find((p) => p.runDir === runDir && p.kind === kind);
     if (existing && kind === 'dashboard') return existing.panel.reveal();
     existing?.dispose(); // an evaluation may have been redone: read it again
     const type = kind === 'dashboard' ? DASHBOARD_VIEW_TYPE : EVAL_VIEW_TYPE;
@@ -199,30 +176,19 @@ export class RunPanels implements vscode.Disposable {
   }
 
   private async adopt(panel: vscode.WebviewPanel, kind: Kind, runDir: string): Promise<void> {
-    const p = kind === 'dashboard' ? new DashboardPanel(this.ctx, panel, runDir, this.actions) : await EvalPanel.create(this.ctx, panel, runDir);
-    this.panels.add(p);
-    p.onDidDispose(() => {
-      this.panels.delete(p);
-      this.remember();
-    });
-    this.remember();
+    this.panels.add(kind === 'dashboard' ? new DashboardPanel(this.services, panel, runDir, this.actions) : await EvalPanel.create(this.services, panel, runDir));
   }
 
   /** After a reload: the run from the page's state (dashboard) or the list saved here. */
   private async restore(panel: vscode.WebviewPanel, kind: Kind, fromState?: string): Promise<void> {
-    const saved = this.ctx.extension.workspaceState.get<{ kind: Kind; runDir: string }[]>(RESTORE_KEY, []);
-    const taken = new Set([...this.panels].filter((p) => p.kind === kind).map((p) => p.runDir));
-    const runDir = fromState ?? saved.find((s) => s.kind === kind && !taken.has(s.runDir))?.runDir;
+    const taken = new Set(this.panels.all().filter((p) => p.kind === kind).map((p) => p.runDir));
+    const runDir = fromState ?? this.services.state.openRunPanels.find((s) => s.kind === kind && !taken.has(s.runDir))?.runDir;
     if (!runDir) return panel.dispose();
     await this.adopt(panel, kind, runDir);
   }
 
-  private remember(): void {
-    void this.ctx.extension.workspaceState.update(RESTORE_KEY, [...this.panels].map((p) => ({ kind: p.kind, runDir: p.runDir })));
-  }
-
   dispose(): void {
-    for (const p of [...this.panels]) p.dispose();
+    this.panels.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
   }
 }

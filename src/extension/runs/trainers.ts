@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import {
+  choosePython,
   emptyProgress,
   exportRunModel,
   foldEvent,
@@ -16,28 +17,30 @@ import {
   type TrainerExit,
   type TrainerLaunchOptions,
 } from '../../core/runs';
-import type { Ctx } from '../ctx';
+import type { Services } from '../services';
 
-/** The interpreter: pscl.python, else the Python extension's selected one, else python3. */
-export async function resolvePython(ctx: Ctx): Promise<string> {
-  if (ctx.config.python) return ctx.config.python;
-  const ext = vscode.extensions.getExtension('ms-python.python');
-  if (ext) {
-    try {
-      const api = (await ext.activate()) as { environments?: { getActiveEnvironmentPath(): { path: string }; resolveEnvironment(p: { path: string }): Promise<{ executable?: { uri?: vscode.Uri } } | undefined> } };
-      const active = api.environments?.getActiveEnvironmentPath();
-      if (active) {
-        const env = await api.environments!.resolveEnvironment(active);
-        return env?.executable?.uri?.fsPath ?? active.path;
-      }
-    } catch (err) {
-      ctx.log.warn(`the Python extension did not name an interpreter (${(err as Error).message}); using python3`);
-    }
-  }
-  return 'python3';
+/** The interpreter: pscl.python, else the Python extension's selected one, else python3 (choosePython). */
+export async function resolvePython(ctx: Services): Promise<string> {
+  return choosePython(ctx.config.python, ctx.config.python ? undefined : await pythonExtensionInterpreter(ctx));
 }
 
-export function trainerPath(ctx: Ctx): string {
+/** The interpreter the Python extension has selected for the workspace, if it is installed and says. */
+async function pythonExtensionInterpreter(ctx: Services): Promise<string | undefined> {
+  const ext = vscode.extensions.getExtension('ms-python.python');
+  if (!ext) return undefined;
+  try {
+    const api = (await ext.activate()) as { environments?: { getActiveEnvironmentPath(): { path: string }; resolveEnvironment(p: { path: string }): Promise<{ executable?: { uri?: vscode.Uri } } | undefined> } };
+    const active = api.environments?.getActiveEnvironmentPath();
+    if (!active) return undefined;
+    const env = await api.environments!.resolveEnvironment(active);
+    return env?.executable?.uri?.fsPath ?? active.path;
+  } catch (err) {
+    ctx.log.warn(`the Python extension did not name an interpreter (${(err as Error).message}); using python3`);
+    return undefined;
+  }
+}
+
+export function trainerPath(ctx: Services): string {
   return path.join(ctx.extension.extensionPath, 'trainer');
 }
 
@@ -54,7 +57,7 @@ export class Trainers implements vscode.Disposable {
   /** Fires with the run folder when one of our trainers reports something or exits. */
   readonly onDidChange = this.changed.event;
 
-  constructor(private readonly ctx: Ctx) {
+  constructor(private readonly ctx: Services) {
     this.bar.name = 'PSCL training';
   }
 

@@ -5,7 +5,7 @@
 // levels two are accepted (one value renamed through the edit button) and the Taxonomy tree shows
 // them; undo restores the file byte for byte; the Parts view renames and adds a part.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { openProjectFile } from './preview.mjs';
@@ -315,6 +315,61 @@ export async function llmChecks({ page, workspace, userData, shots, check, runCo
       await setOpen(/^\s*Parts/i, false);
       await setOpen(/^\s*Taxonomy/i, true);
       await setOpen(/^\s*Runs/i, true);
+    });
+
+    await check('LLM: a workspace setting pointing to another server asks before the key goes there; it gets no key unless the user agrees', async () => {
+      const other = await fakeLlm(() => replies.bad);
+      const settingsDir = path.join(workspace, '.vscode');
+      const settingsFile = path.join(settingsDir, 'settings.json');
+      const dialog = page.locator('.monaco-dialog-box');
+      const button = (name) => dialog.locator('.monaco-button', { hasText: name }).first();
+      try {
+        mkdirSync(settingsDir, { recursive: true });
+        writeFileSync(settingsFile, JSON.stringify({ 'pscl.llm.baseUrl': other.url }, null, 2));
+        const otherOrigin = new URL(other.url).origin;
+        const keyOrigin = new URL(llm.url).origin;
+        // The window picks the new workspace setting up after a moment: until it has, the command
+        // still asks the first server (a cached reply: its review list is closed with Escape).
+        const ask = async () => {
+          for (let tries = 0; ; tries++) {
+            await suggest();
+            if (await dialog.waitFor({ timeout: 6000 }).then(() => true, () => false)) break;
+            assert.ok(tries < 6, 'the dialog never showed: the workspace setting was not picked up');
+            await page.keyboard.press('Escape');
+            await clearToasts(page, runCommand);
+            await page.waitForTimeout(2000);
+          }
+          const text = (await dialog.innerText()).replace(/\s+/g, ' ');
+          assert.ok(text.includes(otherOrigin) && text.includes(keyOrigin), `the dialog names both origins: ${text}`);
+          assert.match(text, /set by this workspace/, text);
+          return text;
+        };
+        await ask();
+        await page.screenshot({ path: path.join(shots, 'llm-key-origin.png') });
+        // Escape: nothing is sent at all
+        await page.keyboard.press('Escape');
+        await dialog.waitFor({ state: 'hidden', timeout: 10000 });
+        await page.waitForTimeout(1000);
+        assert.equal(other.requests.length, 0, 'cancelling the dialog sends nothing');
+        // Without the key: the request goes, the key does not
+        await ask();
+        await button('Continue Without Key').click();
+        await toast(page, 'not valid JSON').waitFor({ timeout: 30000 });
+        assert.equal(other.requests.length, 1);
+        assert.ok(!(other.requests[0].authorization ?? '').includes(KEY.slice(3, 20)), `no key sent: ${other.requests[0].authorization}`);
+        await clearToasts(page, runCommand);
+        // Agreeing sends it
+        await ask();
+        await button('Send the Key').click();
+        await toast(page, 'not valid JSON').waitFor({ timeout: 30000 });
+        assert.equal(other.requests.length, 2);
+        assert.equal(other.requests[1].authorization, `Bearer ${KEY}`, 'the key goes once the user agrees');
+        assert.ok(readFileSync(file).equals(original));
+        await clearToasts(page, runCommand);
+      } finally {
+        rmSync(settingsDir, { recursive: true, force: true });
+        await other.close();
+      }
     });
 
     // Last, after every request and cache write of this run.

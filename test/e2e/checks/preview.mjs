@@ -1,20 +1,10 @@
-// E2E checks of the mask preview (issue 5) in the trusted run: the preview on horses.jpg (from
+// E2E checks of the mask preview (issue 5) in the trusted run: the preview on a photo (from
 // the palette through the file dialog) and on a sample-dataset image (the class command), the
 // legend lists the project's parts, a part toggle and the opacity slider change canvas pixels
 // read back inside the webview, and typing a new part prompt re-renders the open preview.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-
-/** PSCL_SHARED_DATA, else ../shared/data next to the repo (or a folder above it: worktrees). */
-function sharedData(root) {
-  if (process.env.PSCL_SHARED_DATA) return path.resolve(process.env.PSCL_SHARED_DATA);
-  for (let dir = root; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
-    const candidate = path.join(path.dirname(dir), 'shared', 'data');
-    if (existsSync(candidate)) return candidate;
-  }
-  throw new Error(`no shared data next to ${root}: set PSCL_SHARED_DATA`);
-}
 
 /** The page's frame inside the newest visible webview (two nested iframes). */
 async function previewFrame(page) {
@@ -95,30 +85,31 @@ async function exercise(page, view, shot, parts) {
 export async function previewChecks({ page, workspace, root, shots, check, runCommand, pick, log }) {
   const project = JSON.parse(readFileSync(path.join(workspace, 'tiny-birds.pscl.json'), 'utf8'));
   const parts = project.parts.bird.map((p) => p.name);
-  const horses = path.join(workspace, 'horses.jpg');
-  copyFileSync(path.join(sharedData(root), 'images', 'horses.jpg'), horses);
+  // A free-licence photo from the repository's test data (test/data/README.md).
+  const photo = path.join(workspace, 'chelsea.png');
+  copyFileSync(path.join(root, 'test', 'data', 'images', 'chelsea.png'), photo);
   // Workspace settings: the demo model, and no auto-save so the live-edit check sees unsaved text.
   mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
   writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'pscl.clip.model': 'demo', 'files.autoSave': 'off' }, null, 2));
 
   await runCommand(page, 'View: Hide Panel').catch(() => page.keyboard.press('Escape'));
-  await check('mask preview on horses.jpg (palette + file dialog): legend, toggle and opacity change the canvas', async () => {
+  await check('mask preview on a photo (palette + file dialog): legend, toggle and opacity change the canvas', async () => {
     await openProjectFile(page, 'tiny-birds.pscl.json');
     await runCommand(page, 'PSCL: Open Mask Preview');
     await pick(page, 'Choose an image file');
     const input = page.locator('.quick-input-widget input');
     await page.waitForFunction(() => (document.querySelector('.quick-input-widget input')?.value ?? '').endsWith('/'), null, { timeout: 15000 });
     // The dialog may fill in its start folder again after the first wait: type until it sticks.
-    for (let i = 0; i < 10 && (await input.inputValue()) !== horses; i++) {
-      await input.fill(horses);
+    for (let i = 0; i < 10 && (await input.inputValue()) !== photo; i++) {
+      await input.fill(photo);
       await page.waitForTimeout(500);
     }
-    assert.equal(await input.inputValue(), horses);
+    assert.equal(await input.inputValue(), photo);
     await page.keyboard.press('Enter');
     const view = await previewFrame(page);
-    const r = await exercise(page, view, path.join(shots, 'preview-horses.png'), parts);
-    log(`horses.jpg: toggle changed ${r.byToggle} px, opacity ${r.byOpacity} px`);
-    assert.match(await view.locator('#title').textContent(), /horses\.jpg/);
+    const r = await exercise(page, view, path.join(shots, 'preview-photo.png'), parts);
+    log(`chelsea.png: toggle changed ${r.byToggle} px, opacity ${r.byOpacity} px`);
+    assert.match(await view.locator('#title').textContent(), /chelsea\.png/);
   });
 
   await check('typing a new part prompt (unsaved) re-renders the open preview', async () => {

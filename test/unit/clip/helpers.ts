@@ -1,13 +1,12 @@
-// Shared fixtures for the CLIP unit tests: temp folders, the shared data folder, raw safetensors.
+// Shared fixtures for the CLIP unit tests: temp folders, the repository's test data, raw safetensors.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
 
-import { repoRoot, sharedData as findSharedData } from '../../helpers/paths';
+import { repoRoot, testData } from '../../helpers/paths';
 
-export { repoRoot };
-export const sharedData = findSharedData();
+export { repoRoot, testData };
 
 export function tempDir(prefix = 'pscl-clip-'): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));

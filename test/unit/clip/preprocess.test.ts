@@ -3,9 +3,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { CLIP_MEAN, CLIP_STD, loadImagePixels, normalizeHwc } from '../../../src/core/clip/preprocess';
-import { sharedData, tempDir } from './helpers';
+import { tempDir, testData } from './helpers';
 
-const horses = path.join(sharedData, 'images', 'horses.jpg'); // 2048 x 1367
+const photo = path.join(testData, 'images', 'chelsea.png'); // 451 x 300
 
 test('normalisation uses the CLIP mean and std, channels first', () => {
   const px = normalizeHwc(new Uint8Array([255, 0, 51, 0, 255, 102]), 1, 2, 3);
@@ -17,12 +17,12 @@ test('normalisation uses the CLIP mean and std, channels first', () => {
 });
 
 test('a real photo: crop, plain resize and long-side fit give the asked sizes', async () => {
-  const crop = await loadImagePixels(horses, { mode: 'crop', size: 224 });
+  const crop = await loadImagePixels(photo, { mode: 'crop', size: 224 });
   assert.deepEqual([crop.height, crop.width, crop.data.length], [224, 224, 3 * 224 * 224]);
-  const plain = await loadImagePixels(horses, { mode: 'resize', width: 64, height: 48 });
+  const plain = await loadImagePixels(photo, { mode: 'resize', width: 64, height: 48 });
   assert.deepEqual([plain.height, plain.width], [48, 64]);
-  const fit = await loadImagePixels(horses, { mode: 'fit', size: 448, multipleOf: 16 });
-  assert.deepEqual([fit.height, fit.width], [304, 448]); // 1367 * 448/2048 = 299 -> 304
+  const fit = await loadImagePixels(photo, { mode: 'fit', size: 448, multipleOf: 16 });
+  assert.deepEqual([fit.height, fit.width], [304, 448]); // 300 * 448/451 = 298 -> 304
   const lo = crop.data.reduce((a, b) => Math.min(a, b));
   const hi = crop.data.reduce((a, b) => Math.max(a, b));
   assert.ok(lo >= -1.8 && hi <= 2.2 && hi - lo > 1, `range ${lo}..${hi}`);

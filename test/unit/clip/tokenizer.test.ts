@@ -4,9 +4,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { ClipTokenizer } from '../../../src/core/clip/tokenizer';
 import { buildTokenizerConfig, buildTokenizerJson, buildVocab, readClipMerges } from '../../../src/core/clip/vocab';
-import { sharedData, tempDir } from './helpers';
+import { tempDir, testData } from './helpers';
 
-const mergesFile = path.join(sharedData, 'clip', 'bpe_simple_vocab_16e6.txt.gz');
+const mergesFile = path.join(testData, 'clip', 'bpe_simple_vocab_16e6.txt.gz');
 
 async function realTokenizer(): Promise<ClipTokenizer> {
   assert.ok(existsSync(mergesFile), `the real CLIP merges are needed at ${mergesFile} (set PSCL_SHARED_DATA)`);

@@ -1,13 +1,13 @@
 // Small project files for the LLM and part tests, built from real FGVC-Aircraft names
-// (../shared/data/aircraft, or $PSCL_SHARED_DATA/aircraft).
+// (test/data/aircraft).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Project } from '../../../src/core/taxonomy/model';
 import { serializeProject } from '../../../src/core/taxonomy/project';
-import { sharedData } from '../../helpers/paths';
+import { testData } from '../../helpers/paths';
 
 function names(file: string): Set<string> {
-  return new Set(readFileSync(path.join(sharedData(), 'aircraft', file), 'utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean));
+  return new Set(readFileSync(path.join(testData, 'aircraft', file), 'utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean));
 }
 
 /** variant, family, manufacturer: as FGVC-Aircraft labels them. */
@@ -33,7 +33,7 @@ export function realAircraftSubset(rows = AIRCRAFT_SUBSET): Array<[string, strin
   const families = names('families.txt');
   const manufacturers = names('manufacturers.txt');
   for (const [v, f, m] of rows) {
-    if (!variants.has(v) || !families.has(f) || !manufacturers.has(m)) throw new Error(`fixture row ${v}/${f}/${m} is not in ${sharedData()}/aircraft`);
+    if (!variants.has(v) || !families.has(f) || !manufacturers.has(m)) throw new Error(`fixture row ${v}/${f}/${m} is not in ${testData}/aircraft`);
   }
   return rows;
 }

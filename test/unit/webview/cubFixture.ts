@@ -1,14 +1,9 @@
-// The real CUB-200 class hierarchy (order > family > genus > species, from ../shared/data) as a
+// The real CUB-200 class hierarchy (order > family > genus > species, from test/data) as a
 // ClassTaxonomy, and a deterministic confusion matrix over it: most errors go to a sibling in the
 // same genus or family, a few anywhere.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ClassTaxonomy } from '../../../src/core/runs/confusion';
-
-export function sharedDataDir(root: string): string | undefined {
-  const dir = process.env.PSCL_SHARED_DATA ?? path.join(root, '..', 'shared', 'data');
-  return existsSync(path.join(dir, 'cub-hierarchy', 'cub_flat.parent-child.txt')) ? dir : undefined;
-}
 
 export function cubTaxonomy(dataDir: string): { taxonomy: ClassTaxonomy; names: string[] } {
   const h = path.join(dataDir, 'cub-hierarchy');

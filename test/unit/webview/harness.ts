@@ -7,7 +7,7 @@ import { after, before } from 'node:test';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { dashboardHtml, evalReportHtml, makeNonce } from '../../../src/core/runs/html';
+import { makeNonce, webviewPage } from '../../../src/core/util/webviewHtml';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const ORIGIN = 'http://webview.test';
@@ -101,7 +101,7 @@ export async function openWebview(browser: Browser, kind: 'dashboard' | 'evalRep
   if (process.env.PSCL_WEBVIEW_DEBUG) page.on('pageerror', (e) => console.error('[page error]', e));
   const nonce = makeNonce();
   const opts = { cspSource: ORIGIN, nonce, scriptUri: `${ORIGIN}/dist/webview/${kind}.js`, styleUri: `${ORIGIN}/dist/webview/${kind}.css` };
-  const html = kind === 'dashboard' ? dashboardHtml(opts) : evalReportHtml(opts);
+  const html = webviewPage(kind, opts);
   await page.route(`${ORIGIN}/**`, async (route) => {
     const url = new URL(route.request().url());
     if (url.pathname === '/index.html') return route.fulfill({ contentType: 'text/html', body: html });

@@ -50,6 +50,9 @@ export const NAMED_VARIANTS = {
 export type VariantName = keyof typeof NAMED_VARIANTS;
 export const VARIANT_NAMES = Object.keys(NAMED_VARIANTS) as VariantName[];
 
+/** What dense features are computed with unless told otherwise: the method's (ClearCLIP). */
+export const DEFAULT_VARIANT: VariantName = 'clearclip';
+
 export class VariantError extends Error {}
 
 /** A variant name or an `attn=..,residual=..,ffn=..` spec (missing keys take vanilla's values). */

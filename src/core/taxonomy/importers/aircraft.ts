@@ -4,7 +4,7 @@
 // comes from the labels the image lists give the same image. Class ids are the variant names
 // (the dataset's own labels).
 import path from 'node:path';
-import { builtInParts, defaultTemplates } from '../../parts/defaults';
+import { builtInParts, defaultTemplates } from '../defaultParts';
 import type { ImageEntry, Project, Split, TaxonomyClass } from '../model';
 import { checkCancelled, datasetRootFor, exists, ImportError, lines, readOptional, readText, toPosix, type ImportOptions, type ImportResult } from './common';
 

@@ -4,7 +4,7 @@
 // from anno_train.csv / anno_test.csv (`file,x1,y1,x2,y2,class` with 1-based class ids) with the
 // pictures in cars_train/ and cars_test/.
 import path from 'node:path';
-import { builtInParts, defaultTemplates } from '../../parts/defaults';
+import { builtInParts, defaultTemplates } from '../defaultParts';
 import type { ImageEntry, Project, Split, TaxonomyClass } from '../model';
 import { datasetRootFor, exists, ImportError, lines, readOptional, type ImportOptions, type ImportResult } from './common';
 

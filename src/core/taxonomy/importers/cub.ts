@@ -2,7 +2,7 @@
 // image_class_labels.txt, train_test_split.txt, parts/parts.txt; optionally a class hierarchy
 // (--hierarchy) whose levels become the intermediate levels.
 import path from 'node:path';
-import { defaultParts, defaultTemplates } from '../../parts/defaults';
+import { defaultParts, defaultTemplates } from '../defaultParts';
 import type { Level, Project, TaxonomyClass } from '../model';
 import { checkCancelled, datasetRootFor, eachPair, humanize, ImportError, readOptional, readText, type ImportOptions, type ImportResult } from './common';
 import { readImageLists } from './imageLists';

@@ -2,7 +2,7 @@
 // (n02085620). Splits from train_list.txt / test_list.txt (paths relative to Images/, one per
 // line: the lists of the .mat files as text) when present, else every image is train.
 import path from 'node:path';
-import { builtInParts, defaultTemplates } from '../../parts/defaults';
+import { builtInParts, defaultTemplates } from '../defaultParts';
 import type { ImageEntry, Project, Split, TaxonomyClass } from '../model';
 import { checkCancelled, datasetRootFor, exists, humanize, ImportError, isImageFile, lines, listDir, readOptional, type ImportOptions, type ImportResult } from './common';
 

@@ -4,7 +4,7 @@
 // When the names file only names the leaves, internal names come from the matching tree file:
 // a tree node and an id node are the same when they cover the same set of leaves.
 import path from 'node:path';
-import { eachPair, ImportError, readOptional, readText } from './common';
+import { checkAcyclic, eachPair, ImportError, readOptional, readText } from './common';
 
 export interface ClassLineage {
   /** Ancestor names from the top (the root excluded) down to the parent. */
@@ -112,13 +112,17 @@ export async function readHierarchy(file: string, classIds: readonly string[], n
   // `<parent> <child>` pairs.
   const parent = new Map<string, string>();
   const children = new Map<string, string[]>();
+  const lineOf = new Map<string, number>();
   eachPair(text, file, (p, c, line) => {
     if (parent.has(c) && parent.get(c) !== p) throw new ImportError(`${file}:${line}: node ${c} has two parents (${parent.get(c)} and ${p})`);
+    if (parent.has(c)) return; // the same pair twice
     parent.set(c, p);
+    lineOf.set(c, line);
     let list = children.get(p);
     if (!list) children.set(p, (list = []));
     list.push(c);
   });
+  checkAcyclic(parent, lineOf, file);
   const internal = [...children.keys()];
   const unnamed = internal.filter((id) => !names.has(id));
   if (unnamed.length > 0 && sib.tree) {

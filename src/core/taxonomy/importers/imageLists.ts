@@ -2,7 +2,7 @@
 // image_class_labels.txt (`<image id> <class id>`), train_test_split.txt (`<image id> <1 train|0 test>`).
 import path from 'node:path';
 import type { ImageEntry } from '../model';
-import { checkCancelled, eachPair, readOptional, readSplitMap, readText } from './common';
+import { checkCancelled, eachPair, ImportError, imagePathProblem, readOptional, readSplitMap, readText } from './common';
 
 export async function readImageLists(root: string, classIds: ReadonlySet<string>, warnings: string[], signal?: AbortSignal, onProgress?: (message: string) => void): Promise<ImageEntry[]> {
   const imagesFile = path.join(root, 'images.txt');
@@ -22,7 +22,9 @@ export async function readImageLists(root: string, classIds: ReadonlySet<string>
   checkCancelled(signal);
   const images: ImageEntry[] = [];
   let skipped = 0;
-  eachPair(imagesText, imagesFile, (key, rel) => {
+  eachPair(imagesText, imagesFile, (key, rel, line) => {
+    const why = imagePathProblem(rel);
+    if (why) throw new ImportError(`${imagesFile}:${line}: image path '${rel}' ${why}; fix the line (the dataset's images must be inside ${root})`);
     const classId = labels.get(key);
     if (classId === undefined || !classIds.has(classId)) {
       skipped++;

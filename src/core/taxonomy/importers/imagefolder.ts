@@ -3,7 +3,7 @@
 // default 'object'). Top folders named train/ and test/ or val/ are splits holding the same class
 // tree. Class ids are the class folders' paths below the split folder.
 import path from 'node:path';
-import { defaultTemplates } from '../../parts/defaults';
+import { defaultTemplates } from '../defaultParts';
 import type { ImageEntry, Level, Project, Split, TaxonomyClass } from '../model';
 import { checkCancelled, datasetRootFor, humanize, ImportError, isImageFile, listDir, type ImportOptions, type ImportResult } from './common';
 

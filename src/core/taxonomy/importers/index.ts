@@ -3,13 +3,13 @@ import path from 'node:path';
 import type { DatasetFormat, ImageEntry, Project } from '../model';
 import { importAircraft } from './aircraft';
 import { importCars } from './cars';
-import type { ImportOptions, ImportResult } from './common';
+import { ImportError, imagePathProblem, type ImportOptions, type ImportResult } from './common';
 import { importCub } from './cub';
 import { importDogs } from './dogs';
 import { importImageFolder } from './imagefolder';
 import { importNabirds } from './nabirds';
 
-export { ImportError, type ImportOptions, type ImportResult } from './common';
+export { datasetFile, ImportError, type ImportOptions, type ImportResult } from './common';
 export { importAircraft, importCars, importCub, importDogs, importImageFolder, importNabirds };
 export { parseCarName } from './cars';
 
@@ -22,8 +22,14 @@ const IMPORTERS: Record<DatasetFormat, (root: string, options?: ImportOptions) =
   imagefolder: importImageFolder,
 };
 
-export function importDataset(format: DatasetFormat, root: string, options: ImportOptions = {}): Promise<ImportResult> {
-  return IMPORTERS[format](root, options);
+export async function importDataset(format: DatasetFormat, root: string, options: ImportOptions = {}): Promise<ImportResult> {
+  const result = await IMPORTERS[format](root, options);
+  // Every importer's list entries become paths below the root: none may leave it.
+  for (const img of result.images) {
+    const why = imagePathProblem(img.path);
+    if (why) throw new ImportError(`${root}: the image list names '${img.path}' (image ${img.key}), which ${why}; fix that entry in the dataset's list files`);
+  }
+  return result;
 }
 
 /** The dataset folder of a project, resolved against the project file's folder. */

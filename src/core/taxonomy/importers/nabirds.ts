@@ -8,9 +8,9 @@
 // family keeps the tree strict). A species without plumage variants is its own leaf, so its
 // category and species share a name.
 import path from 'node:path';
-import { defaultParts, defaultTemplates } from '../../parts/defaults';
+import { defaultParts, defaultTemplates } from '../defaultParts';
 import type { Level, Project, TaxonomyClass } from '../model';
-import { checkCancelled, datasetRootFor, eachPair, ImportError, readOptional, readText, type ImportOptions, type ImportResult } from './common';
+import { checkAcyclic, checkCancelled, datasetRootFor, eachPair, ImportError, readOptional, readText, type ImportOptions, type ImportResult } from './common';
 import { readImageLists } from './imageLists';
 
 export async function importNabirds(root: string, options: ImportOptions = {}): Promise<ImportResult> {
@@ -22,14 +22,19 @@ export async function importNabirds(root: string, options: ImportOptions = {}): 
   eachPair(await readText(classesFile, 'is --root the nabirds folder (the one holding classes.txt and hierarchy.txt)?'), classesFile, (id, name) => names.set(id, name));
   const parent = new Map<string, string>();
   const hasChildren = new Set<string>();
+  const lineOf = new Map<string, number>();
   eachPair(await readText(hierarchyFile, 'NABirds needs hierarchy.txt (<child> <parent>)'), hierarchyFile, (child, p, line) => {
     if (!names.has(child) || !names.has(p)) throw new ImportError(`${hierarchyFile}:${line}: node ${names.has(child) ? p : child} is not in ${classesFile}`);
+    if (parent.has(child) && parent.get(child) !== p) throw new ImportError(`${hierarchyFile}:${line}: node ${child} has two parents (${parent.get(child)} and ${p})`);
     parent.set(child, p);
+    lineOf.set(child, line);
     hasChildren.add(p);
   });
+  checkAcyclic(parent, lineOf, hierarchyFile);
   checkCancelled(options.signal);
 
   const leaves = [...names.keys()].filter((id) => !hasChildren.has(id) && parent.has(id));
+  if (leaves.length === 0) throw new ImportError(`${hierarchyFile}: no leaf category (a node with a parent and no children): the hierarchy lists no class to import`);
   const chains = new Map<string, string[]>();
   let depth = 0;
   for (const id of leaves) {
