@@ -1,14 +1,16 @@
 """An independent measurement of a CLIP folder on the tiny-birds sample, in PyTorch: zero-shot
 accuracy per taxonomy level with the project's class templates, and the ClearCLIP part keypoint
-hit rate (the share of the visible keypoints of a part that fall inside that part's mask) with the
-project's part prompts. It shares no code with the TypeScript core or with the demo CLIP's
+hit rate with the project's part prompts: `hitRate`, the share of a part's visible keypoints where
+its prompt is the most similar to the patch features sampled there (the definition of `pscl
+prompts score`, docs/prompt-quality.md), and `maskHitRate`, the share that fall inside the part's
+mask (probabilities upsampled to the image, argmax, no closing). It shares no code with the TypeScript core or with the demo CLIP's
 trainer: its own tokenizer (from tokenizer.json), image loading (PIL), prompt expansion and mask
 computation; the network is clip_reference.py.
 
     /usr/bin/python3 test/python/demo_clip_measure.py [--model models/demo-clip] [--split test]
 
 prints one JSON object: {"levels": {level: {"top1", "images"}}, "parts": {part: {"hitRate",
-"keypoints"}}, "meanHitRate": x}.
+"maskHitRate", "keypoints"}}, "meanHitRate": x, "meanMaskHitRate": y}.
 """
 import argparse
 import json
@@ -139,14 +141,26 @@ def part_prompts(ref, tok, sample, coarse="bird"):
     return [p["name"] for p in parts], text_embeddings(ref, tok, groups)
 
 
-def part_masks(ref, part_txt, pixels, size_hw):
+def part_masks(ref, part_txt, pixels, size_hw, dense=None):
     """Label map [H, W] (part index, 0-based) of one image and its patch probabilities [gh, gw, P]:
     cosine x 50, softmax over parts, bilinear to the image size, argmax (no background prompt, so
     the closing has nothing to fill)."""
-    dense = ref.dense(pixels[None], "clearclip")[0]  # [gh, gw, D]
+    if dense is None:
+        dense = ref.dense(pixels[None], "clearclip")[0]  # [gh, gw, D]
     probs = torch.softmax(MASK_LOGIT_SCALE * dense @ part_txt.t(), dim=-1)
     up = F.interpolate(probs.permute(2, 0, 1)[None], size=size_hw, mode="bilinear", align_corners=False)[0]
     return up.argmax(0), probs
+
+
+def keypoint_labels(dense, part_txt, points, size_wh):
+    """The part whose prompt is most similar to the patch grid's feature at each keypoint: the grid
+    sampled bilinearly there (align_corners=False, clamped at the border), normalised; `points`
+    [(x, y)] in pixels of the image (`size_wh`)."""
+    w, h = size_wh
+    grid = torch.tensor([[(2 * x / w - 1, 2 * y / h - 1) for x, y in points]], dtype=torch.float32)[None]
+    f = F.grid_sample(dense.permute(2, 0, 1)[None], grid, mode="bilinear", padding_mode="border", align_corners=False)
+    f = F.normalize(f[0, :, 0].t(), dim=-1)
+    return (f @ part_txt.t()).argmax(-1)
 
 
 def measure(model_dir, split="test", size=448):
@@ -175,21 +189,26 @@ def measure(model_dir, split="test", size=448):
             for level, (values, txt) in protos.items():
                 correct[level] += values[int((txt @ emb).argmax())] == sample.value(sample.cls[i], level)
             w, h = Image.open(sample.images[i]).size
-            labels, _ = part_masks(ref, part_txt, pixels, (h, w))
-            for cub, x, y in sample.keypoints.get(i, []):
-                part = part_of(cub)
-                if part not in names:
-                    continue
-                got = hits.setdefault(part, [0, 0])
-                got[0] += int(labels[min(int(y), h - 1), min(int(x), w - 1)]) == names.index(part)
-                got[1] += 1
-    parts = {p: {"hitRate": round(hits[p][0] / hits[p][1], 4), "keypoints": hits[p][1]} for p in names if p in hits}
+            dense = ref.dense(pixels[None], "clearclip")[0]
+            labels, _ = part_masks(ref, part_txt, pixels, (h, w), dense)
+            kps = [(part_of(cub), x, y) for cub, x, y in sample.keypoints.get(i, []) if part_of(cub) in names]
+            if not kps:
+                continue
+            at = keypoint_labels(dense, part_txt, [(x, y) for _, x, y in kps], (w, h))
+            for (part, x, y), label in zip(kps, at.tolist()):
+                got = hits.setdefault(part, [0, 0, 0])
+                got[0] += label == names.index(part)
+                got[1] += int(labels[min(int(y), h - 1), min(int(x), w - 1)]) == names.index(part)
+                got[2] += 1
+    parts = {p: {"hitRate": round(hits[p][0] / hits[p][2], 4), "maskHitRate": round(hits[p][1] / hits[p][2], 4), "keypoints": hits[p][2]}
+             for p in names if p in hits}
     return {
         "model": str(model_dir),
         "split": split,
         "levels": {lv: {"top1": round(correct[lv] / len(ids), 4), "images": len(ids)} for lv in sample.levels},
         "parts": parts,
         "meanHitRate": round(float(np.mean([v["hitRate"] for v in parts.values()])), 4),
+        "meanMaskHitRate": round(float(np.mean([v["maskHitRate"] for v in parts.values()])), 4),
     }
 
 

@@ -83,6 +83,11 @@ export async function resolveDemoModel(cacheRoot: string, packageRoot: string): 
   return { dir: await ensureRandomDemoModel(cacheRoot, packageRoot), id: RANDOM_DEMO_MODEL_ID, trained: false };
 }
 
+/** The demo model's folder (trained, else the random stand-in): for callers that need only the path. */
+export async function ensureDemoModel(cacheRoot: string, packageRoot: string): Promise<string> {
+  return (await resolveDemoModel(cacheRoot, packageRoot)).dir;
+}
+
 /**
  * The random stand-in's folder under `cacheRoot`, generated on first use. The real CLIP
  * vocabulary is used when its merges file is available (repoRoot/../shared/data or
