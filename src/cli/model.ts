@@ -1,5 +1,5 @@
 // Which CLIP model a CLI command uses: --model (a folder or a Hub repo id, downloaded once with
-// progress), else $PSCL_CLIP_MODEL, else the embedded demo model (a small CLIP trained on the
+// progress; `demo` as in pscl.clip.model), else $PSCL_CLIP_MODEL, else the embedded demo model (a small CLIP trained on the
 // tiny-birds sample's world, committed in models/demo-clip/; its random stand-in where that is
 // not installed).
 import path from 'node:path';
@@ -7,6 +7,7 @@ import { ClipModel } from '../core/clip';
 import { describeDemoModel, resolveDemoModel, type DemoModel } from '../core/clip/demoModel';
 import { describeDownloadProgress, resolveModel as resolveModelSpec } from '../core/clip/download';
 import { defaultModelCacheDir } from '../core/clip/hub';
+import { DEMO_MODEL_SPEC } from '../core/rpc/masks';
 import { psclCacheRoot } from '../core/util/cacheDir';
 import { CliError } from './command';
 
@@ -23,7 +24,7 @@ export interface ResolvedModel {
 
 export async function resolveModel(command: string, arg?: string): Promise<ResolvedModel> {
   const given = arg ?? process.env.PSCL_CLIP_MODEL;
-  if (!given) {
+  if (!given || given === DEMO_MODEL_SPEC) {
     try {
       const demoModel = await resolveDemoModel(psclCacheRoot(), PACKAGE_ROOT);
       return { dir: demoModel.dir, id: demoModel.id, demo: true, demoModel };

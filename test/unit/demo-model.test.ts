@@ -53,6 +53,20 @@ describe('demo CLIP model', () => {
     }
   });
 
+  it('`--model demo` (and $PSCL_CLIP_MODEL=demo) is the demo model, as `demo` is in pscl.clip.model', async () => {
+    const saved = process.env.PSCL_CLIP_MODEL;
+    process.env.PSCL_CLIP_MODEL = 'demo';
+    try {
+      for (const r of [await resolveModel('lint', 'demo'), await resolveModel('lint')]) {
+        assert.equal(r.demoModel?.trained, true);
+        assert.equal(path.resolve(r.dir), path.resolve(repoRoot, DEMO_MODEL_PATH));
+      }
+    } finally {
+      if (saved === undefined) delete process.env.PSCL_CLIP_MODEL;
+      else process.env.PSCL_CLIP_MODEL = saved;
+    }
+  });
+
   it('names the missing file when the install lacks one', () => {
     const root = path.join(tmp.dir, 'install');
     cpSync(path.join(repoRoot, DEMO_MODEL_PATH), path.join(root, DEMO_MODEL_PATH), { recursive: true });
