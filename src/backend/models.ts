@@ -25,11 +25,14 @@ export interface LoadedModel {
   masks(): MaskSession;
   /** The ClipModel behind the engine (the cache builder runs it directly). */
   clip(): ClipModel;
+  /** A value kept with the model (made on first use, dropped with the model): the prompt scorer's state. */
+  keep<T>(key: string, create: () => T): T;
 }
 
 interface Entry {
   engine: Promise<ClipEngine>;
   session?: MaskSession;
+  kept?: Map<string, unknown>;
   /** Requests using the model now: it is not disposed while any does. */
   users: number;
 }
@@ -93,7 +96,12 @@ export class LoadedModels {
         if (!engine.clipModel) throw new PsclError('this CLIP engine has no ClipModel (a test engine?): part masks and caches need the real runtime', 'internal');
         return engine.clipModel;
       };
-      return await work({ engine, clip, masks: () => (e.session ??= new MaskSession(clip())) });
+      const keep = <T>(key: string, create: () => T): T => {
+        e.kept ??= new Map();
+        if (!e.kept.has(key)) e.kept.set(key, create());
+        return e.kept.get(key) as T;
+      };
+      return await work({ engine, clip, masks: () => (e.session ??= new MaskSession(clip())), keep });
     } finally {
       e.users--;
       this.evict();

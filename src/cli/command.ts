@@ -41,3 +41,4 @@ export function required<T>(command: string, name: string, value: T | undefined)
 export function pythonFrom(option: string | undefined): string {
   return choosePython(option, process.env.PSCL_PYTHON);
 }
+

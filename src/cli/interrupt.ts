@@ -35,6 +35,20 @@ export function onInterrupt(handler: (count: number, what: string) => void): () 
   };
 }
 
+/**
+ * An AbortSignal for a long command that stops gracefully on the first interrupt and exits at
+ * once (130) on the second.
+ */
+export function cancelOnInterrupt(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const dispose = onInterrupt((count, what) => {
+    if (count > 1) process.exit(130);
+    process.stderr.write(`\n${what}: cancelling (Ctrl-C again to quit at once)...\n`);
+    controller.abort();
+  });
+  return { signal: controller.signal, dispose };
+}
+
 let detached = false;
 
 function detachFromTerminal(): void {

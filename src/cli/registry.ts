@@ -37,6 +37,7 @@ export const TOPICS: Array<[string, Record<string, Entry>]> = [
     {
       cache: { summary: 'build or verify the training cache (masks, prototypes, manifest)', load: () => import('./commands/cache').then((m) => m.command) },
       lint: { summary: 'taxonomy lint from the text prototypes (siblings CLIP cannot tell apart)', load: () => import('./commands/lint').then((m) => m.command) },
+      prompts: { summary: 'prompt quality: zero-shot accuracy per level, part hit rates, A/B of two prompt sets', load: () => import('./commands/prompts').then((m) => m.command) },
     },
   ],
   [

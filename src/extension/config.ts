@@ -46,6 +46,28 @@ export class Config implements vscode.Disposable {
     return d === 'cpu' || d === 'cuda' ? d : 'auto';
   }
 
+  /** Score a project's prompts in the background when it is saved (when its training cache exists). */
+  get qualityScoreOnSave(): boolean {
+    return this.cfg.get<boolean>('quality.scoreOnSave', true);
+  }
+
+  /** A part whose keypoint hit rate is below this gets a warning in Problems (0 turns it off). */
+  get qualityMinHitRate(): number {
+    const v = this.cfg.get<number>('quality.minHitRate', 0.25);
+    return typeof v === 'number' && v >= 0 && v <= 1 ? v : 0.25;
+  }
+
+  get qualitySplit(): 'all' | 'train' | 'test' | 'val' {
+    const v = this.cfg.get<string>('quality.split', 'all');
+    return v === 'train' || v === 'test' || v === 'val' ? v : 'all';
+  }
+
+  /** At most this many images per class in the scores (0: all). */
+  get qualityPerClass(): number | undefined {
+    const v = this.cfg.get<number>('quality.perClass', 0);
+    return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined;
+  }
+
   /** What the user set for a new mask preview; previewSettingsFrom (src/core/masks/settings.ts) fills in and checks. */
   get previewDefaults(): { variant?: string; kernel?: number; size?: number; threshold?: number } {
     return {

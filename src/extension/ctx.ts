@@ -12,6 +12,8 @@ import type { Services } from './services';
 import type { PersistentState } from './state';
 import type { PartsView } from './parts/tree';
 import type { TaxonomyView } from './taxonomy/tree';
+import type { PromptReports } from './quality/report';
+import type { PromptScores } from './quality/scores';
 
 export class Ctx implements Services {
   taxonomy!: TaxonomyView;
@@ -21,6 +23,8 @@ export class Ctx implements Services {
   runs!: RunsView;
   trainers!: Trainers;
   runPanels!: RunPanels;
+  promptScores!: PromptScores;
+  promptReports!: PromptReports;
 
   constructor(
     readonly extension: vscode.ExtensionContext,

@@ -29,6 +29,10 @@ import { RunPanels } from './runs/panels';
 import { RunsView } from './runs/runsView';
 import { Trainers } from './runs/trainers';
 import { openSample, openWalkthrough, registerWalkthrough } from './walkthrough';
+// prompt quality: scores on save, the Prompt Report, badges and Problems
+import { cancelPromptScores, openPromptReport, scorePrompts } from './quality/commands';
+import { PromptReports } from './quality/report';
+import { PromptScores } from './quality/scores';
 
 const commands: Record<string, CommandFactory> = {
   // project files
@@ -75,6 +79,10 @@ const commands: Record<string, CommandFactory> = {
   'pscl.runs.delete': deleteRunCommand,
   'pscl.runs.refresh': refreshRuns,
   'pscl.runs.classifyImage': classifyImage,
+  // prompt quality
+  'pscl.quality.openReport': openPromptReport,
+  'pscl.quality.score': scorePrompts,
+  'pscl.quality.cancel': cancelPromptScores,
   'pscl.openSample': openSample,
   'pscl.walkthrough.open': openWalkthrough,
 };
@@ -97,7 +105,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   ctx.runs = new RunsView(config);
   ctx.trainers = new Trainers(ctx);
   ctx.runPanels = new RunPanels(ctx, { stop: (d) => vscode.commands.executeCommand('pscl.runs.stop', d), resume: (d) => vscode.commands.executeCommand('pscl.runs.resume', d), canStop: (d) => ctx.trainers.isOurs(d) });
-  context.subscriptions.push(ctx.taxonomy, ctx.parts, ctx.previews, ctx.runs, ctx.trainers, ctx.runPanels, ctx.trainers.onDidChange(() => ctx.runs.refreshSoon()));
+  ctx.promptScores = new PromptScores(ctx);
+  ctx.promptReports = new PromptReports(ctx, ctx.promptScores);
+  ctx.parts.showScores(ctx.promptScores);
+  ctx.taxonomy.showScores(ctx.promptScores);
+  context.subscriptions.push(ctx.taxonomy, ctx.parts, ctx.previews, ctx.runs, ctx.trainers, ctx.runPanels, ctx.promptScores, ctx.promptReports, ctx.trainers.onDidChange(() => ctx.runs.refreshSoon()));
 
   for (const [id, factory] of Object.entries(commands)) {
     context.subscriptions.push(vscode.commands.registerCommand(id, factory(ctx)));

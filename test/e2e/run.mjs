@@ -18,6 +18,7 @@ import {
 import { previewChecks } from './checks/preview.mjs';
 import { llmChecks } from './checks/llm.mjs';
 import { runsChecks } from './checks/runs.mjs';
+import { qualityChecks } from './checks/quality.mjs';
 import { walkthroughChecks } from './checks/walkthrough.mjs';
 
 const SAMPLE = path.join(root, 'samples', 'tiny-birds');
@@ -247,6 +248,7 @@ async function trustedRun(browser, vsix) {
     });
     if (wants('preview')) await previewChecks({ page, workspace: server.workspace, root, shots, check, runCommand, pick, log });
     if (wants('llm')) await llmChecks({ page, workspace: server.workspace, userData: server.userData, shots, check, runCommand, pick, log, treeRow, expand, treeText, waitFile, extensionLog: () => findExtensionLog(server.userData) });
+    if (wants('quality')) await qualityChecks({ page, workspace: server.workspace, userData: server.userData, root, shots, check, runCommand, pick, log, waitFile });
     if (wants('runs')) await runsChecks({ page, workspace: server.workspace, root, shots, check, runCommand, pick, log });
   } finally {
     await server.stop();

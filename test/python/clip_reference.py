@@ -164,6 +164,26 @@ class ClipReference:
         grid = F.interpolate(grid, size=(gh, gw), mode="bicubic", align_corners=False)
         return torch.cat([pos[:1], grid.permute(0, 2, 3, 1).reshape(gh * gw, -1)], dim=0)
 
+    def tokens_before_last_block(self, pixels):
+        """pixels: normalised [B, 3, H, W] -> the tokens entering the last block [B, 1+N, W]"""
+        b, _, hh, ww = pixels.shape
+        x = F.conv2d(pixels, self.w["vision_model.embeddings.patch_embedding.weight"], stride=self.patch)
+        x = x.flatten(2).transpose(1, 2)
+        cls = self.w["vision_model.embeddings.class_embedding"].reshape(1, 1, -1).expand(b, 1, -1)
+        x = torch.cat([cls, x], dim=1) + self.position_embedding(hh // self.patch, ww // self.patch)
+        x = self.ln(x, "vision_model.pre_layrnorm", self.vision)
+        for i in range(self.vision.layers - 1):
+            x = self.block(x, f"vision_model.encoder.layers.{i}", self.vision)
+        return x
+
+    def image_embedding(self, pixels):
+        """CLIP's image embedding: normalised [B, 3, H, W] -> the class token through every
+        standard block, post_layernorm, visual projection, L2-normalised [B, D]"""
+        x = self.tokens_before_last_block(pixels)
+        x = self.block(x, f"vision_model.encoder.layers.{self.vision.layers - 1}", self.vision)
+        e = self.ln(x[:, 0], "vision_model.post_layernorm", self.vision) @ self.w["visual_projection.weight"].t()
+        return e / e.norm(dim=-1, keepdim=True)
+
     def dense(self, pixels, variant="clearclip"):
         """pixels: normalised [B, 3, H, W] -> L2-normalised patch features [B, H/p, W/p, D]"""
         variant = parse_variant(variant) if isinstance(variant, str) else variant

@@ -46,9 +46,10 @@ def read_safetensors(path):
     meta = header.pop("__metadata__", {})
     tensors = {}
     for name, info in header.items():
-        assert info["dtype"] == "F32", f"{name} is {info['dtype']}"
+        assert info["dtype"] in ("F32", "F16"), f"{name} is {info['dtype']}"
         a, b = info["data_offsets"]
-        tensors[name] = torch.from_numpy(np.frombuffer(data[a:b], dtype="<f4").reshape(info["shape"]).copy())
+        dtype = "<f4" if info["dtype"] == "F32" else "<f2"
+        tensors[name] = torch.from_numpy(np.frombuffer(data[a:b], dtype=dtype).astype(np.float32).reshape(info["shape"]).copy())
     return tensors, meta
 
 
@@ -128,3 +129,85 @@ def test_the_trainer_reads_it(cache):
     assert tuple(x.shape) == (3, cfg["resolution"], cfg["resolution"])
     assert labels.dtype == torch.uint8 and int(labels.max()) <= 12
     assert label == m.entries("train")[0]["label"]
+
+
+def test_image_embeddings_read_from_the_manifest(cache):
+    """The embeddings file the manifest names: float32 [rows, D], unit rows, one row per ok image."""
+    out, summary = cache
+    m = json.load(open(out / "manifest.json"))
+    assert summary["imageEmbeddings"] == {"computed": 72, "reused": 0, "missing": 0}
+    e = m["embeddings"]
+    with open(out / e["file"], "rb") as f:
+        assert "sha256:" + hashlib.sha256(f.read()).hexdigest() == e["sha256"]
+    t, meta = read_safetensors(out / e["file"])
+    assert meta["embeddingsHash"] == m["hashes"]["embeddings"]
+    x = t["image"].numpy()
+    assert x.shape == (e["rows"], e["dim"]) == (72, m["model"]["embedDim"])
+    assert np.allclose(np.linalg.norm(x, axis=1), 1, atol=1e-5)
+    rows = [img["embedding"] for img in m["images"] if img["status"] == "ok"]
+    assert sorted(rows) == list(range(72))
+
+
+def test_image_embeddings_match_the_reference_clip(tmp_path):
+    """End to end against the independent PyTorch CLIP: a copy of the sample whose images are
+    already at the model input size (PNG, so decoding is exact and nothing is resampled); every
+    cached embedding equals the reference's class-token embedding of the same pixels."""
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from clip_reference import CLIP_MEAN, CLIP_STD, ClipReference
+    env = dict(os.environ, PSCL_CACHE_DIR=str(tmp_path / "graphs"))
+    pscl = os.path.join(ROOT, "bin", "pscl.js")
+    run(NODE, pscl, "clip", "make-tiny", "--out", str(tmp_path / "tiny"), "--seed", "5", env=env)
+    shutil.copytree(os.path.join(ROOT, "samples", "tiny-birds"), tmp_path / "sample")
+    root = tmp_path / "sample" / "CUB_tiny"
+    lines = []
+    for i, line in enumerate(open(root / "images.txt").read().split("\n")):
+        if not line.strip():
+            continue
+        image_id, rel = line.split(" ", 1)
+        png = rel[:-4] + ".png"
+        with Image.open(root / "images" / rel) as im:
+            # a non-square size for some: the fit keeps the aspect ratio (both sides multiples of the patch)
+            im.convert("RGB").resize((32, 24) if i % 3 == 0 else (32, 32), Image.BICUBIC).save(root / "images" / png)
+        lines.append(f"{image_id} {png}")
+    (root / "images.txt").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    run(NODE, pscl, "cache", "build", "--project", str(tmp_path / "sample" / "tiny-birds.pscl.json"), "--model", str(tmp_path / "tiny"),
+        "--out", str(out), "--input-size", "32", "--json", env=env)
+    m = json.load(open(out / "manifest.json"))
+    x = read_safetensors(out / m["embeddings"]["file"])[0]["image"]
+    ref = ClipReference(str(tmp_path / "tiny"))
+    mean = torch.tensor(CLIP_MEAN).reshape(3, 1, 1)
+    std = torch.tensor(CLIP_STD).reshape(3, 1, 1)
+    worst = 0.0
+    for img in m["images"]:
+        with Image.open(os.path.join(m["datasetRoot"], img["path"])) as im:
+            pixels = torch.from_numpy(np.asarray(im.convert("RGB"), dtype=np.float32) / 255).permute(2, 0, 1)
+        with torch.no_grad():
+            want = ref.image_embedding(((pixels - mean) / std)[None])[0]
+        worst = max(worst, float((x[img["embedding"]] - want).abs().max()))
+    assert worst < 1e-4, f"max difference {worst}"
+
+
+def test_keypoint_features_read_from_the_manifest(cache):
+    """keypoints-<h>.safetensors: one row per visible keypoint of part_locs.txt, in image order,
+    with the dataset part (metadata 'parts') and the position as fractions of the image."""
+    out, _ = cache
+    m = json.load(open(out / "manifest.json"))
+    k = m["keypointFeatures"]
+    t, meta = read_safetensors(out / k["file"])
+    assert meta["keypointsHash"] == m["hashes"]["keypoints"]
+    assert json.loads(meta["parts"]) == k["parts"]
+    root = m["datasetRoot"]
+    locs = [l.split() for l in open(os.path.join(root, "parts", "part_locs.txt")).read().split("\n") if l.strip()]
+    visible = [l for l in locs if l[4] == "1"]
+    assert t["features"].shape == (len(visible), m["model"]["embedDim"])
+    assert np.allclose(t["features"].norm(dim=1).numpy(), 1, atol=1e-2)
+    names = [l.split(" ", 1)[1] for l in open(os.path.join(root, "parts", "parts.txt")).read().split("\n") if l.strip()]
+    for img in m["images"][:5]:
+        start, count = img["keypoints"]
+        want = [l for l in visible if l[0] == img["key"]]
+        assert count == len(want)
+        for r, l in zip(range(start, start + count), want):
+            assert k["parts"][int(t["part"][r])] == names[int(l[1]) - 1]
+            assert np.allclose(t["position"][r].numpy(), [float(l[2]) / 160, float(l[3]) / 160], atol=1e-6)

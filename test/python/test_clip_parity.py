@@ -68,6 +68,28 @@ def test_dense_features_match_reference(work, model, variant):
         assert np.abs(got - want).max() < TOL, f"{variant} at {shape}: max diff {np.abs(got - want).max()}"
 
 
+@pytest.mark.parametrize("model", list(MODELS))
+def test_image_embeddings_match_reference(work, model):
+    """`pscl clip image`: the class token through the standard last block (the cache's image
+    embeddings), at the trained size and at an interpolated, non-square one."""
+    base, models = work
+    folder, ref = models[model]
+    for i, shape in enumerate(MODELS[model][1]):
+        pix = pixels_file(base, shape, 20 + i)
+        out = base / f"image-{model}-{i}.npy"
+        pscl("clip", "image", "--model", folder, "--pixels", pix, "--out", out, "--cache-dir", base / "cache", "--provider", "cpu")
+        got = np.load(out)
+        with torch.no_grad():
+            want = ref.image_embedding(torch.from_numpy(np.load(pix))[None]).numpy()
+        assert got.shape == want.shape == (1, want.shape[-1])
+        assert abs(np.linalg.norm(got) - 1) < 1e-5
+        assert np.abs(got - want).max() < TOL, f"{shape}: max diff {np.abs(got - want).max()}"
+        # not the mean of the vanilla patch tokens: the class token's own path
+        with torch.no_grad():
+            patches = ref.dense(torch.from_numpy(np.load(pix))[None], "vanilla")[0].reshape(-1, want.shape[-1]).mean(0)
+        assert np.abs(want[0] - (patches / patches.norm()).numpy()).max() > 1e-3
+
+
 def test_variants_really_differ(work):
     """Guards the parity test itself: each variant must change the output."""
     _, models = work

@@ -34,7 +34,7 @@ describe('cache/build in the backend', { timeout: 180_000 }, () => {
     assert.equal(r.images.total, 72);
     assert.equal(r.images.computed, 72);
     assert.match(r.dir, /\.pscl-cache[\\/]tiny-birds-/);
-    assert.ok(progress.some((p) => p.total === 72 && p.done === 72 && /masks 72\/72/.test(p.message ?? '')), `progress reached 72/72: ${JSON.stringify(progress.at(-1))}`);
+    assert.ok(progress.some((p) => p.total === 72 && p.done === 72 && /images 72\/72/.test(p.message ?? '')), `progress reached 72/72: ${JSON.stringify(progress.at(-1))}`);
     assert.deepEqual((await verifyCache(r.dir)).problems, []);
     const again = await client.request(CacheRequests.build, { projectFile, model: 'demo' });
     assert.equal(again.dir, r.dir);

@@ -133,6 +133,11 @@ describe('default parts', () => {
     assert.deepEqual(cub.map((p) => p.name), ['back', 'beak', 'belly', 'breast', 'crown', 'forehead', 'eye', 'leg', 'wing', 'nape', 'tail', 'throat']);
     assert.deepEqual(cub.find((p) => p.name === 'beak')!.prompts, ['beak', 'bill']);
     assert.deepEqual(mergeSidedParts(['Left Wing', 'right wing', 'tail']).map((p) => p.name), ['wing', 'tail']);
+    // each part keeps the dataset's keypoints it was made from (the hit rate's mapping)
+    assert.deepEqual(cub.find((p) => p.name === 'eye')!.keypoints, ['left_eye', 'right_eye']);
+    assert.deepEqual(cub.find((p) => p.name === 'beak')!.keypoints, ['beak']);
+    assert.deepEqual(mergeSidedParts(['bill', 'left eye', 'right eye']).map((p) => p.keypoints), [['bill'], ['left eye', 'right eye']]);
+    assert.equal(builtInParts('bird')[0].keypoints, undefined);
     assert.deepEqual(defaultParts('bird', '\n').map((p) => p.name), builtInParts('bird').map((p) => p.name));
     assert.deepEqual(builtInParts('car').map((p) => p.name), ['headlight', 'grille', 'wheel', 'side mirror', 'windshield', 'bumper', 'taillight', 'door']);
   });

@@ -57,6 +57,24 @@ describe('MaskSession', () => {
     assert.deepEqual(cached.settings, maskSettings({ size: 64, kernel: 1 }));
   });
 
+  test('a phrasing edit encodes only the changed phrasing (through the templates), nothing else', async () => {
+    const session = new MaskSession(model);
+    const sent: string[][] = [];
+    const embed = model.embedTexts.bind(model);
+    const spy = Object.assign(Object.create(model), { embedTexts: (texts: string[], o?: object) => (sent.push(texts), embed(texts, o)) });
+    const spied = new MaskSession(spy as ClipModel);
+    await spied.compute(project, 'bird', image, { size: 64 });
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0].length, 17, 'every phrasing of the 12 parts (17) through the one template, once');
+    const edited = structuredClone(project);
+    edited.parts.bird[1].prompts = ['beak', 'hooked bill'];
+    const masks = await spied.compute(edited, 'bird', image, { size: 64 });
+    assert.deepEqual(sent[1], ['a photo of the hooked bill of a bird.']);
+    assert.equal(sent.length, 2);
+    // and the labels are those of a fresh session (no stale text embedding kept)
+    assert.deepEqual(Buffer.from(masks.labels.data), Buffer.from((await session.compute(edited, 'bird', image, { size: 64 })).labels.data));
+  });
+
   test("the cache's batched steps give compute()'s labels", async () => {
     const session = new MaskSession(model);
     const settings = maskSettings({ size: 64 });

@@ -46,7 +46,7 @@ async function build(params: CacheBuildParams, ctx: HandlerContext): Promise<Cac
         lockHolder: 'PSCL Studio (Build Training Cache)',
         onWait: (msg) => ctx.progress({ done: 0, total: null, message: `${msg} (cancel to stop waiting)` }),
       });
-      return { dir: r.dir, images: { total: r.images.total, computed: r.images.computed, reused: r.images.reused, errors: r.images.errors }, seconds: r.seconds };
+      return { dir: r.dir, images: { total: r.images.total, computed: r.images.computed, reused: r.images.reused, errors: r.images.errors }, embeddings: { computed: r.embeddings.computed, reused: r.embeddings.reused }, seconds: r.seconds };
     },
     load,
   );

@@ -7,6 +7,7 @@ import { clipArea } from './clip';
 import { jobsArea } from './jobs';
 import { masksArea } from './masks';
 import { modelArea } from './model';
+import { qualityArea } from './quality';
 
 export const areas: BackendArea[] = [
   backendArea, // backend/info, backend/shutdown
@@ -15,4 +16,5 @@ export const areas: BackendArea[] = [
   clipArea, // clip/textEmbeddings, clip/denseFeatures
   masksArea, // masks/compute, masks/grid (preview panel)
   cacheArea, // cache/build (request and job kind: Start Training)
+  qualityArea, // quality/score (Parts and Taxonomy views, Prompt Report)
 ];

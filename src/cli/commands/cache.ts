@@ -1,7 +1,7 @@
 // `pscl cache build|verify`: the training cache headless (docs/cache-format.md).
 import path from 'node:path';
 import { CliError, parseOptions, required, type Command } from '../command';
-import { onInterrupt } from '../interrupt';
+import { cancelOnInterrupt } from '../interrupt';
 import { loadModel, resolveModel } from '../model';
 import { loadProjectOrFail } from '../project';
 import { buildCache, CacheError, CacheLockedError, clipEncoders, defaultCacheDir, defaultSettings, DEFAULT_MASK_SIZE, formatCacheProgress, verifyCache, type CacheBuildResult, type CacheProgress, type MaskBuildSettings } from '../../core/cache';
@@ -12,7 +12,7 @@ const help = `pscl cache <subcommand> [options]
 
   build   --project FILE [--out DIR] [--model DIR] [--mask-size N] [--input-size N]
           [--variant V] [--batch N] [--force] [--no-wait] [--json]
-          part label maps for every image, prototypes and the manifest; only what is stale
+          part label maps and image embeddings for every image, prototypes and the manifest; only what is stale
           is recomputed, and a killed or cancelled (Ctrl-C) build resumes where it stopped.
           One build writes a folder at a time: a second one waits for the first to finish
           --out         default <project dir>/.pscl-cache/<project name>-<model hash>
@@ -74,12 +74,7 @@ export async function buildProjectCache(command: string, projectArg: string, o: 
     throw err instanceof CacheError ? new CliError(`${command}: ${err.message}`) : err;
   }
   const model = await loadModel(command, await resolveModel(command, o.model), (m) => process.stderr.write(`clip: ${m}\n`));
-  const controller = new AbortController();
-  const stopWatching = onInterrupt((count, what) => {
-    if (count > 1) process.exit(130);
-    process.stderr.write(`\n${what}: cancelling (Ctrl-C again to quit at once)...\n`);
-    controller.abort();
-  });
+  const controller = cancelOnInterrupt();
   try {
     const encoders = clipEncoders(model, { batchSize: o.batchSize });
     const outDir = path.resolve(o.out ?? defaultCacheDir(projectFile, project.name, encoders.model.hash));
@@ -104,7 +99,7 @@ export async function buildProjectCache(command: string, projectArg: string, o: 
     if (err instanceof CacheError) throw new CliError(`${command}: ${err.message}`, err instanceof CacheLockedError ? 1 : 2);
     throw err;
   } finally {
-    stopWatching();
+    controller.dispose();
     await model.dispose();
   }
 }
@@ -148,6 +143,7 @@ async function build(argv: string[]): Promise<number> {
     images: r.images,
     prototypes: r.prototypes,
     partEmbeddings: r.partEmbeddings,
+    imageEmbeddings: r.embeddings,
     seconds: +r.seconds.toFixed(3),
     imagesPerSecond: +r.imagesPerSecond.toFixed(2),
     inferenceShare: r.maskPhaseSeconds > 0 ? +(r.inferenceSeconds / r.maskPhaseSeconds).toFixed(3) : 0,
@@ -159,6 +155,7 @@ async function build(argv: string[]): Promise<number> {
       `cache ${r.dir}\n` +
         `images: ${i.total} (${i.computed} computed, ${i.reused} reused, ${i.errors} errors)\n` +
         `prototypes ${r.prototypes}, part embeddings ${r.partEmbeddings}\n` +
+        `image embeddings: ${r.embeddings.computed} computed, ${r.embeddings.reused} reused${r.embeddings.missing > 0 ? `, ${r.embeddings.missing} missing` : ''}\n` +
         (i.computed > 0 ? `masks: ${r.imagesPerSecond.toFixed(1)} images/s, model busy ${(summary.inferenceShare * 100).toFixed(0)}% of the mask phase\n` : '') +
         `done in ${r.seconds.toFixed(1)}s\n`,
     );
@@ -178,7 +175,7 @@ async function verify(argv: string[]): Promise<number> {
     for (const p of r.problems) process.stdout.write(`problem: ${p}\n`);
     for (const n of r.notes) process.stdout.write(`note: ${n}\n`);
     const n = r.problems.length;
-    process.stdout.write(n === 0 ? `${dir}: ok (${r.checked.masks} masks, ${r.checked.tensors} tensors checked)\n` : `${dir}: ${n} problem${n === 1 ? '' : 's'}\n`);
+    process.stdout.write(n === 0 ? `${dir}: ok (${r.checked.masks} masks, ${r.checked.tensors} tensors, ${r.checked.embeddings} image embeddings${r.checked.keypoints > 0 ? `, ${r.checked.keypoints} keypoint features` : ''} checked)\n` : `${dir}: ${n} problem${n === 1 ? '' : 's'}\n`);
   }
   return r.problems.length === 0 ? 0 : 1;
 }

@@ -1,4 +1,4 @@
-// `pscl clip text|dense|make-tiny`: the CLIP runtime headless, for scripting and parity checks.
+// `pscl clip text|dense|image|make-tiny`: the CLIP runtime headless, for scripting and parity checks.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CliError, parseOptions, required, type Command } from '../command';
@@ -20,12 +20,15 @@ const help = `pscl clip <subcommand> [options]
              --window N [--stride N]: sliding windows of N pixels over larger inputs
              --variant: ${VARIANT_NAMES.join(', ')} (default ${DEFAULT_VARIANT}),
                         or 'attn=qk|qq|kk|vv|qq+kk|identity,residual=on|off,ffn=on|off'
+  image      --model DIR (--image IMG [--size S | --fit S] | --pixels PIX.npy) --out FILE.npy
+             CLIP's image embedding [1, D] (class token through the standard last block,
+             L2-normalised); the input as for dense (default --size: the model's image size)
   make-tiny  --out DIR [--width 32 --layers 2 --heads 4 --patch 8 --image-size 32
              --text-width 32 --text-layers 2 --text-heads 4 --embed-dim 16 --seed 0
              --vocab small|real [--merges FILE] --act quick_gelu|gelu --dtype F32|F16|BF16]
              a deterministic random CLIP folder in the Hugging Face layout
 
-common (text, dense): --provider auto|cpu|cuda (default auto), --threads N, --cache-dir DIR`;
+common (text, dense, image): --provider auto|cpu|cuda (default auto), --threads N, --cache-dir DIR`;
 
 const modelOptions = {
   model: { type: 'string' },
@@ -70,6 +73,40 @@ async function text(argv: string[]): Promise<number> {
   return 0;
 }
 
+interface ImageInputOptions {
+  image?: string;
+  pixels?: string;
+  size?: string;
+  fit?: string;
+}
+
+function checkImageInput(command: string, v: ImageInputOptions): void {
+  if ((v.image === undefined) === (v.pixels === undefined)) throw new CliError(`${command}: give exactly one of --image IMG or --pixels PIX.npy`);
+}
+
+/** The model input of --pixels (already normalised) or --image (resized to --size S x S, or long side --fit S). */
+async function inputImage(command: string, model: ClipModel, v: ImageInputOptions): Promise<PixelImage> {
+  if (v.pixels !== undefined) {
+    let a;
+    try {
+      a = readNpy(v.pixels);
+    } catch (err) {
+      throw new CliError(`${command}: ${(err as Error).message}`);
+    }
+    if (a.shape.length !== 3 || a.shape[0] !== 3) throw new CliError(`${command}: ${v.pixels} has shape [${a.shape}]; --pixels needs a normalised float32 [3,H,W] array`);
+    return { data: a.data, height: a.shape[1]!, width: a.shape[2]! };
+  }
+  const image = v.image!;
+  try {
+    if (v.fit !== undefined) return await loadImagePixels(image, { mode: 'fit', size: int(command, 'fit', v.fit, 0), multipleOf: model.patchSize });
+    const size = int(command, 'size', v.size, model.imageSize);
+    return await loadImagePixels(image, { mode: 'resize', width: size, height: size });
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`${command}: ${(err as Error).message}`);
+  }
+}
+
 async function dense(argv: string[]): Promise<number> {
   const { values: v } = parseOptions('clip dense', argv, {
     ...modelOptions,
@@ -82,34 +119,10 @@ async function dense(argv: string[]): Promise<number> {
     stride: { type: 'string' },
   });
   const out = required('clip dense', 'out', v.out);
-  if ((v.image === undefined) === (v.pixels === undefined)) throw new CliError('clip dense: give exactly one of --image IMG or --pixels PIX.npy');
+  checkImageInput('clip dense', v);
   const model = await openModel('clip dense', v);
   try {
-    let img: PixelImage;
-    if (v.pixels !== undefined) {
-      const a = (() => {
-        try {
-          return readNpy(v.pixels);
-        } catch (err) {
-          throw new CliError(`clip dense: ${(err as Error).message}`);
-        }
-      })();
-      if (a.shape.length !== 3 || a.shape[0] !== 3) throw new CliError(`clip dense: ${v.pixels} has shape [${a.shape}]; --pixels needs a normalised float32 [3,H,W] array`);
-      img = { data: a.data, height: a.shape[1]!, width: a.shape[2]! };
-    } else {
-      const p = model.patchSize;
-      const image = v.image!;
-      try {
-        if (v.fit !== undefined) img = await loadImagePixels(image, { mode: 'fit', size: int('clip dense', 'fit', v.fit, 0), multipleOf: p });
-        else {
-          const size = int('clip dense', 'size', v.size, model.imageSize);
-          img = await loadImagePixels(image, { mode: 'resize', width: size, height: size });
-        }
-      } catch (err) {
-        if (err instanceof CliError) throw err;
-        throw new CliError(`clip dense: ${(err as Error).message}`);
-      }
-    }
+    const img = await inputImage('clip dense', model, v);
     const window = v.window !== undefined ? int('clip dense', 'window', v.window, 0) : undefined;
     const stride = v.stride !== undefined ? int('clip dense', 'stride', v.stride, 0) : undefined;
     let maps;
@@ -121,6 +134,26 @@ async function dense(argv: string[]): Promise<number> {
     }
     const m = maps[0]!;
     writeNpy(out, { shape: [m.height, m.width, m.dim], data: m.data });
+  } finally {
+    await model.dispose();
+  }
+  return 0;
+}
+
+async function image(argv: string[]): Promise<number> {
+  const { values: v } = parseOptions('clip image', argv, { ...modelOptions, image: { type: 'string' }, pixels: { type: 'string' }, size: { type: 'string' }, fit: { type: 'string' } });
+  const out = required('clip image', 'out', v.out);
+  checkImageInput('clip image', v);
+  const model = await openModel('clip image', v);
+  try {
+    const img = await inputImage('clip image', model, v);
+    let e;
+    try {
+      e = await model.imageEmbeddings([img]);
+    } catch (err) {
+      throw new CliError(`clip image: ${(err as Error).message}`);
+    }
+    writeNpy(out, { shape: [e.rows, e.dim], data: e.data });
   } finally {
     await model.dispose();
   }
@@ -179,7 +212,7 @@ function makeTiny(argv: string[]): number {
 
 export const command: Command = {
   help,
-  subcommands: ['text', 'dense', 'make-tiny'],
+  subcommands: ['text', 'dense', 'image', 'make-tiny'],
   async run(argv) {
     const [sub, ...rest] = argv;
     switch (sub) {
@@ -187,6 +220,8 @@ export const command: Command = {
         return text(rest);
       case 'dense':
         return dense(rest);
+      case 'image':
+        return image(rest);
       case 'make-tiny':
         return makeTiny(rest);
       default:

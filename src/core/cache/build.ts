@@ -8,6 +8,8 @@
 // in their names, so a killed build leaves the previous manifest and its files valid.
 // Pipelined: images decode (sharp's thread pool) ahead of the model, and the masks of one batch are
 // computed and encoded while the model runs the next.
+// Image embeddings (embeddings.ts) come from the same decode and the same trunk pass as the masks,
+// with their own staleness: a cache without them gets them without recomputing its masks.
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DenseMap } from '../clip/model';
@@ -21,9 +23,12 @@ import { datasetFile, datasetRoot, loadImages } from '../taxonomy/importers';
 import type { ImageEntry, Project } from '../taxonomy/model';
 import { writeFileAtomic } from '../util/atomicWrite';
 import type { CacheEncoders } from './encoders';
-import { bytesSha256, cacheHashes, canonicalSettings, fileSha256, shortHash, type CacheHashes, type MaskBuildSettings } from './hashes';
+import { KEYPOINTS_JOURNAL_FILE, KeypointsJournal, priorKeypointFeatures, removeOldKeypointFeatures, sampleKeypointFeatures, writeKeypointFeaturesFile, type KeypointRecord, type ManifestKeypoints } from './keypointFeatures';
+import { PART_LOCS_FILE, PARTS_FILE, readKeypoints, type Keypoint } from '../taxonomy/importers/keypoints';
+import { EMBEDDINGS_JOURNAL_FILE, EmbeddingsJournal, priorEmbeddings, removeOldEmbeddings, writeEmbeddingsFile, type EmbeddingRecord, type ManifestEmbeddings } from './embeddings';
+import { bytesSha256, cacheHashes, canonicalSettings, fileSha256, keypointFeaturesHash, shortHash, type CacheHashes, type MaskBuildSettings } from './hashes';
 import { Journal, readJournal, type JournalEntry } from './journal';
-import { CacheBuildLock } from './lock';
+import { CacheBuildLock, LOCK_TEMP_PREFIX } from './lock';
 import {
   CacheError,
   isMaskPath,
@@ -44,13 +49,16 @@ export const DEFAULT_MASK_SIZE = 224;
 
 export interface CacheProgress {
   phase: 'prepare' | 'prototypes' | 'masks' | 'finish';
-  /** Images settled so far (reused, computed or failed) out of `total`. */
+  /** Images settled so far (mask and embedding reused, computed or failed) out of `total`. */
   done: number;
   total: number;
+  /** Masks computed, reused and failed images so far. */
   computed: number;
   reused: number;
   errors: number;
-  /** Masks computed per second in this build (0 before the first batch). */
+  /** Image embeddings computed so far in this build. */
+  embeddings?: number;
+  /** Images computed (mask and/or embedding) per second in this build (0 before the first batch). */
   imagesPerSecond: number;
   /** Seconds left at the current rate; undefined before the first batch. */
   etaSeconds?: number;
@@ -84,6 +92,8 @@ export interface CacheBuildResult {
   images: { total: number; computed: number; reused: number; errors: number };
   prototypes: 'computed' | 'reused';
   partEmbeddings: 'computed' | 'reused';
+  /** Image embeddings: computed in this build, reused, and ok images left without one (should be 0). */
+  embeddings: { computed: number; reused: number; missing: number };
   seconds: number;
   /** Computed masks per second over the mask phase. */
   imagesPerSecond: number;
@@ -167,7 +177,8 @@ async function priorRecords(dir: string): Promise<Map<string, JournalEntry>> {
 async function removeTempFiles(dir: string): Promise<void> {
   for (const d of [dir, path.join(dir, MASKS_DIR)]) {
     for (const name of await fs.readdir(d).catch(() => [] as string[])) {
-      if (name.startsWith('.') && name.endsWith('.tmp')) await fs.rm(path.join(d, name), { force: true });
+      // .build.lock.*.tmp belong to builds waiting for the lock (lock.ts), not to a killed write
+      if (name.startsWith('.') && name.endsWith('.tmp') && !name.startsWith(LOCK_TEMP_PREFIX)) await fs.rm(path.join(d, name), { force: true });
     }
   }
 }
@@ -213,15 +224,24 @@ interface Build {
   /** The manifest entry of every image settled so far. */
   entries: Map<string, ManifestImage>;
   counts: { computed: number; reused: number; errors: number };
+  /** The image embedding of every image that has one so far. */
+  embeddings: Map<string, Float32Array>;
+  embeddingCounts: { computed: number; reused: number };
+  /** The dataset's part keypoints (CUB, NABirds), and the keypoint features of every image that has them so far. */
+  keypoints?: { names: string[]; index: Map<string, number>; byImage: Map<string, Keypoint[]>; records: Map<string, KeypointRecord> };
 }
 
-/** An image whose mask is stale. */
+/** An image whose mask or embedding (or both) is stale. */
 interface Todo {
   image: ImageEntry;
   label: number;
   coarse: string;
   file: string;
   source: SourceStamp;
+  /** Compute the mask (false: the mask is up to date, only the embedding is stale). */
+  mask: boolean;
+  /** Compute the image embedding. */
+  embed: boolean;
 }
 
 /** An image ready for the model, with its size as displayed (EXIF orientation applied). */
@@ -257,6 +277,8 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
     images = await listImages(b);
     prototypes = await prototypeTensors(b, images.length, options.force ?? false);
     const todo = await staleImages(b, images, prior);
+    todo.push(...(await staleKeypointFeatures(b, images, options.force ?? false)));
+    todo.push(...(await staleEmbeddings(b, images, todo, options.force ?? false)));
     phase = await computeMasks(b, todo, prototypes, images.length, Math.max(1, options.batchSize ?? 8));
     manifest = await writeManifest(b, images, prototypes, phase);
   } finally {
@@ -269,6 +291,7 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
     images: { total: images.length, computed, reused, errors },
     prototypes: prototypes.reuseClass ? 'reused' : 'computed',
     partEmbeddings: prototypes.reuseParts ? 'reused' : 'computed',
+    embeddings: { ...b.embeddingCounts, missing: manifest.images.filter((i) => i.status === 'ok' && i.embedding === undefined).length },
     seconds: (performance.now() - started) / 1000,
     imagesPerSecond: computed / Math.max(phase.seconds, 1e-9),
     maskPhaseSeconds: phase.seconds,
@@ -301,6 +324,8 @@ async function startBuild(options: BuildCacheOptions): Promise<Build> {
     progress: (p) => options.onProgress?.({ imagesPerSecond: 0, ...p }),
     entries: new Map(),
     counts: { computed: 0, reused: 0, errors: 0 },
+    embeddings: new Map(),
+    embeddingCounts: { computed: 0, reused: 0 },
   };
 }
 
@@ -405,12 +430,83 @@ async function staleImages(b: Build, images: ImageEntry[], prior: Map<string, Jo
       b.counts.reused++;
     } else {
       if (current && existsSync(path.join(b.dir, p.mask!))) damaged++;
-      todo.push({ image, label, coarse, file, source });
+      todo.push({ image, label, coarse, file, source, mask: true, embed: true });
     }
   }
   if (damaged > 0) b.log(`${damaged} mask file(s) changed or corrupt since they were written (their content hash differs): recomputing them`);
   b.log(`${images.length} images: ${b.counts.reused} up to date, ${todo.length} to compute`);
   return todo;
+}
+
+/**
+ * Reads the dataset's part keypoints (when it has them) and settles the keypoint features of the
+ * images whose masks are up to date; an image whose features are missing or stale gets its mask
+ * recomputed, since both come from the same model pass.
+ */
+async function staleKeypointFeatures(b: Build, images: ImageEntry[], force: boolean): Promise<Todo[]> {
+  const dataset = await readKeypoints(b.project.dataset.format, b.root, b.signal).catch((err: Error) => {
+    if (err.name === 'AbortError') throw new Cancelled();
+    b.log(`warning: part keypoints not read, no keypoint features: ${err.message}`);
+    return undefined;
+  });
+  if (!dataset) return [];
+  const files = [path.join(b.root, PARTS_FILE), path.join(b.root, PART_LOCS_FILE)];
+  const filesHash = bytesSha256(Buffer.concat(await Promise.all(files.map((f) => fs.readFile(f)))));
+  b.hashes.keypoints = keypointFeaturesHash(b.hashes.model, b.settings, filesHash);
+  const records = new Map<string, KeypointRecord>();
+  b.keypoints = { names: dataset.names, index: new Map(dataset.names.map((n, i) => [n, i])), byImage: dataset.byImage, records };
+  if (force) await fs.rm(path.join(b.dir, KEYPOINTS_JOURNAL_FILE), { force: true });
+  const prior = force ? new Map<string, KeypointRecord>() : await priorKeypointFeatures(b.dir, b.encoders.model.embedDim, dataset.names);
+  const again: Todo[] = [];
+  const classIndex = new Map(b.project.classes.map((c, i) => [c.id, i]));
+  const coarseValues = b.table.values.get(b.project.levels[0].name)!;
+  for (const image of images) {
+    const e = b.entries.get(image.key);
+    if (!e || e.status !== 'ok' || !e.source || !dataset.byImage.has(image.key)) continue;
+    const label = classIndex.get(image.classId)!;
+    const coarse = coarseValues[b.table.levelIndex[label][0]];
+    if (!b.partNames.has(coarse)) continue; // no parts, no masks from the model, nothing to test
+    const p = prior.get(image.key);
+    if (p && p.path === image.path && sameSource(p.source, e.source) && p.keypointsHash === b.hashes.keypoints) {
+      records.set(image.key, p);
+      continue;
+    }
+    b.entries.delete(image.key);
+    b.counts.reused--;
+    again.push({ image, label, coarse, file: datasetFile(b.root, image.path), source: e.source, mask: true, embed: true });
+  }
+  b.log(`keypoint features: ${records.size} up to date${again.length > 0 ? `, ${again.length} images computed again for them` : ''}`);
+  return again;
+}
+
+/**
+ * Settles the embeddings that are up to date (same image file, same embeddings hash) and marks the
+ * rest: on the mask todos, and as embedding-only todos for images whose mask is up to date.
+ */
+async function staleEmbeddings(b: Build, images: ImageEntry[], maskTodo: Todo[], force: boolean): Promise<Todo[]> {
+  const dim = b.encoders.model.embedDim;
+  if (force) await fs.rm(path.join(b.dir, EMBEDDINGS_JOURNAL_FILE), { force: true });
+  const prior = force ? new Map<string, EmbeddingRecord>() : await priorEmbeddings(b.dir, dim);
+  const fresh = (key: string, imagePath: string, source: SourceStamp | undefined): boolean => {
+    const p = prior.get(key);
+    if (!p || !source || p.path !== imagePath || !sameSource(p.source, source) || p.embeddingsHash !== b.hashes.embeddings) return false;
+    b.embeddings.set(key, p.vector);
+    b.embeddingCounts.reused++;
+    return true;
+  };
+  for (const t of maskTodo) t.embed = !fresh(t.image.key, t.image.path, t.source);
+  const classIndex = new Map(b.project.classes.map((c, i) => [c.id, i]));
+  const coarseValues = b.table.values.get(b.project.levels[0].name)!;
+  const extra: Todo[] = [];
+  for (const image of images) {
+    const e = b.entries.get(image.key);
+    if (!e || e.status !== 'ok' || fresh(image.key, image.path, e.source)) continue;
+    const label = classIndex.get(image.classId)!;
+    extra.push({ image, label, coarse: coarseValues[b.table.levelIndex[label][0]], file: datasetFile(b.root, image.path), source: e.source!, mask: false, embed: true });
+  }
+  const needed = maskTodo.filter((t) => t.embed).length + extra.length;
+  b.log(`image embeddings: ${b.embeddingCounts.reused} up to date, ${needed} to compute${extra.length > 0 ? ` (${extra.length} of them for images whose mask is up to date)` : ''}`);
+  return extra;
 }
 
 /**
@@ -421,29 +517,42 @@ async function computeMasks(b: Build, todo: Todo[], prototypes: PrototypeTensors
   const { session } = b.encoders;
   const dim = b.encoders.model.embedDim;
   const journal = new Journal(path.join(b.dir, JOURNAL_FILE));
+  const embeddingsJournal = new EmbeddingsJournal(b.dir);
+  const keypointsJournal = b.keypoints ? new KeypointsJournal(b.dir) : undefined;
   const prompts = new Map([...prototypes.partT].map(([name, t]) => [name.slice('parts.'.length), { data: t.data, n: t.shape[0], dim }]));
   const counts = b.counts;
   const start = performance.now();
   const phase: MaskPhase = { seconds: 0, inferenceMs: 0, postprocessMs: 0, loadWaitMs: 0 };
-  let todoErrors = 0;
+  let settled = 0;
   const report = () => {
     const secs = (performance.now() - start) / 1000;
-    const rate = counts.computed > 0 && secs > 0 ? counts.computed / secs : 0;
-    const left = todo.length - counts.computed - todoErrors;
-    b.progress({ phase: 'masks', done: counts.reused + counts.computed + counts.errors, total, ...counts, imagesPerSecond: rate, etaSeconds: rate > 0 ? left / rate : undefined });
+    const rate = settled > 0 && secs > 0 ? settled / secs : 0;
+    const left = todo.length - settled;
+    b.progress({ phase: 'masks', done: total - left, total, ...counts, embeddings: b.embeddingCounts.computed, imagesPerSecond: rate, etaSeconds: rate > 0 ? left / rate : undefined });
   };
   const record = (t: Todo, result: Pick<JournalEntry, 'status' | 'error' | 'mask' | 'maskWidth' | 'maskHeight' | 'maskSha256'>) => {
     b.entries.set(t.image.key, { key: t.image.key, path: t.image.path, split: t.image.split, label: t.label, ...result, source: t.source });
     journal.append({ key: t.image.key, path: t.image.path, coarse: t.coarse, masksHash: b.hashes.masks, source: t.source, ...result });
   };
-  const finishBatch = async (loaded: Loaded[], feats: Map<Loaded, DenseMap>) => {
+  const finishBatch = async (loaded: Loaded[], feats: Map<Loaded, DenseMap>, globals: Map<Loaded, Float32Array>) => {
     const t0 = performance.now();
     await Promise.all(
       loaded.map(async (l) => {
+        settled++;
+        const vector = globals.get(l);
+        if (vector) {
+          const r = { key: l.todo.image.key, path: l.todo.image.path, source: l.todo.source, embeddingsHash: b.hashes.embeddings, vector };
+          embeddingsJournal.append(r);
+          b.embeddings.set(r.key, vector);
+          b.embeddingCounts.computed++;
+        }
+        if (!l.todo.mask) {
+          if (!vector) b.log(`warning: no image embedding for ${l.todo.image.path}: ${l.error ?? 'not computed'}`);
+          return;
+        }
         if (l.error || !l.image) {
           record(l.todo, { status: 'error', error: l.error ?? 'not loaded' });
           counts.errors++;
-          todoErrors++;
           return;
         }
         const size = maskDims(l.image.width, l.image.height, b.settings.maskSize);
@@ -451,6 +560,13 @@ async function computeMasks(b: Build, todo: Todo[], prototypes: PrototypeTensors
         const labels: LabelMap = pe
           ? session.labels(feats.get(l)!, pe, pe.n, size, b.masks).labels
           : { data: new Uint8Array(size.width * size.height), width: size.width, height: size.height, numParts: 0 };
+        const points = b.keypoints?.byImage.get(l.todo.image.key);
+        if (pe && points && keypointsJournal) {
+          const k = sampleKeypointFeatures(feats.get(l)!, points, l.image.width, l.image.height, b.keypoints!.index);
+          const r = { key: l.todo.image.key, path: l.todo.image.path, source: l.todo.source, keypointsHash: b.hashes.keypoints!, ...k };
+          keypointsJournal.append(r);
+          b.keypoints!.records.set(r.key, r);
+        }
         const png = await encodeLabelMapPng(labels);
         const mask = maskFileName(l.todo.image.key, b.hashes.masks);
         await writeFileAtomic(path.join(b.dir, mask), png);
@@ -485,14 +601,12 @@ async function computeMasks(b: Build, todo: Todo[], prototypes: PrototypeTensors
         loads.delete(i);
       }
       phase.loadWaitMs += performance.now() - waitStart;
-      const withParts = batch.filter((l) => l.image && prompts.has(l.todo.coarse));
       const t0 = performance.now();
-      const pixels = withParts.map((l) => l.image!.pixels);
-      const dense = pixels.length > 0 ? session.denseFeatures(pixels, b.masks, { signal: b.signal, batchSize: b.encoders.batchSize ?? pixels.length }) : Promise.resolve([]);
-      dense.then(() => (phase.inferenceMs += performance.now() - t0), () => {});
+      const encoded = encodeBatch(b, batch, prompts);
+      encoded.then(() => (phase.inferenceMs += performance.now() - t0), () => {});
       if (pending) await pending;
-      const feats = await dense;
-      pending = finishBatch(batch, new Map(withParts.map((l, i) => [l, feats[i]])));
+      const { feats, globals } = await encoded;
+      pending = finishBatch(batch, feats, globals);
     }
   } finally {
     // what was computed is journaled even when cancelled or failing
@@ -501,6 +615,34 @@ async function computeMasks(b: Build, todo: Todo[], prototypes: PrototypeTensors
   if (pending) await pending;
   phase.seconds = (performance.now() - start) / 1000;
   return phase;
+}
+
+/**
+ * One model pass over a batch: per image, the dense features its mask needs (a stale mask of a
+ * category with parts) and/or its embedding, in at most one call per kind of request.
+ */
+async function encodeBatch(b: Build, batch: Loaded[], prompts: Map<string, unknown>): Promise<{ feats: Map<Loaded, DenseMap>; globals: Map<Loaded, Float32Array> }> {
+  const feats = new Map<Loaded, DenseMap>();
+  const globals = new Map<Loaded, Float32Array>();
+  const groups = new Map<string, Loaded[]>();
+  for (const l of batch) {
+    if (!l.image) continue;
+    const dense = l.todo.mask && prompts.has(l.todo.coarse);
+    if (!dense && !l.todo.embed) continue;
+    const k = `${dense}|${l.todo.embed}`;
+    groups.set(k, [...(groups.get(k) ?? []), l]);
+  }
+  for (const [k, group] of groups) {
+    const [dense, global] = k.split('|').map((x) => x === 'true');
+    const pixels = group.map((l) => l.image!.pixels);
+    const out = await b.encoders.session.encodeImages(pixels, b.masks, { dense, global, signal: b.signal, batchSize: b.encoders.batchSize ?? pixels.length });
+    const dim = out.global?.dim ?? 0;
+    group.forEach((l, i) => {
+      if (out.dense) feats.set(l, out.dense[i]);
+      if (out.global) globals.set(l, out.global.data.slice(i * dim, (i + 1) * dim));
+    });
+  }
+  return { feats, globals };
 }
 
 /** The prototypes file (when it changed) and the manifest, written last; then what no longer belongs is removed. */
@@ -516,6 +658,10 @@ async function writeManifest(b: Build, images: ImageEntry[], prototypes: Prototy
     if (existsSync(manifestFile)) await fs.rename(manifestFile, previousFile);
     await writeFileAtomic(protoFile, Buffer.concat(encodePrototypes({ classTensors: prototypes.classT, partTensors: prototypes.partT, prototypesHash: b.hashes.prototypes, partsHash: b.hashes.parts })));
   }
+  // the embeddings of ok images, in manifest order; a new file beside the old one (content-named)
+  const okKeys = images.map((i) => b.entries.get(i.key)!).filter((e) => e.status === 'ok').map((e) => e.key);
+  const embeddings = await writeEmbeddingsFile(b.dir, okKeys, b.embeddings, b.encoders.model.embedDim, b.hashes.embeddings);
+  const keypoints = b.keypoints ? await writeKeypointFeaturesFile(b.dir, okKeys, b.keypoints.records, b.encoders.model.embedDim, b.hashes.keypoints!, b.keypoints.names) : undefined;
   const manifest = makeManifest({
     project: b.project,
     projectFile: b.projectFile,
@@ -526,13 +672,24 @@ async function writeManifest(b: Build, images: ImageEntry[], prototypes: Prototy
     values: b.table.values,
     levelIndex: b.table.levelIndex,
     partNames: b.partNames,
-    images: images.map((i) => b.entries.get(i.key)!),
+    images: images.map((i) => {
+      const e = { ...b.entries.get(i.key)! };
+      const row = embeddings.rows.get(i.key);
+      if (row !== undefined) e.embedding = row;
+      const range = keypoints?.ranges.get(i.key);
+      if (range) e.keypoints = range;
+      return e;
+    }),
     prototypesSha256: await fileSha256(protoFile),
+    embeddings: embeddings.entry,
+    keypointFeatures: keypoints?.entry,
   });
   await writeFileAtomic(manifestFile, JSON.stringify(manifest, null, 1) + '\n');
   await fs.rm(previousFile, { force: true });
   await fs.rm(path.join(b.dir, JOURNAL_FILE), { force: true });
   await removeUnreferencedMasks(b.dir, manifest);
+  await removeOldEmbeddings(b.dir, manifest.embeddings?.file);
+  await removeOldKeypointFeatures(b.dir, manifest.keypointFeatures?.file);
   return manifest;
 }
 
@@ -548,6 +705,8 @@ function makeManifest(o: {
   partNames: Map<string, string[]>;
   images: ManifestImage[];
   prototypesSha256: string;
+  embeddings: ManifestEmbeddings;
+  keypointFeatures?: ManifestKeypoints;
 }): CacheManifest {
   const { project } = o;
   const ok = o.images.filter((i) => i.status === 'ok').length;
@@ -568,6 +727,8 @@ function makeManifest(o: {
     numPartSlots: Math.max(0, ...[...o.partNames.values()].map((p) => p.length)),
     maskSize: o.settings.maskSize,
     files: { prototypes: o.prototypesSha256 },
+    embeddings: o.embeddings,
+    ...(o.keypointFeatures ? { keypointFeatures: o.keypointFeatures } : {}),
     counts: { images: o.images.length, ok, error: o.images.length - ok },
     images: o.images,
   };

@@ -1,6 +1,7 @@
 // What produced each part of the cache, as hashes: a part of the cache is stale exactly when the
 // hash of its inputs changed. Masks: model + part prompts/templates + mask settings. Class
 // prototypes: model + levels/class names/class templates. Part embeddings: model + part prompts.
+// Image embeddings: model + the model input (long side); no prompt changes them.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { parseVariant, variantKey } from '../clip/graph/variants';
@@ -34,6 +35,10 @@ export interface CacheHashes {
   parts: string;
   /** `level.*` and `fine` tensors: model + class prompts. */
   prototypes: string;
+  /** Image embeddings: model + input size. Absent in caches built before embeddings. */
+  embeddings: string;
+  /** Keypoint features: model + variant + input size + the dataset's keypoint files (datasets with keypoints only). */
+  keypoints?: string;
 }
 
 /** Settings with the variant in its canonical spelling, so equivalent spellings hash the same. */
@@ -52,7 +57,14 @@ export function cacheHashes(project: Project, modelHash: string, settings: MaskB
     masks: sha256(canonicalJson({ v, kind: 'masks', model: modelHash, partPrompts, settings: canonicalSettings(settings) })),
     parts: sha256(canonicalJson({ v, kind: 'part-embeddings', model: modelHash, partPrompts })),
     prototypes: sha256(canonicalJson({ v, kind: 'prototypes', model: modelHash, classPrompts })),
+    embeddings: sha256(canonicalJson({ v, kind: 'image-embeddings', model: modelHash, inputSize: settings.inputSize })),
   };
+}
+
+/** The hash of the keypoint features: what the dense features depend on, and where the keypoints are. */
+export function keypointFeaturesHash(modelHash: string, settings: MaskBuildSettings, keypointFilesSha256: string): string {
+  const { variant, inputSize } = canonicalSettings(settings);
+  return sha256(canonicalJson({ v: CACHE_COMPUTE_VERSION, kind: 'keypoint-features', model: modelHash, variant, inputSize, keypoints: keypointFilesSha256 }));
 }
 
 export function bytesSha256(data: Uint8Array): string {

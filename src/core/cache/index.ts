@@ -7,3 +7,4 @@ export { readManifest, CacheError, MANIFEST_FILE, PROTOTYPES_FILE, MASKS_DIR, ty
 export { defaultCacheDir } from './location';
 export { formatCacheProgress } from './progress';
 export { CacheBuildLock, CacheLockedError, readCacheLock, describeHolder, BUILD_LOCK_FILE, type CacheLockRecord, type CacheLockState } from './lock';
+export { readImageEmbeddings, EMBEDDINGS_TENSOR, type ImageEmbeddings, type ManifestEmbeddings } from './embeddings';

@@ -20,26 +20,31 @@ export interface JournalEntry {
 }
 
 export async function readJournal(file: string): Promise<JournalEntry[]> {
+  return (await readJsonLines<JournalEntry>(file)).filter((e) => typeof e.key === 'string' && typeof e.masksHash === 'string' && !!e.source);
+}
+
+/** The JSON objects of a journal file, one a line; a missing file is empty, a torn line is skipped. */
+export async function readJsonLines<T>(file: string): Promise<T[]> {
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');
   } catch {
     return [];
   }
-  const out: JournalEntry[] = [];
+  const out: T[] = [];
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     try {
-      const e = JSON.parse(line) as JournalEntry;
-      if (typeof e.key === 'string' && typeof e.masksHash === 'string' && e.source) out.push(e);
+      const e = JSON.parse(line) as T;
+      if (e && typeof e === 'object') out.push(e);
     } catch {
-      // a line cut short by a kill: its mask is recomputed
+      // a line cut short by a kill: its work is redone
     }
   }
   return out;
 }
 
-export class Journal {
+export class Journal<T extends object = JournalEntry> {
   constructor(readonly file: string) {
     // end a torn last line so the next entry starts on a line of its own
     if (existsSync(file) && statSync(file).size > 0) {
@@ -51,7 +56,7 @@ export class Journal {
     }
   }
 
-  append(entry: JournalEntry): void {
+  append(entry: T): void {
     appendFileSync(this.file, JSON.stringify(entry) + '\n');
   }
 }

@@ -14,7 +14,7 @@
 //   - Readers only look: while a live writer holds the lock they wait (or refuse); a stale lock
 //     does not stop them, as nothing is being written.
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pidAlive, processStartTicks } from '../util/processes';
@@ -108,6 +108,9 @@ export interface AcquireOptions {
   onTakeover?: (message: string) => void;
 }
 
+/** Names of the records that builds link into place as the lock (removed by their own builds only). */
+export const LOCK_TEMP_PREFIX = '.build.lock.';
+
 /** A held build lock; release it when the build ends, however it ends. */
 export class CacheBuildLock {
   private released = false;
@@ -129,14 +132,17 @@ export class CacheBuildLock {
       token: randomBytes(8).toString('hex'),
     };
     const lockFile = path.join(dir, BUILD_LOCK_FILE);
-    const tmp = path.join(dir, `.build.lock.${record.token}.tmp`);
-    await fs.writeFile(tmp, JSON.stringify(record) + '\n').catch((err: Error) => {
-      throw new CacheError(`cannot write in the cache folder ${dir}: ${err.message}; choose another --out`);
-    });
+    const tmp = path.join(dir, `${LOCK_TEMP_PREFIX}${record.token}.tmp`);
+    const writeTmp = () =>
+      fs.writeFile(tmp, JSON.stringify(record) + '\n').catch((err: Error) => {
+        throw new CacheError(`cannot write in the cache folder ${dir}: ${err.message}; choose another --out`);
+      });
+    await writeTmp();
     let waited = false;
     try {
       for (;;) {
         if (options.signal?.aborted) throw abortError();
+        if (!existsSync(tmp)) await writeTmp(); // removed while we waited (an older build's clean-up)
         if (await linkExclusive(tmp, lockFile)) return new CacheBuildLock(dir, record);
         const state = await readCacheLock(dir);
         if (state.state === 'held') {

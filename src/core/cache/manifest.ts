@@ -2,7 +2,10 @@
 // and the file names inside a cache folder.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { PsclError } from '../errors';
 import type { Split } from '../taxonomy/model';
+import type { ManifestEmbeddings } from './embeddings';
+import type { ManifestKeypoints } from './keypointFeatures';
 import type { CacheHashes, MaskBuildSettings } from './hashes';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -41,6 +44,10 @@ export interface ManifestImage {
   maskSha256?: string;
   source?: SourceStamp;
   error?: string;
+  /** Row of this image in the embeddings file (status ok; absent in caches built before embeddings). */
+  embedding?: number;
+  /** [first row, count] of this image's keypoint features (datasets with part keypoints). */
+  keypoints?: [number, number];
 }
 
 export interface CacheManifest {
@@ -60,11 +67,18 @@ export interface CacheManifest {
   numPartSlots: number;
   maskSize: number;
   files: { prototypes: string };
+  /** The image embeddings file (absent in caches built before embeddings: the next build adds it). */
+  embeddings?: ManifestEmbeddings;
+  /** The keypoint features file (datasets with part keypoints only). */
+  keypointFeatures?: ManifestKeypoints;
   counts: { images: number; ok: number; error: number };
   images: ManifestImage[];
 }
 
-export class CacheError extends Error {}
+/** A cache that cannot be used or built as asked: the message names the file and what to do. */
+export class CacheError extends PsclError {
+  override name = 'CacheError';
+}
 
 /** Whether a manifest's mask entry names a file of this cache's masks/ folder (and nothing else). */
 export function isMaskPath(mask: string): boolean {

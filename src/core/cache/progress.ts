@@ -14,5 +14,6 @@ export function formatCacheProgress(p: CacheProgress): string {
   if (p.phase === 'prototypes') return 'text prototypes';
   const rate = p.imagesPerSecond > 0 ? `${p.imagesPerSecond.toFixed(1)} images/s` : '';
   const eta = p.phase === 'masks' && p.etaSeconds !== undefined ? `ETA ${formatSeconds(p.etaSeconds)}` : '';
-  return [`masks ${p.done}/${p.total}`, `(${p.computed} computed, ${p.reused} reused, ${p.errors} errors)`, rate, eta].filter(Boolean).join('  ');
+  const embeddings = p.embeddings ? `${p.embeddings} embeddings` : '';
+  return [`images ${p.done}/${p.total}`, `(masks ${p.computed} computed, ${p.reused} reused, ${p.errors} errors)`, embeddings, rate, eta].filter(Boolean).join('  ');
 }

@@ -13,19 +13,21 @@ import { imagePathProblem } from '../taxonomy/importers/common';
 import { CacheError, isMaskPath, PROTOTYPES_FILE, readManifest, type CacheManifest } from './manifest';
 import { describeHolder, readCacheLock } from './lock';
 import { FINE_TENSOR, levelTensor, partsTensor } from './prototypesFile';
+import { isEmbeddingsPath, readEmbeddingsTensor } from './embeddings';
+import { readKeypointTensors } from './keypointFeatures';
 
 export interface VerifyReport {
   manifest?: CacheManifest;
   problems: string[];
   /** Not wrong, worth knowing (e.g. the project changed since the build). */
   notes: string[];
-  checked: { masks: number; tensors: number };
+  checked: { masks: number; tensors: number; embeddings: number; keypoints: number };
 }
 
 const UNIT_TOLERANCE = 1e-3;
 
 export async function verifyCache(dir: string, options: { signal?: AbortSignal } = {}): Promise<VerifyReport> {
-  const report: VerifyReport = { problems: [], notes: [], checked: { masks: 0, tensors: 0 } };
+  const report: VerifyReport = { problems: [], notes: [], checked: { masks: 0, tensors: 0, embeddings: 0, keypoints: 0 } };
   const problem = (m: string) => report.problems.push(m);
   const lock = await readCacheLock(dir).catch(() => undefined);
   if (lock?.state === 'held') report.notes.push(`${describeHolder(dir, lock.lock)}: what is checked may change under it`);
@@ -43,6 +45,8 @@ export async function verifyCache(dir: string, options: { signal?: AbortSignal }
   report.manifest = manifest;
   checkPrototypes(dir, manifest, report, problem);
   await checkMasks(dir, manifest, report, problem, options.signal);
+  await checkEmbeddings(dir, manifest, report, problem);
+  await checkKeypointFeatures(dir, manifest, report, problem);
   await checkStale(manifest, report);
   return report;
 }
@@ -147,6 +151,93 @@ async function checkMasks(dir: string, m: CacheManifest, report: VerifyReport, p
   }
   const protoHash = await fileSha256(path.join(dir, PROTOTYPES_FILE)).catch(() => undefined);
   if (protoHash && protoHash !== m.files?.prototypes) problem(`${PROTOTYPES_FILE} does not match its hash in the manifest (changed or corrupt)`);
+}
+
+/** The embeddings file: named as the manifest says, its hash, shape, unit rows, and each image's row. */
+async function checkEmbeddings(dir: string, m: CacheManifest, report: VerifyReport, problem: (s: string) => void): Promise<void> {
+  const e = m.embeddings;
+  const rowsUsed = m.images.filter((i) => i.embedding !== undefined);
+  if (!e) {
+    if (rowsUsed.length > 0) problem(`${rowsUsed.length} images have an embedding row but the manifest names no embeddings file`);
+    else report.notes.push('no image embeddings (a cache built before they existed): `pscl cache build` adds them without recomputing the masks');
+    return;
+  }
+  if (typeof e.file !== 'string' || !isEmbeddingsPath(e.file)) return problem(`embeddings file ${JSON.stringify(e.file)} is not an embeddings-<hash>.safetensors name inside ${dir}; build the cache again`);
+  let data: Float32Array;
+  try {
+    data = readEmbeddingsTensor(dir, m);
+  } catch (err) {
+    return problem((err as Error).message);
+  }
+  const hash = await fileSha256(path.join(dir, e.file)).catch(() => undefined);
+  if (hash !== e.sha256) problem(`${e.file} does not match its hash in the manifest (changed or corrupt)`);
+  for (let r = 0; r < e.rows; r++) {
+    let s = 0;
+    for (let j = 0; j < e.dim; j++) s += data[r * e.dim + j] ** 2;
+    if (!(Math.abs(Math.sqrt(s) - 1) <= UNIT_TOLERANCE)) {
+      problem(`${e.file}: row ${r} has norm ${Math.sqrt(s).toFixed(4)}, expected 1`);
+      break;
+    }
+  }
+  const owner = new Map<number, string>();
+  let without = 0;
+  for (const img of m.images) {
+    const row = img.embedding;
+    if (row === undefined) {
+      if (img.status === 'ok') without++;
+      continue;
+    }
+    const who = `image ${img.key} (${img.path})`;
+    if (img.status !== 'ok') problem(`${who}: status ${img.status} but an embedding row`);
+    if (!Number.isInteger(row) || row < 0 || row >= e.rows) problem(`${who}: embedding row ${row} outside 0..${e.rows - 1}`);
+    else if (owner.has(row)) problem(`${who}: embedding row ${row} is also image ${owner.get(row)}'s`);
+    else owner.set(row, img.key);
+  }
+  if (owner.size < e.rows) problem(`${e.file}: ${e.rows} rows, but only ${owner.size} images point at one`);
+  if (without > 0) report.notes.push(`${without} images have no embedding (not computed): run \`pscl cache build\` again`);
+  report.checked.embeddings = owner.size;
+}
+
+/** The keypoint features file: name, hash, shapes, unit rows, part indices, positions, and each image's rows. */
+async function checkKeypointFeatures(dir: string, m: CacheManifest, report: VerifyReport, problem: (s: string) => void): Promise<void> {
+  const e = m.keypointFeatures;
+  if (!e) {
+    if (m.images.some((i) => i.keypoints !== undefined)) problem('images have keypoint rows but the manifest names no keypoint features file');
+    return;
+  }
+  let t: ReturnType<typeof readKeypointTensors>;
+  try {
+    t = readKeypointTensors(dir, m);
+  } catch (err) {
+    return problem((err as Error).message);
+  }
+  if ((await fileSha256(path.join(dir, e.file)).catch(() => undefined)) !== e.sha256) problem(`${e.file} does not match its hash in the manifest (changed or corrupt)`);
+  for (let r = 0; r < e.rows; r++) {
+    let s = 0;
+    for (let j = 0; j < e.dim; j++) s += t.features[r * e.dim + j] ** 2;
+    const part = t.part[r];
+    const [x, y] = [t.position[2 * r], t.position[2 * r + 1]];
+    // stored as float16: unit rows to its precision
+    const why = Math.abs(Math.sqrt(s) - 1) > 1e-2 ? `has norm ${Math.sqrt(s).toFixed(4)}, expected 1` : !Number.isInteger(part) || part < 0 || part >= e.parts.length ? `has part index ${part}, outside 0..${e.parts.length - 1}` : !(x >= 0 && x <= 1 && y >= 0 && y <= 1) ? `has position (${x}, ${y}) outside the image` : undefined;
+    if (why) {
+      problem(`${e.file}: keypoint row ${r} ${why}`);
+      break;
+    }
+  }
+  let covered = 0;
+  let next = 0;
+  for (const img of m.images) {
+    if (img.keypoints === undefined) continue;
+    const [start, count] = img.keypoints;
+    if (img.status !== 'ok' || start !== next || !(count > 0) || start + count > e.rows) {
+      problem(`image ${img.key} (${img.path}): keypoint rows [${img.keypoints}] do not follow the previous image's within 0..${e.rows}`);
+      return;
+    }
+    next = start + count;
+    covered += count;
+  }
+  if (covered !== e.rows) problem(`${e.file}: ${e.rows} keypoint rows, but images point at ${covered}`);
+  report.checked.keypoints = covered;
 }
 
 /** Prompts changed since the build: the cache is consistent but no longer what the project says. */

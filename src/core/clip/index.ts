@@ -11,6 +11,9 @@
  *   await model.denseFeatures(images, { variant?, slidingWindow?, batchSize?, signal?, onProgress? })
  *       images: { data: Float32Array [3,H,W] normalised, height, width }[] (H, W multiples of the patch)
  *       -> { data: Float32Array [h,w,D], height: h, width: w, dim: D }[]  L2-normalised per patch
+ *   await model.encodeImages(images, { dense?, global?, variant?, batchSize?, signal? })
+ *       -> { dense?: DenseMap[], global?: Embeddings }  one trunk pass; global = CLIP's image embedding
+ *   await model.imageEmbeddings(images)  -> Embeddings [images, D]  (the class token path)
  *   await model.dispose()
  *
  *   await loadImagePixels(file, { mode: 'crop', size } | { mode: 'resize', width, height }
@@ -21,7 +24,7 @@
  * an error named 'AbortError' (CancelledError); bad folders reject with errors naming the file
  * and tensor.
  */
-export { ClipModel, CancelledError, type ClipModelOptions, type DenseMap, type DenseOptions, type Embeddings, type RunControl } from './model';
+export { ClipModel, CancelledError, type ClipModelOptions, type DenseMap, type DenseOptions, type EncodeImagesOptions, type Embeddings, type ImageEncodings, type RunControl } from './model';
 export { ClipCheckpoint, CheckpointError, expectedTensors } from './checkpoint';
 export { type ClipConfig, ClipConfigError } from './config';
 export { ClipTokenizer, TokenizerError, type TokenBatch } from './tokenizer';

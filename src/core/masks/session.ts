@@ -1,11 +1,11 @@
 // Part masks for an image: the one way from (project, coarse category, image, settings) to a part
 // label map with a CLIP model. `compute` serves one image (the preview host in the backend,
 // `pscl masks`, the prompt-quality scores); the training cache runs the same steps in batches
-// (`inputPixels`, `denseFeatures`, `partEmbeddings`, `labels`), so what the preview shows is what
+// (`inputPixels`, `denseFeatures` or `encodeImages`, `partEmbeddings`, `labels`), so what the preview shows is what
 // the cache holds. Image features are cached per (image, variant, size, sliding window) and
 // prompt embeddings per text, so a prompt edit recomputes only the edited text and the labels.
 import { statSync } from 'node:fs';
-import type { ClipModel, DenseMap, RunControl } from '../clip';
+import type { ClipModel, DenseMap, ImageEncodings, RunControl } from '../clip';
 import { ImageFile, pixelsOf, type PixelImage } from '../clip/preprocess';
 import { PsclError } from '../errors';
 import { expandPartPrompts } from '../parts/prompts';
@@ -73,6 +73,14 @@ export class MaskSession {
   /** Step 2: dense patch features of a batch of inputs through the settings' variant. */
   denseFeatures(images: PixelImage[], settings: MaskSettings, control: RunControl & { batchSize?: number } = {}): Promise<DenseMap[]> {
     return this.model.denseFeatures(images, { variant: settings.variant, slidingWindow: settings.slidingWindow, signal: control.signal, batchSize: control.batchSize });
+  }
+
+  /**
+   * Step 2 with the image embedding: dense features (for the masks) and/or CLIP's image embedding
+   * of each input from one trunk pass (the training cache stores both).
+   */
+  encodeImages(images: PixelImage[], settings: MaskSettings, want: RunControl & { dense: boolean; global: boolean; batchSize?: number }): Promise<ImageEncodings> {
+    return this.model.encodeImages(images, { variant: settings.variant, slidingWindow: settings.slidingWindow, dense: want.dense, global: want.global, signal: want.signal, batchSize: want.batchSize });
   }
 
   /** Dense features of an image, cached by file identity (path, size, mtime) and settings. */

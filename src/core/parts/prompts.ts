@@ -64,7 +64,9 @@ export function sha256(text: string): string {
 
 /** Hash of everything that shapes part prompts: parts (in order) and the part templates. */
 export function partPromptsHash(project: Project): string {
-  return sha256(canonical({ v: 1, kind: 'part-prompts', parts: project.parts, templates: templatesOf(project, 'part') }));
+  // the keypoint mapping does not shape a prompt: leaving it out keeps masks fresh when it changes
+  const parts = Object.fromEntries(Object.entries(project.parts).map(([c, list]) => [c, list.map((p) => ({ name: p.name, prompts: p.prompts }))]));
+  return sha256(canonical({ v: 1, kind: 'part-prompts', parts, templates: templatesOf(project, 'part') }));
 }
 
 /** Hash of everything that shapes class prompts: levels, class ids/names/paths, class templates. */

@@ -5,6 +5,7 @@
 import { findNodeAtLocation } from 'jsonc-parser';
 import { sortDiagnostics, type Diagnostic } from '../taxonomy/diagnostics';
 import { datasetRoot, importDataset } from '../taxonomy/importers';
+import { readKeypointNames } from '../taxonomy/importers/keypoints';
 import { DATASET_FORMATS, type Project } from '../taxonomy/model';
 import { parseProject, rangeOf, type ParsedProject } from '../taxonomy/project';
 import { validateProject } from '../taxonomy/validate';
@@ -15,6 +16,8 @@ export interface DatasetInfo {
   classIds: string[];
   /** Images per class id; read only when asked for (it lists every image). */
   imageCounts?: Map<string, number>;
+  /** The keypoint names of the dataset's parts file (CUB, NABirds), when it has one. */
+  keypointNames?: string[];
 }
 
 /** A dataset read, or why it could not be. */
@@ -32,7 +35,11 @@ export function declaresDataset(parsed: ParsedProject): boolean {
 export async function readDatasetInfo(project: Project, projectFile: string, options: { images?: boolean; signal?: AbortSignal } = {}): Promise<DatasetResult> {
   try {
     const r = await importDataset(project.dataset.format, datasetRoot(project, projectFile), { skipImages: !options.images, signal: options.signal, projectFile });
+    const root = datasetRoot(project, projectFile);
     const info: DatasetInfo = { classIds: r.project.classes.map((c) => c.id) };
+    // a malformed parts file only turns the keypoint check off (the hit rate reports it)
+    const keypointNames = await readKeypointNames(project.dataset.format, root).catch(() => undefined);
+    if (keypointNames) info.keypointNames = keypointNames;
     if (options.images) {
       info.imageCounts = new Map();
       for (const img of r.images) info.imageCounts.set(img.classId, (info.imageCounts.get(img.classId) ?? 0) + 1);
@@ -58,7 +65,7 @@ export function datasetProblem(parsed: ParsedProject, error: string): Diagnostic
 
 /** Every problem of a parsed project, sorted: parse, semantic and, when a dataset result is given, the dataset's. */
 export function checkProject(parsed: ParsedProject, dataset?: DatasetResult): Diagnostic[] {
-  const diagnostics = validateProject(parsed, dataset?.ok ? { datasetClassIds: dataset.info.classIds } : {});
+  const diagnostics = validateProject(parsed, dataset?.ok ? { datasetClassIds: dataset.info.classIds, datasetKeypoints: dataset.info.keypointNames } : {});
   if (dataset && !dataset.ok && parsed.project) diagnostics.push(datasetProblem(parsed, dataset.error));
   return sortDiagnostics(diagnostics);
 }

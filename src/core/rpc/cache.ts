@@ -19,6 +19,8 @@ export interface CacheBuildParams {
 export interface CacheBuildSummary {
   dir: string;
   images: { total: number; computed: number; reused: number; errors: number };
+  /** Image embeddings computed and reused by this build. */
+  embeddings: { computed: number; reused: number };
   seconds: number;
 }
 

@@ -1,7 +1,8 @@
 // Default part vocabularies per coarse category, the data the importers start a project with
 // (and that parts/ may offer too: it sits below both). Birds read the dataset's own parts file
 // when there is one (CUB: 15 parts, NABirds: 11), merging left/right into one part because a
-// text prompt cannot tell the sides apart; the built-in lists are the fallback.
+// text prompt cannot tell the sides apart, and mapping each part to the dataset's keypoints it
+// came from; the built-in lists are the fallback.
 import { DEFAULT_TEMPLATES, type Part, type Templates } from './model';
 
 export type CoarseKind = 'bird' | 'aircraft' | 'car' | 'dog';
@@ -50,17 +51,20 @@ export function readPartNames(text: string): string[] {
   return names;
 }
 
-/** `left_eye`, `right eye` -> `eye`; keeps first-seen order and drops duplicates. */
+/**
+ * `left_eye`, `right eye` -> `eye`; keeps first-seen order. Each part keeps the dataset's names it
+ * was made from as its `keypoints` (both sides of `eye`), the mapping the hit rate uses.
+ */
 export function mergeSidedParts(names: readonly string[]): Part[] {
-  const seen = new Set<string>();
-  const parts: Part[] = [];
+  const byName = new Map<string, Part>();
   for (const raw of names) {
     const name = raw.replace(/_/g, ' ').replace(/^(left|right)\s+/i, '').trim().toLowerCase();
-    if (!name || seen.has(name)) continue;
-    seen.add(name);
-    parts.push(partFromName(name));
+    if (!name) continue;
+    const part = byName.get(name) ?? { ...partFromName(name), keypoints: [] };
+    byName.set(name, part);
+    if (!part.keypoints!.includes(raw.trim())) part.keypoints!.push(raw.trim());
   }
-  return parts;
+  return [...byName.values()];
 }
 
 /** Parts for a coarse category: from the dataset's parts file text when given, else built in. */

@@ -27,6 +27,11 @@ export interface TaxonomyClass {
 export interface Part {
   name: string;
   prompts: string[];
+  /**
+   * The dataset's keypoints that lie on this part, by the names of its parts file (CUB and NABirds
+   * `parts/parts.txt`, e.g. ["left_eye", "right_eye"]): what the prompt-quality hit rate measures.
+   */
+  keypoints?: string[];
 }
 
 export interface Templates {

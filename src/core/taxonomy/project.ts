@@ -330,8 +330,9 @@ class ProjectReader {
           const name = this.string(p.get('name'), 'a part "name"');
           if (!p.has('name')) this.report(item, 'error', 'missing-field', 'a part needs a "name"', { property: 'name' });
           const prompts = p.has('prompts') ? this.stringArray(p.get('prompts'), '"prompts"') : undefined;
-          this.unknownFields(item, new Set(['name', 'prompts']), 'a part');
-          if (name !== undefined) part = { name, prompts: prompts ?? [name] };
+          const keypoints = p.has('keypoints') ? this.stringArray(p.get('keypoints'), '"keypoints"') : undefined;
+          this.unknownFields(item, new Set(['name', 'prompts', 'keypoints']), 'a part');
+          if (name !== undefined) part = keypoints ? { name, prompts: prompts ?? [name], keypoints } : { name, prompts: prompts ?? [name] };
         }
         if (part) {
           this.parsed.paths.set(part, ['parts', coarse, i]);

@@ -8,6 +8,8 @@ import { pathOf, rangeOf, type ParsedProject } from './project';
 export interface ValidateOptions {
   /** Class ids the dataset itself defines; enables the dataset cross-checks. */
   datasetClassIds?: readonly string[];
+  /** The keypoint names the dataset's parts file defines (CUB/NABirds), when it has one. */
+  datasetKeypoints?: readonly string[];
 }
 
 /** Parse diagnostics plus semantic ones, sorted by position. */
@@ -57,6 +59,7 @@ class Validator {
     this.checkParts();
     this.checkTemplates();
     if (options.datasetClassIds) this.checkDataset(options.datasetClassIds);
+    if (options.datasetKeypoints) this.checkKeypoints(options.datasetKeypoints);
   }
 
   private checkLevels() {
@@ -225,6 +228,7 @@ class Validator {
         }, 'key');
       }
       const names = new Set<string>();
+      const keypointOwner = new Map<string, string>();
       list.forEach((part, i) => {
         const path = pathOf(this.parsed, part) ?? ['parts', category, i];
         if (part.name.trim() === '') this.add('error', 'empty-name', [...path, 'name'], `part #${i + 1} of '${category}' has an empty name`);
@@ -233,6 +237,12 @@ class Validator {
         if (part.prompts.length === 0) this.add('error', 'no-prompts', [...path, 'prompts'], `part '${part.name}' has no prompts`, { coarse: category, part: part.name });
         part.prompts.forEach((prompt, j) => {
           if (prompt.trim() === '') this.add('error', 'empty-prompt', [...path, 'prompts', j], `empty prompt for part '${part.name}'`, { coarse: category, part: part.name, index: j });
+        });
+        (part.keypoints ?? []).forEach((k, j) => {
+          const at = [...path, 'keypoints', j];
+          if (k.trim() === '') this.add('error', 'empty-keypoint', at, `empty keypoint name for part '${part.name}'`, { coarse: category, part: part.name, index: j });
+          else if (keypointOwner.has(k)) this.add('warning', 'duplicate-keypoint', at, `keypoint '${k}' is mapped to part '${keypointOwner.get(k)}' and to '${part.name}' of '${category}': a keypoint counts for one part only`, { coarse: category, part: part.name, keypoint: k });
+          else keypointOwner.set(k, part.name);
         });
       });
     }
@@ -288,6 +298,25 @@ class Validator {
     if (missing.length > 0) {
       const shown = missing.slice(0, 10).join(', ') + (missing.length > 10 ? ', ...' : '');
       this.add('warning', 'class-missing-from-file', ['classes'], `${missing.length} dataset class${missing.length === 1 ? ' is' : 'es are'} missing from this file: ${shown}`, { classIds: missing }, 'key');
+    }
+  }
+
+  /** The part keypoint mapping against the dataset's parts file. */
+  private checkKeypoints(names: readonly string[]) {
+    const known = new Set(names);
+    for (const [coarse, list] of Object.entries(this.project.parts)) {
+      list.forEach((part, i) => {
+        (part.keypoints ?? []).forEach((k, j) => {
+          if (k.trim() === '' || known.has(k)) return;
+          const path = [...(pathOf(this.parsed, part) ?? ['parts', coarse, i]), 'keypoints', j];
+          this.add('warning', 'unknown-keypoint', path, `keypoint '${k}' of part '${part.name}' is not a part of the dataset's parts file (it has: ${names.slice(0, 15).join(', ')})`, {
+            coarse,
+            part: part.name,
+            keypoint: k,
+            suggestedKeypoint: closest(k, [...names]),
+          });
+        });
+      });
     }
   }
 }

@@ -105,7 +105,6 @@ export function coarseValues(project: Project): string[] {
   return level ? [...new Set(project.classes.map((c) => c.path[level]).filter((v): v is string => !!v))] : [];
 }
 
-/** Buttons offered with a setup problem, in order. */
 /** The origin (scheme://host:port) an API key is bound to, or undefined for a URL that does not parse. */
 export function originOf(baseUrl: string | undefined): string | undefined {
   if (!baseUrl) return undefined;
@@ -139,6 +138,7 @@ export function keyOriginQuestion(keyOrigin: string | undefined, baseUrl: string
   };
 }
 
+/** Buttons offered with a setup problem, in order. */
 export const SETUP_ACTIONS = ['Set Base URL', 'Set API Key', 'Open Settings'] as const;
 export type SetupAction = (typeof SETUP_ACTIONS)[number];
 

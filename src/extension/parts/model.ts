@@ -4,6 +4,7 @@
 import type { Project } from '../../core/taxonomy/model';
 import type { ProjectSnapshot } from '../project/store';
 import type { NodeView } from '../taxonomy/model';
+import { partBadge, partScoreTooltip, phrasingBadge, type ScoresOf } from '../quality/model';
 
 interface Base {
   id: string;
@@ -68,6 +69,8 @@ export function coarseCategories(project: Project): Array<{ coarse: string; know
 
 export class PartsModel {
   private roots: PartsProjectNode[] = [];
+  /** The latest prompt scores of a project (badges: keypoint hit rate per part and phrasing). */
+  scoresOf: ScoresOf = () => undefined;
   private readonly children = new WeakMap<PartsNode, PartsNode[]>();
 
   /** Unchanged snapshots keep their nodes (and so their expansion state). */
@@ -166,19 +169,24 @@ export class PartsModel {
           collapsible: none ? 'none' : 'expanded',
         };
       }
-      case 'part':
+      case 'part': {
+        const scores = this.scoresOf(node.snapshot.key);
+        const badge = partBadge(scores, node.coarse, node.name);
+        const phrasings = node.prompts.map((p) => `"${p}"`).join(', ');
+        const score = partScoreTooltip(scores, node.coarse, node.name);
         return {
           label: node.name,
-          description: node.prompts.map((p) => `"${p}"`).join(', '),
-          tooltip: `Part **${node.name}** of ${node.coarse} (mask label ${node.index + 1})\n\nPhrasings: ${node.prompts.map((p) => `"${p}"`).join(', ') || 'none'}`,
+          description: badge ? `${badge} · ${phrasings}` : phrasings,
+          tooltip: `Part **${node.name}** of ${node.coarse} (mask label ${node.index + 1})\n\nPhrasings: ${phrasings || 'none'}${score ? `\n\n${score}` : ''}`,
           icon: { id: 'symbol-field' },
           contextValue: 'pscl.parts.part',
           collapsible: 'collapsed',
         };
+      }
       case 'phrasing':
         return {
           label: node.text,
-          description: node.index === 0 ? 'phrasing' : undefined,
+          description: phrasingBadge(this.scoresOf(node.snapshot.key), node.coarse, node.part, node.text) ?? (node.index === 0 ? 'phrasing' : undefined),
           tooltip: `Phrasing ${node.index + 1} of part **${node.part}**: the part templates put it in place of {part}.`,
           icon: { id: 'quote' },
           contextValue: 'pscl.parts.phrasing',

@@ -1,6 +1,7 @@
 // The Parts view: a TreeDataProvider over PartsModel, kept in step with the project store.
 import * as vscode from 'vscode';
 import type { ProjectStore } from '../project/store';
+import type { PromptScores } from '../../core/quality/score';
 import { PartsModel, type PartsNode } from './model';
 
 export class PartsView implements vscode.TreeDataProvider<PartsNode>, vscode.Disposable {
@@ -14,6 +15,13 @@ export class PartsView implements vscode.TreeDataProvider<PartsNode>, vscode.Dis
     this.tree = vscode.window.createTreeView('pscl.parts', { treeDataProvider: this, showCollapseAll: true });
     this.disposables.push(this.tree, this.changed, projects.onDidChange(() => this.update()));
     this.update();
+  }
+
+  /** Badges from the prompt scores, redrawn when they change. */
+  showScores(source: { get(key: string): { result: { scores: PromptScores } } | undefined; onDidChange: vscode.Event<string> }): void {
+    this.model.scoresOf = (key) => source.get(key)?.result.scores;
+    this.disposables.push(source.onDidChange(() => this.changed.fire(undefined)));
+    this.changed.fire(undefined);
   }
 
   update(): void {

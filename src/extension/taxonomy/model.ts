@@ -4,8 +4,9 @@
 import type { Project } from '../../core/taxonomy/model';
 import { taxonomyTree, type FacetGrouping, type TaxonomyTree, type TreeNode } from '../../core/taxonomy/tree';
 import type { ProjectSnapshot } from '../project/store';
+import { levelRows, type ScoresOf } from '../quality/model';
 
-export type NodeKind = 'project' | 'value' | 'class' | 'facetLevel' | 'facetValue' | 'message';
+export type NodeKind = 'project' | 'value' | 'class' | 'facetLevel' | 'facetValue' | 'message' | 'scores' | 'levelScore';
 
 interface NodeBase {
   kind: NodeKind;
@@ -53,7 +54,19 @@ export interface MessageNode extends NodeBase {
   severity: 'error' | 'info';
 }
 
-export type TaxonomyNode = ProjectNode | ValueNode | ClassNode | FacetLevelNode | FacetValueNode | MessageNode;
+/** The project's zero-shot accuracy (prompt scores), with one row per level below it. */
+export interface ScoresNode extends NodeBase {
+  kind: 'scores';
+}
+
+export interface LevelScoreNode extends NodeBase {
+  kind: 'levelScore';
+  level: string;
+  description: string;
+  tooltip: string;
+}
+
+export type TaxonomyNode = ProjectNode | ValueNode | ClassNode | FacetLevelNode | FacetValueNode | MessageNode | ScoresNode | LevelScoreNode;
 
 /** Presentation of a node, independent of the vscode module. */
 export interface NodeView {
@@ -141,6 +154,14 @@ export class TaxonomyModel {
   private roots: ProjectNode[] = [];
   private readonly children = new WeakMap<TaxonomyNode, TaxonomyNode[]>();
   filter = new TaxonomyFilter('');
+  /** The latest prompt scores of a project: its zero-shot accuracy per level. */
+  private scoresOf: ScoresOf = () => undefined;
+
+  /** New scores: the project nodes are rebuilt (same ids, so the tree keeps what is open). */
+  setScores(scoresOf: ScoresOf): void {
+    this.scoresOf = scoresOf;
+    this.roots = this.snapshots.map((s) => this.projectNode(s));
+  }
 
   /** Replaces the project list; unchanged snapshots keep their nodes (and expansion state). */
   setSnapshots(snapshots: readonly ProjectSnapshot[]): void {
@@ -218,7 +239,12 @@ export class TaxonomyModel {
         if (out.length === 0 && this.filter.active) {
           out.push({ kind: 'message', id: `${node.id}#nomatch`, snapshot, parent: node, severity: 'info', text: `nothing matches '${this.filter.query}'` });
         }
+        if (!this.filter.active && this.scoresOf(snapshot.key)) out.push({ kind: 'scores', id: `${node.id}#scores`, snapshot, parent: node });
         return out;
+      }
+      case 'scores': {
+        const scores = this.scoresOf(snapshot.key);
+        return (scores ? levelRows(scores) : []).map((r) => ({ kind: 'levelScore', id: `${node.id}/${encodeURIComponent(r.level)}`, snapshot, parent: node, ...r }));
       }
       case 'value':
         return this.treeNodes(node, node.tree.children);
@@ -324,6 +350,19 @@ export class TaxonomyModel {
           collapsible: this.filter.active && !this.filter.matchesText(node.value) ? 'expanded' : 'collapsed',
         };
       }
+      case 'scores': {
+        const s = this.scoresOf(node.snapshot.key);
+        return {
+          label: 'zero-shot accuracy',
+          description: s ? `${s.images} images · ${s.model}` : undefined,
+          tooltip: 'Zero-shot accuracy of the class prompts per level, on the training cache\'s image embeddings (PSCL: Open Prompt Report for the details). Scored again after every save.',
+          icon: { id: 'graph' },
+          contextValue: 'pscl.scores',
+          collapsible: 'expanded',
+        };
+      }
+      case 'levelScore':
+        return { label: node.level, description: node.description, tooltip: node.tooltip, icon: { id: 'symbol-numeric' }, contextValue: 'pscl.levelScore', collapsible: 'none' };
       case 'message':
         return {
           label: node.text,

@@ -5,6 +5,7 @@ import { moveClass } from '../../core/taxonomy/edits';
 import type { Config } from '../config';
 import { combined, editProject } from '../project/edits';
 import type { ProjectStore } from '../project/store';
+import type { PromptScores } from '../../core/quality/score';
 import { dropTarget, TaxonomyModel, type ClassNode, type TaxonomyNode } from './model';
 
 const MIME = 'application/vnd.code.tree.pscl.taxonomy';
@@ -91,6 +92,23 @@ export class TaxonomyView implements vscode.Disposable {
     this.disposables.push(this.tree, projects.onDidChange(() => this.update()));
     this.model.setFilter(filter);
     this.update();
+  }
+
+  /** The zero-shot accuracy rows from the prompt scores, redrawn when they change. */
+  showScores(source: { get(key: string): { result: { scores: PromptScores } } | undefined; onDidChange: vscode.Event<string> }): void {
+    const scoresOf = (key: string) => source.get(key)?.result.scores;
+    let last = new Map<string, unknown>();
+    this.disposables.push(
+      source.onDidChange((key) => {
+        // progress of a run fires too: rebuild only when the scores themselves changed
+        const now = scoresOf(key);
+        if (last.get(key) === now) return;
+        last = new Map(last).set(key, now);
+        this.model.setScores(scoresOf);
+        this.provider.refresh();
+      }),
+    );
+    this.model.setScores(scoresOf);
   }
 
   /** Takes the store's current snapshots (cheap: unchanged files keep their nodes). */

@@ -3,34 +3,15 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { buildCache, clipEncoders, formatCacheProgress, verifyCache, type CacheBuildResult, type CacheEncoders, type CacheProgress } from '../../../src/core/cache';
-import { ClipModel } from '../../../src/core/clip/model';
+import { describe, it } from 'node:test';
+import { formatCacheProgress, verifyCache, type CacheProgress } from '../../../src/core/cache';
 import { SafetensorsFile } from '../../../src/core/clip/safetensors';
 import { readLabelMapPng } from '../../../src/core/masks/export';
 import { MaskSession } from '../../../src/core/masks/session';
-import { copySample, editProject, tinyModel } from '../../helpers/cacheFixture';
-import { tempDir } from '../../helpers/paths';
+import { cacheTestBed, editProject } from '../../helpers/cacheFixture';
 
-const tmp = tempDir('pscl-cache-');
-after(tmp.cleanup);
-let model: ClipModel;
-let encoders: CacheEncoders;
-
-before(async () => {
-  model = await ClipModel.load(tinyModel(path.join(tmp.dir, 'tiny')), { provider: 'cpu', cacheDir: path.join(tmp.dir, 'graphs') });
-  encoders = clipEncoders(model);
-});
-after(() => model?.dispose());
-
-let n = 0;
-function sample(): { project: string; out: string } {
-  const dir = path.join(tmp.dir, `sample${n++}`);
-  return { project: copySample(dir), out: path.join(dir, 'cache') };
-}
-
-const build = (project: string, out: string, extra: Partial<Parameters<typeof buildCache>[0]> = {}): Promise<CacheBuildResult> =>
-  buildCache({ projectFile: project, outDir: out, encoders, batchSize: 4, settings: { inputSize: 32 }, ...extra });
+const bed = cacheTestBed('pscl-cache-');
+const { sample, build } = bed;
 
 function tensors(file: string): Map<string, { shape: number[]; data: Float32Array }> {
   const f = SafetensorsFile.open(file);
@@ -80,13 +61,14 @@ describe('cache build', () => {
     const v = await verifyCache(out);
     assert.deepEqual(v.problems, []);
     assert.equal(v.checked.masks, 72);
-    assert.deepEqual(readdirSync(out).sort(), ['manifest.json', 'masks', 'prototypes.safetensors']);
+    assert.deepEqual(readdirSync(out).sort(), [m.embeddings!.file, m.keypointFeatures!.file, 'manifest.json', 'masks', 'prototypes.safetensors']);
+    assert.match(m.embeddings!.file, /^embeddings-[0-9a-f]{8}\.safetensors$/);
   });
 
   it('holds the masks the preview session computes for the same image and settings', async () => {
     const { project, out } = sample();
     const r = await build(project, out);
-    const session = new MaskSession(model);
+    const session = new MaskSession(bed.model());
     const parsed = JSON.parse(readFileSync(project, 'utf8'));
     for (const img of [r.manifest.images[0], r.manifest.images[40]]) {
       const cached = await readLabelMapPng(path.join(out, img.mask!), 12);
@@ -118,7 +100,7 @@ describe('cache build', () => {
     masks.forEach((e, i) => i > 0 && assert.ok(e.done > masks[i - 1].done));
     assert.ok(masks.every((e) => e.imagesPerSecond > 0 && e.etaSeconds !== undefined && e.total === 72));
     assert.equal(masks.at(-1)!.etaSeconds, 0);
-    assert.match(formatCacheProgress(masks[3]), /^masks 16\/72  \(16 computed, 0 reused, 0 errors\)  [\d.]+ images\/s  ETA \d+s$/);
+    assert.match(formatCacheProgress(masks[3]), /^images 16\/72  \(masks 16 computed, 0 reused, 0 errors\)  16 embeddings  [\d.]+ images\/s  ETA \d+s$/);
   });
 
   it('a part prompt change makes the masks stale and not the prototypes', async () => {

@@ -50,14 +50,14 @@ it('a build killed midway resumes, recomputes only the missing masks, and verifi
   assert.equal(summary.images.reused, journaled);
   assert.equal(summary.images.computed, 72 - journaled);
   assert.equal(summary.images.errors, 0);
-  assert.match(again.stderr, /masks \d+\/72 .*images\/s/);
+  assert.match(again.stderr, /images \d+\/72 .*images\/s/);
   // no temp files, no orphans: exactly one mask per image
   assert.equal(masks(), 72);
   assert.deepEqual(readdirSync(out).filter((f) => f.startsWith('.')), []);
 
   const verify = spawnSync(process.execPath, [pscl, 'cache', 'verify', out], { env, encoding: 'utf8' });
   assert.equal(verify.status, 0, verify.stdout + verify.stderr);
-  assert.match(verify.stdout, /ok \(72 masks, 7 tensors checked\)/);
+  assert.match(verify.stdout, /ok \(72 masks, 7 tensors, 72 image embeddings, \d+ keypoint features checked\)/);
 });
 
 it('verify exits 1 and lists the problems of a damaged cache', () => {

@@ -40,6 +40,21 @@ test('text embeddings: unit rows, independent of batching', async () => {
   await model.dispose();
 });
 
+test('text embeddings: each text run only up to its <|endoftext|> equals the padded 77-token result', async () => {
+  const model = await ClipModel.load(modelDir, { provider: 'cpu', cacheDir });
+  // lengths from 3 tokens to past the context (cut to 77), mixed in one batch and alone
+  const texts = ['x', 'a photo of the beak of a bird.', 'wing', 'tail feathers of a small brown bird with a long tail', 'wing '.repeat(60), ''];
+  const padded = await model.embedTexts(texts, { padToContext: true });
+  const short = await model.embedTexts(texts);
+  assert.ok(maxDiff(padded.data, short.data) < 1e-5, `max diff ${maxDiff(padded.data, short.data)}`);
+  for (let i = 0; i < texts.length; i++) {
+    const alone = await model.embedTexts([texts[i]!]);
+    assert.ok(maxDiff(alone.data, padded.data.subarray(i * 16, (i + 1) * 16)) < 1e-5, `text ${i}`);
+  }
+  assert.equal((await model.embedTexts([])).rows, 0);
+  await model.dispose();
+});
+
 test('dense features: shapes, unit patches, batches of mixed sizes equal one at a time', async () => {
   const model = await ClipModel.load(modelDir, { provider: 'cpu', cacheDir });
   const imgs = [image(32, 32, 1), image(40, 56, 2), image(32, 32, 3)];

@@ -8,9 +8,12 @@
 //   head [per variant, any size]: tokens -> last block as the variant (variants.ts)
 //     -> patch tokens (CLS dropped) -> post_layernorm -> visual_projection
 //     -> L2-normalised per patch: [B, N, D] (row-major over the patch grid)
+//   global [any size]: tokens -> the standard last block, class token only -> post_layernorm
+//     -> visual_projection -> L2-normalised: [B, D], CLIP's own image embedding. It runs on the
+//     trunk's output too, so an image's masks and its embedding cost one trunk pass.
 import type { ClipCheckpoint } from '../checkpoint';
 import { GraphBuilder } from './builder';
-import { l2Normalize, layerNorm, mlp, standardBlock, variantAttention } from './layers';
+import { classTokenBlock, l2Normalize, layerNorm, mlp, standardBlock, variantAttention } from './layers';
 import type { LastBlockVariant } from './variants';
 import { transpose } from './weights';
 
@@ -52,3 +55,16 @@ export function buildImageHeadGraph(ckpt: ClipCheckpoint, variant: LastBlockVari
   return g.encode();
 }
 
+
+export function buildImageGlobalGraph(ckpt: ClipCheckpoint): Uint8Array {
+  const v = ckpt.config.vision;
+  const w = v.hiddenSize;
+  const d = ckpt.config.projectionDim;
+  const g = new GraphBuilder('clip_image_global');
+  const x = g.input('tokens', 'float32', ['batch', 'tokens', w]);
+  const cls = g.op('Squeeze', [classTokenBlock(g, ckpt, x, `vision_model.encoder.layers.${v.numLayers - 1}`, v), g.ints('axis1', [1])], {}, 'cls'); // [B,W]
+  const normed = layerNorm(g, ckpt, cls, 'vision_model.post_layernorm', v.layerNormEps);
+  const proj = g.weight('visual_projection', transpose(ckpt.tensor('visual_projection.weight'), d, w), [w, d]);
+  g.output(l2Normalize(g, g.op('MatMul', [normed, proj])), 'image_embeds', 'float32', ['batch', d]);
+  return g.encode();
+}

@@ -67,6 +67,20 @@ export function standardBlock(g: GraphBuilder, ckpt: ClipCheckpoint, x: string, 
   return g.op('Add', [h, mlp(g, ckpt, layerNorm(g, ckpt, h, `${prefix}.layer_norm2`, t.layerNormEps), prefix, t)], {}, 'resid');
 }
 
+/**
+ * The class token's output of a standard block ([B,T,W] -> [B,1,W]): only its attention row and
+ * its MLP are computed, which is all the CLS path of the image encoder needs from the last block.
+ */
+export function classTokenBlock(g: GraphBuilder, ckpt: ClipCheckpoint, x: string, prefix: string, t: TowerConfig): string {
+  const scale = 1 / Math.sqrt(t.hiddenSize / t.numHeads);
+  const [q, k, v] = splitHeads(g, ckpt, layerNorm(g, ckpt, x, `${prefix}.layer_norm1`, t.layerNormEps), prefix, t, scale);
+  const first = (value: string, axis: number, hint: string) => g.op('Slice', [value, g.ints(`${hint}_start`, [0]), g.ints(`${hint}_end`, [1]), g.ints(`${hint}_axis`, [axis])], {}, hint);
+  const qCls = first(q, 2, 'q_cls'); // [B,H,1,d]
+  const a = mergeHeads(g, ckpt, g.op('MatMul', [attentionWeights(g, qCls, k), v]), prefix, t); // [B,1,W]
+  const h = g.op('Add', [first(x, 1, 'x_cls'), a], {}, 'resid');
+  return g.op('Add', [h, mlp(g, ckpt, layerNorm(g, ckpt, h, `${prefix}.layer_norm2`, t.layerNormEps), prefix, t)], {}, 'resid');
+}
+
 /** The last block's attention output out_proj(o) for any attention kind (see variants.ts). */
 export function variantAttention(g: GraphBuilder, ckpt: ClipCheckpoint, y: string, prefix: string, t: TowerConfig, kind: AttentionKind): string {
   const scale = 1 / Math.sqrt(t.hiddenSize / t.numHeads);
