@@ -16,6 +16,7 @@ export const TOPICS: Array<[string, Record<string, Entry>]> = [
       import: { summary: "build a project file from a dataset's own files", load: () => import('./commands/import').then((m) => m.command) },
       validate: { summary: 'check project files: FILE:LINE:COL problems, exit 1 on errors', load: () => import('./commands/validate').then((m) => m.command) },
       info: { summary: 'levels, classes, parts and images per split of a project', load: () => import('./commands/info').then((m) => m.command) },
+      curate: { summary: "what is wrong with a project's images: leaks, mislabels, duplicates, unreadable files", load: () => import('./commands/curate').then((m) => m.command) },
     },
   ],
   [

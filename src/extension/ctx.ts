@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import type { Backend } from './backend';
 import type { Config } from './config';
+import type { DatasetViews } from './dataset/views';
 import type { ProjectStore } from './project/store';
 import type { Previews } from './preview/previews';
 import type { RunPanels } from './runs/panels';
@@ -25,6 +26,7 @@ export class Ctx implements Services {
   runPanels!: RunPanels;
   promptScores!: PromptScores;
   promptReports!: PromptReports;
+  datasets!: DatasetViews;
 
   constructor(
     readonly extension: vscode.ExtensionContext,

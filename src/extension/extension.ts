@@ -33,6 +33,9 @@ import { openSample, openWalkthrough, registerWalkthrough } from './walkthrough'
 import { cancelPromptScores, openPromptReport, scorePrompts } from './quality/commands';
 import { PromptReports } from './quality/report';
 import { PromptScores } from './quality/scores';
+// the Dataset view: images, findings, decisions
+import { openDatasetView } from './dataset/commands';
+import { DatasetViews } from './dataset/views';
 
 const commands: Record<string, CommandFactory> = {
   // project files
@@ -83,6 +86,7 @@ const commands: Record<string, CommandFactory> = {
   'pscl.quality.openReport': openPromptReport,
   'pscl.quality.score': scorePrompts,
   'pscl.quality.cancel': cancelPromptScores,
+  'pscl.dataset.open': openDatasetView,
   'pscl.openSample': openSample,
   'pscl.walkthrough.open': openWalkthrough,
 };
@@ -109,7 +113,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   ctx.promptReports = new PromptReports(ctx, ctx.promptScores);
   ctx.parts.showScores(ctx.promptScores);
   ctx.taxonomy.showScores(ctx.promptScores);
-  context.subscriptions.push(ctx.taxonomy, ctx.parts, ctx.previews, ctx.runs, ctx.trainers, ctx.runPanels, ctx.promptScores, ctx.promptReports, ctx.trainers.onDidChange(() => ctx.runs.refreshSoon()));
+  ctx.datasets = new DatasetViews(ctx, { openMaskPreview: (project, image, coarse) => void ctx.previews.open({ project: project.toString(), image, coarse: coarse && ctx.projects.snapshot(project)?.parsed.project?.parts[coarse]?.length ? coarse : undefined }) });
+  context.subscriptions.push(ctx.taxonomy, ctx.parts, ctx.previews, ctx.runs, ctx.trainers, ctx.runPanels, ctx.promptScores, ctx.promptReports, ctx.datasets, ctx.trainers.onDidChange(() => ctx.runs.refreshSoon()));
 
   for (const [id, factory] of Object.entries(commands)) {
     context.subscriptions.push(vscode.commands.registerCommand(id, factory(ctx)));

@@ -20,6 +20,7 @@ import { llmChecks } from './checks/llm.mjs';
 import { runsChecks } from './checks/runs.mjs';
 import { qualityChecks } from './checks/quality.mjs';
 import { walkthroughChecks } from './checks/walkthrough.mjs';
+import { datasetChecks } from './checks/dataset.mjs';
 
 const SAMPLE = path.join(root, 'samples', 'tiny-birds');
 const PROJECT = 'tiny-birds.pscl.json';
@@ -250,6 +251,7 @@ async function trustedRun(browser, vsix) {
     if (wants('llm')) await llmChecks({ page, workspace: server.workspace, userData: server.userData, shots, check, runCommand, pick, log, treeRow, expand, treeText, waitFile, extensionLog: () => findExtensionLog(server.userData) });
     if (wants('quality')) await qualityChecks({ page, workspace: server.workspace, userData: server.userData, root, shots, check, runCommand, pick, log, waitFile });
     if (wants('runs')) await runsChecks({ page, workspace: server.workspace, root, shots, check, runCommand, pick, log });
+    if (wants('dataset')) await datasetChecks({ page, workspace: server.workspace, root, shots, check, runCommand, pick, log });
   } finally {
     await server.stop();
   }
@@ -354,7 +356,7 @@ try {
   await browser?.close();
 }
 // PSCL_E2E_MEDIA=1: the README's screenshots (media/screenshots/) are refreshed from this run.
-const README_SHOTS = ['taxonomy.png', 'parts.png', 'preview-photo.png', 'llm-review.png', 'runs-dashboard-finished.png', 'runs-eval-report.png', 'walkthrough.png'];
+const README_SHOTS = ['taxonomy.png', 'parts.png', 'preview-photo.png', 'llm-review.png', 'runs-dashboard-finished.png', 'runs-eval-report.png', 'walkthrough.png', 'dataset.png', 'dataset-map.png'];
 if (process.env.PSCL_E2E_MEDIA) {
   const media = path.join(root, 'media', 'screenshots');
   mkdirSync(media, { recursive: true });

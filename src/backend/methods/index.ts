@@ -4,6 +4,7 @@ import type { BackendArea } from '../registry';
 import { backendArea } from './backend';
 import { cacheArea } from './cache';
 import { clipArea } from './clip';
+import { curationArea } from './curation';
 import { jobsArea } from './jobs';
 import { masksArea } from './masks';
 import { modelArea } from './model';
@@ -17,4 +18,5 @@ export const areas: BackendArea[] = [
   masksArea, // masks/compute, masks/grid (preview panel)
   cacheArea, // cache/build (request and job kind: Start Training)
   qualityArea, // quality/score (Parts and Taxonomy views, Prompt Report)
+  curationArea, // curation/findings, curation/thumbnails, curation/map (Dataset view)
 ];

@@ -19,6 +19,7 @@ import type { LabelMap } from '../masks/labels';
 import { MASK_DEFAULTS, maskSettingProblem, maskSettings, type MaskSettings } from '../masks/settings';
 import { buildClassPrototypes, buildPartEmbeddings, levelTable } from '../prototypes/build';
 import { loadProject } from '../project';
+import { applyImageDecisions } from '../taxonomy/decisions';
 import { datasetFile, datasetRoot, loadImages } from '../taxonomy/importers';
 import type { ImageEntry, Project } from '../taxonomy/model';
 import { writeFileAtomic } from '../util/atomicWrite';
@@ -90,6 +91,8 @@ export interface CacheBuildResult {
   dir: string;
   manifest: CacheManifest;
   images: { total: number; computed: number; reused: number; errors: number };
+  /** Images the project excludes (`images.exclude`): listed with status excluded, not computed. */
+  excluded: number;
   prototypes: 'computed' | 'reused';
   partEmbeddings: 'computed' | 'reused';
   /** Image embeddings: computed in this build, reused, and ok images left without one (should be 0). */
@@ -152,7 +155,8 @@ async function priorRecords(dir: string): Promise<Map<string, JournalEntry>> {
   if (m) {
     const coarseValues = m.levelValues[m.levels[0]] ?? [];
     for (const img of m.images) {
-      if (!img.source) continue;
+      // an excluded image's record is its mask, when the build that excluded it kept one
+      if (!img.source || (img.status === 'excluded' && !img.mask)) continue;
       const cls = m.classes[img.label];
       out.set(img.key, {
         key: img.key,
@@ -160,7 +164,7 @@ async function priorRecords(dir: string): Promise<Map<string, JournalEntry>> {
         coarse: cls ? coarseValues[cls.levelIndex[0]] : '',
         masksHash: m.hashes.masks,
         source: img.source,
-        status: img.status,
+        status: img.status === 'excluded' ? 'ok' : img.status,
         mask: img.mask,
         maskWidth: img.maskWidth,
         maskHeight: img.maskHeight,
@@ -223,12 +227,14 @@ interface Build {
   progress: (p: Omit<CacheProgress, 'imagesPerSecond'> & { imagesPerSecond?: number }) => void;
   /** The manifest entry of every image settled so far. */
   entries: Map<string, ManifestImage>;
-  counts: { computed: number; reused: number; errors: number };
+  counts: { computed: number; reused: number; errors: number; excluded: number };
   /** The image embedding of every image that has one so far. */
   embeddings: Map<string, Float32Array>;
   embeddingCounts: { computed: number; reused: number };
   /** The dataset's part keypoints (CUB, NABirds), and the keypoint features of every image that has them so far. */
   keypoints?: { names: string[]; index: Map<string, number>; byImage: Map<string, Keypoint[]>; records: Map<string, KeypointRecord> };
+  /** The project's decisions: excluded image keys with their reason, relabelled keys with the dataset's class id. */
+  decisions: { excluded: Map<string, string>; relabeledFrom: Map<string, string> };
 }
 
 /** An image whose mask or embedding (or both) is stale. */
@@ -274,21 +280,23 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
   let images: ImageEntry[], prototypes: PrototypeTensors, phase: MaskPhase, manifest: CacheManifest;
   try {
     const prior = await prepareFolder(b.dir, options.force ?? false);
-    images = await listImages(b);
+    images = imageDecisions(b, await listImages(b));
     prototypes = await prototypeTensors(b, images.length, options.force ?? false);
-    const todo = await staleImages(b, images, prior);
-    todo.push(...(await staleKeypointFeatures(b, images, options.force ?? false)));
-    todo.push(...(await staleEmbeddings(b, images, todo, options.force ?? false)));
+    const kept = settleExcluded(b, images, prior);
+    const todo = await staleImages(b, kept, prior);
+    todo.push(...(await staleKeypointFeatures(b, kept, options.force ?? false)));
+    todo.push(...(await staleEmbeddings(b, kept, todo, options.force ?? false)));
     phase = await computeMasks(b, todo, prototypes, images.length, Math.max(1, options.batchSize ?? 8));
     manifest = await writeManifest(b, images, prototypes, phase);
   } finally {
     await lock.release();
   }
-  const { computed, reused, errors } = b.counts;
+  const { computed, reused, errors, excluded } = b.counts;
   return {
     dir: b.dir,
     manifest,
     images: { total: images.length, computed, reused, errors },
+    excluded,
     prototypes: prototypes.reuseClass ? 'reused' : 'computed',
     partEmbeddings: prototypes.reuseParts ? 'reused' : 'computed',
     embeddings: { ...b.embeddingCounts, missing: manifest.images.filter((i) => i.status === 'ok' && i.embedding === undefined).length },
@@ -323,9 +331,10 @@ async function startBuild(options: BuildCacheOptions): Promise<Build> {
     log: options.log ?? (() => {}),
     progress: (p) => options.onProgress?.({ imagesPerSecond: 0, ...p }),
     entries: new Map(),
-    counts: { computed: 0, reused: 0, errors: 0 },
+    counts: { computed: 0, reused: 0, errors: 0, excluded: 0 },
     embeddings: new Map(),
     embeddingCounts: { computed: 0, reused: 0 },
+    decisions: { excluded: new Map(), relabeledFrom: new Map() },
   };
 }
 
@@ -365,6 +374,52 @@ async function listImages(b: Build): Promise<ImageEntry[]> {
   });
   for (const w of warnings) b.log(`warning: ${w}`);
   return images;
+}
+
+/**
+ * The project's image decisions (docs/project-file.md): relabels give an image the project's class
+ * (its mask follows the new coarse category), exclusions are settled by settleExcluded. Every image
+ * stays listed, so the manifest says what was left out and why.
+ */
+function imageDecisions(b: Build, images: ImageEntry[]): ImageEntry[] {
+  if (!b.project.images) return images;
+  const applied = applyImageDecisions(images, b.project.images);
+  for (const e of applied.excluded) b.decisions.excluded.set(e.key, e.reason);
+  for (const r of applied.relabeled) b.decisions.relabeledFrom.set(r.key, r.datasetClassId);
+  const relabeled = new Map(applied.relabeled.map((r) => [r.key, r.classId]));
+  if (applied.excluded.length + relabeled.size > 0) b.log(`project decisions: ${applied.excluded.length} image(s) excluded, ${relabeled.size} relabelled`);
+  return relabeled.size === 0 ? images : images.map((i) => (relabeled.has(i.key) ? { ...i, classId: relabeled.get(i.key)! } : i));
+}
+
+/**
+ * Excluded images get status `excluded` (skipped by the trainer like errors, never computed); a
+ * mask an earlier build made is kept in the entry while it is still valid, so taking the image
+ * back in costs nothing. Returns the images still to settle.
+ */
+function settleExcluded(b: Build, images: ImageEntry[], prior: Map<string, JournalEntry>): ImageEntry[] {
+  if (b.decisions.excluded.size === 0) return images;
+  const classIndex = new Map(b.project.classes.map((c, i) => [c.id, i]));
+  const rest: ImageEntry[] = [];
+  for (const image of images) {
+    const reason = b.decisions.excluded.get(image.key);
+    if (reason === undefined) {
+      rest.push(image);
+      continue;
+    }
+    const p = prior.get(image.key);
+    const keep = p && p.status === 'ok' && p.path === image.path && p.masksHash === b.hashes.masks && p.mask && isMaskPath(p.mask) && existsSync(path.join(b.dir, p.mask));
+    b.entries.set(image.key, {
+      key: image.key,
+      path: image.path,
+      split: image.split,
+      label: classIndex.get(image.classId) ?? -1,
+      status: 'excluded',
+      reason,
+      ...(keep ? { mask: p.mask, maskWidth: p.maskWidth, maskHeight: p.maskHeight, maskSha256: p.maskSha256, source: p.source } : {}),
+    });
+    b.counts.excluded++;
+  }
+  return rest;
 }
 
 /** Class prototypes and part embeddings: what the stored file holds under the same hashes and shapes, else computed. */
@@ -673,7 +728,7 @@ async function writeManifest(b: Build, images: ImageEntry[], prototypes: Prototy
     levelIndex: b.table.levelIndex,
     partNames: b.partNames,
     images: images.map((i) => {
-      const e = { ...b.entries.get(i.key)! };
+      const e = withRelabel(b, { ...b.entries.get(i.key)! });
       const row = embeddings.rows.get(i.key);
       if (row !== undefined) e.embedding = row;
       const range = keypoints?.ranges.get(i.key);
@@ -693,6 +748,12 @@ async function writeManifest(b: Build, images: ImageEntry[], prototypes: Prototy
   return manifest;
 }
 
+/** The dataset's own class id on the entry of a relabelled image. */
+function withRelabel(b: Build, entry: ManifestImage): ManifestImage {
+  const from = b.decisions.relabeledFrom.get(entry.key);
+  return from === undefined ? entry : { ...entry, relabeledFrom: from };
+}
+
 function makeManifest(o: {
   project: Project;
   projectFile: string;
@@ -710,6 +771,7 @@ function makeManifest(o: {
 }): CacheManifest {
   const { project } = o;
   const ok = o.images.filter((i) => i.status === 'ok').length;
+  const excluded = o.images.filter((i) => i.status === 'excluded').length;
   return {
     format: 'pscl-cache',
     version: 1,
@@ -729,7 +791,7 @@ function makeManifest(o: {
     files: { prototypes: o.prototypesSha256 },
     embeddings: o.embeddings,
     ...(o.keypointFeatures ? { keypointFeatures: o.keypointFeatures } : {}),
-    counts: { images: o.images.length, ok, error: o.images.length - ok },
+    counts: { images: o.images.length, ok, error: o.images.length - ok - excluded, ...(excluded > 0 ? { excluded } : {}) },
     images: o.images,
   };
 }

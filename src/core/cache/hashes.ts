@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { parseVariant, variantKey } from '../clip/graph/variants';
 import { canonicalJson, classPromptsHash, partPromptsHash, sha256 } from '../parts/prompts';
+import { decisionsHash } from '../taxonomy/decisions';
 import type { Project } from '../taxonomy/model';
 
 /** Bump when the way masks or prototypes are computed changes, so old caches read as stale. */
@@ -39,6 +40,8 @@ export interface CacheHashes {
   embeddings: string;
   /** Keypoint features: model + variant + input size + the dataset's keypoint files (datasets with keypoints only). */
   keypoints?: string;
+  /** The project's image decisions (exclusions, relabels) the labels and statuses follow. */
+  decisions?: string;
 }
 
 /** Settings with the variant in its canonical spelling, so equivalent spellings hash the same. */
@@ -58,6 +61,7 @@ export function cacheHashes(project: Project, modelHash: string, settings: MaskB
     parts: sha256(canonicalJson({ v, kind: 'part-embeddings', model: modelHash, partPrompts })),
     prototypes: sha256(canonicalJson({ v, kind: 'prototypes', model: modelHash, classPrompts })),
     embeddings: sha256(canonicalJson({ v, kind: 'image-embeddings', model: modelHash, inputSize: settings.inputSize })),
+    decisions: decisionsHash(project),
   };
 }
 

@@ -34,9 +34,14 @@ export interface ManifestImage {
   /** Relative to datasetRoot, '/'-separated. */
   path: string;
   split: Split;
-  /** Index into classes; -1 when the image's class is not in the project (status error). */
+  /** Index into classes (the project's `images.relabel` applied); -1 when the image's class is not in the project (status error). */
   label: number;
-  status: 'ok' | 'error';
+  /** ok: trained on; error: unusable (see `error`); excluded: left out by the project (`images.exclude`, see `reason`). */
+  status: 'ok' | 'error' | 'excluded';
+  /** Status excluded: the reason the project gives. */
+  reason?: string;
+  /** The dataset's own class id when the project relabelled the image. */
+  relabeledFrom?: string;
   /** Relative to the cache folder (status ok). */
   mask?: string;
   maskWidth?: number;
@@ -71,7 +76,7 @@ export interface CacheManifest {
   embeddings?: ManifestEmbeddings;
   /** The keypoint features file (datasets with part keypoints only). */
   keypointFeatures?: ManifestKeypoints;
-  counts: { images: number; ok: number; error: number };
+  counts: { images: number; ok: number; error: number; excluded?: number };
   images: ManifestImage[];
 }
 

@@ -7,6 +7,7 @@ import { SafetensorsFile } from '../clip/safetensors';
 import { decodeLabelMapPng } from '../masks/export';
 import { classPromptsHash, partPromptsHash } from '../parts/prompts';
 import { loadProject } from '../project';
+import { decisionsHash } from '../taxonomy/decisions';
 import type { Project } from '../taxonomy/model';
 import { bytesSha256, fileSha256 } from './hashes';
 import { imagePathProblem } from '../taxonomy/importers/common';
@@ -110,6 +111,8 @@ async function checkMasks(dir: string, m: CacheManifest, report: VerifyReport, p
       if (!img.error) problem(`${who}: status error without a message`);
       continue;
     }
+    if (img.status === 'excluded') continue; // left out by the project; a mask it keeps is checked by name only
+
     if (img.status !== 'ok') {
       problem(`${who}: unknown status '${img.status}'`);
       continue;
@@ -251,4 +254,5 @@ async function checkStale(m: CacheManifest, report: VerifyReport): Promise<void>
   }
   if (partPromptsHash(project) !== m.hashes.partPrompts) report.notes.push(`part prompts or templates changed since the build: the masks are stale (run \`pscl cache build\`)`);
   if (classPromptsHash(project) !== m.hashes.classPrompts) report.notes.push(`class names, levels or class templates changed since the build: the prototypes are stale (run \`pscl cache build\`)`);
+  if (m.hashes.decisions !== undefined && decisionsHash(project) !== m.hashes.decisions) report.notes.push(`the project's image decisions (exclusions, relabels) changed since the build: labels and exclusions are stale (run \`pscl cache build\`)`);
 }

@@ -4,9 +4,10 @@
 // both report through here, so they say the same thing about the same file.
 import { findNodeAtLocation } from 'jsonc-parser';
 import { sortDiagnostics, type Diagnostic } from '../taxonomy/diagnostics';
+import { applyImageDecisions, imagesPerClass } from '../taxonomy/decisions';
 import { datasetRoot, importDataset } from '../taxonomy/importers';
 import { readKeypointNames } from '../taxonomy/importers/keypoints';
-import { DATASET_FORMATS, type Project } from '../taxonomy/model';
+import { DATASET_FORMATS, type ImageEntry, type Project } from '../taxonomy/model';
 import { parseProject, rangeOf, type ParsedProject } from '../taxonomy/project';
 import { validateProject } from '../taxonomy/validate';
 import { ProjectLoadError, readProjectText } from './load';
@@ -14,10 +15,12 @@ import { ProjectLoadError, readProjectText } from './load';
 export interface DatasetInfo {
   /** The class ids the dataset defines. */
   classIds: string[];
-  /** Images per class id; read only when asked for (it lists every image). */
+  /** Images per class id as the dataset labels them; read only when asked for (it lists every image). */
   imageCounts?: Map<string, number>;
   /** The keypoint names of the dataset's parts file (CUB, NABirds), when it has one. */
   keypointNames?: string[];
+  /** Every image (path -> the dataset's class id), read with the counts: the stale-decision checks use it. */
+  images?: Map<string, string>;
 }
 
 /** A dataset read, or why it could not be. */
@@ -41,8 +44,8 @@ export async function readDatasetInfo(project: Project, projectFile: string, opt
     const keypointNames = await readKeypointNames(project.dataset.format, root).catch(() => undefined);
     if (keypointNames) info.keypointNames = keypointNames;
     if (options.images) {
-      info.imageCounts = new Map();
-      for (const img of r.images) info.imageCounts.set(img.classId, (info.imageCounts.get(img.classId) ?? 0) + 1);
+      info.imageCounts = imagesPerClass(r.images);
+      info.images = new Map(r.images.map((img) => [img.path, img.classId]));
     }
     return { ok: true, info };
   } catch (err) {
@@ -63,9 +66,17 @@ export function datasetProblem(parsed: ParsedProject, error: string): Diagnostic
   };
 }
 
+/** Images per class id once the project's decisions (exclusions, relabels) are applied. */
+export function decidedImageCounts(project: Project, info: DatasetInfo): Map<string, number> | undefined {
+  if (!info.images) return info.imageCounts;
+  if (!project.images) return info.imageCounts;
+  const images: ImageEntry[] = [...info.images].map(([p, classId]) => ({ key: p, path: p, classId, split: 'train' }));
+  return imagesPerClass(applyImageDecisions(images, project.images).images);
+}
+
 /** Every problem of a parsed project, sorted: parse, semantic and, when a dataset result is given, the dataset's. */
 export function checkProject(parsed: ParsedProject, dataset?: DatasetResult): Diagnostic[] {
-  const diagnostics = validateProject(parsed, dataset?.ok ? { datasetClassIds: dataset.info.classIds, datasetKeypoints: dataset.info.keypointNames } : {});
+  const diagnostics = validateProject(parsed, dataset?.ok ? { datasetClassIds: dataset.info.classIds, datasetKeypoints: dataset.info.keypointNames, datasetImages: dataset.info.images } : {});
   if (dataset && !dataset.ok && parsed.project) diagnostics.push(datasetProblem(parsed, dataset.error));
   return sortDiagnostics(diagnostics);
 }
@@ -81,6 +92,8 @@ export async function checkProjectFile(file: string, options: { dataset?: boolea
     return [{ severity: 'error', code: 'unreadable', range: { start, end: start }, message: (err as Error).message }];
   }
   const parsed = parseProject(text, file);
-  const dataset = options.dataset !== false && declaresDataset(parsed) ? await readDatasetInfo(parsed.project!, file) : undefined;
+  // the image list is read only when there are decisions to check against it
+  const images = !!parsed.project?.images && (parsed.project.images.exclude.length > 0 || Object.keys(parsed.project.images.relabel).length > 0);
+  const dataset = options.dataset !== false && declaresDataset(parsed) ? await readDatasetInfo(parsed.project!, file, { images }) : undefined;
   return checkProject(parsed, dataset);
 }

@@ -3,6 +3,9 @@
 // part names). The extension turns these paths into webview URIs.
 import path from 'node:path';
 import { readManifest, type CacheManifest } from '../cache/manifest';
+import { loadProject } from '../project/load';
+import { exclusionsOf, relabelsOf } from '../taxonomy/decisions';
+import type { ImageDecisions } from '../taxonomy/model';
 import type { EvalReport } from './evalReport';
 import { readRunConfig } from './folder';
 
@@ -10,6 +13,28 @@ export interface GalleryFiles {
   /** The folders the files live in (the webview's localResourceRoots). */
   roots: string[];
   files: Record<string, { image?: string; mask?: string; parts?: string[] }>;
+  /** The project's image decisions now (the project file the cache was built from), when readable. */
+  decisions?: ImageDecisions;
+}
+
+/**
+ * The report as the project's decisions now see it: wrongly classified images the project has
+ * excluded since are left out of the gallery, relabelled ones are judged by their new class (and
+ * left out when the model predicted it).
+ */
+export function honourDecisions(report: EvalReport, decisions: ImageDecisions | undefined): EvalReport {
+  const excluded = exclusionsOf(decisions);
+  const relabel = relabelsOf(decisions);
+  if (excluded.size === 0 && relabel.size === 0) return report;
+  const indexOf = new Map(report.classes.map((c) => [c.id, c.index]));
+  const wrong = report.wrong.flatMap((w) => {
+    if (excluded.has(w.path)) return [];
+    const to = relabel.get(w.path);
+    const label = to === undefined ? undefined : indexOf.get(to);
+    if (label === undefined) return [w];
+    return label === w.pred ? [] : [{ ...w, label }];
+  });
+  return { ...report, wrong };
 }
 
 function partsOf(manifest: CacheManifest, label: number): string[] | undefined {
@@ -44,5 +69,6 @@ export async function galleryFiles(runDir: string, report: EvalReport): Promise<
       parts: partsOf(manifest, w.label),
     };
   }
-  return { roots: [root, cache], files };
+  const decisions = await loadProject(manifest.project, { require: 'syntax' }).then((p) => p.project.images, () => undefined);
+  return { roots: [root, cache], files, decisions };
 }

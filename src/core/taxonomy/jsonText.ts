@@ -137,3 +137,16 @@ export function renameKey(property: Node, newKey: string): Edit {
   const key = property.children![0];
   return { offset: key.offset, length: key.length, content: JSON.stringify(newKey) };
 }
+
+/** One replace edit covering what differs between two texts (common prefix and suffix kept). */
+export function diffEdit(before: string, after: string): Edit {
+  let start = 0;
+  while (start < before.length && start < after.length && before[start] === after[start]) start++;
+  let endB = before.length;
+  let endA = after.length;
+  while (endB > start && endA > start && before[endB - 1] === after[endA - 1]) {
+    endB--;
+    endA--;
+  }
+  return { offset: start, length: endB - start, content: after.slice(start, endA) };
+}

@@ -45,6 +45,20 @@ export interface DatasetRef {
   root: string;
 }
 
+/** A decision to leave an image out (of the cache, training, evaluation and counts). */
+export interface ImageExclusion {
+  /** Relative to the dataset root, '/'-separated (as ImageEntry.path). */
+  path: string;
+  reason: string;
+}
+
+/** Curation decisions about single images, kept in the project file, never in the dataset's files. */
+export interface ImageDecisions {
+  exclude: ImageExclusion[];
+  /** Image path -> the class id it really shows (a prototype-less object: paths are user data). */
+  relabel: Record<string, string>;
+}
+
 export interface Project {
   version: 1;
   name: string;
@@ -54,6 +68,8 @@ export interface Project {
   /** Part vocabulary per coarse category value. */
   parts: Record<string, Part[]>;
   templates: Templates;
+  /** Curation decisions (docs/project-file.md "images"); absent when the file has none. */
+  images?: ImageDecisions;
 }
 
 export type Split = 'train' | 'test' | 'val';

@@ -8,6 +8,8 @@ import {
   DATASET_FORMATS,
   DEFAULT_TEMPLATES,
   type DatasetFormat,
+  type ImageDecisions,
+  type ImageExclusion,
   type Level,
   type Part,
   type Project,
@@ -54,7 +56,7 @@ export const MAX_PROJECT_CHARS = 32 * 1024 * 1024;
 /** Deeper nesting is refused before parsing: a project needs 5 levels, and the tree parser recurses. */
 export const MAX_JSON_DEPTH = 64;
 
-const TOP_FIELDS = new Set(['$schema', 'version', 'name', 'dataset', 'levels', 'classes', 'parts', 'templates']);
+const TOP_FIELDS = new Set(['$schema', 'version', 'name', 'dataset', 'levels', 'classes', 'parts', 'templates', 'images']);
 const CLASS_FIELDS = new Set(['id', 'name', 'path', 'aliases', 'description', 'source']);
 
 /** Parses a project file. Never throws on bad input. */
@@ -231,6 +233,8 @@ class ProjectReader {
       parts: this.readParts(top.get('parts')),
       templates: this.readTemplates(top.get('templates')),
     };
+    const images = this.readImageDecisions(top.get('images'));
+    if (images) project.images = images;
     return project;
   }
 
@@ -344,6 +348,38 @@ class ProjectReader {
     return parts;
   }
 
+  /** `images`: exclusions (path + reason) and relabels (path -> class id). */
+  private readImageDecisions(node: Node | undefined): ImageDecisions | undefined {
+    if (!node || !this.expect(node, 'object', '"images"')) return undefined;
+    const p = this.props(node);
+    this.unknownFields(node, new Set(['exclude', 'relabel']), '"images"');
+    const exclude: ImageExclusion[] = [];
+    const list = p.get('exclude');
+    if (list && this.expect(list, 'array', '"images.exclude"')) {
+      (list.children ?? []).forEach((item, i) => {
+        if (!this.expect(item, 'object', 'an entry of "images.exclude" ({"path": ..., "reason": ...})')) return;
+        const e = this.props(item);
+        const path = this.string(e.get('path'), 'an exclusion\'s "path"');
+        if (!e.has('path')) this.report(item, 'error', 'missing-field', 'an exclusion needs the "path" of the image (relative to the dataset root)', { property: 'path' });
+        const reason = e.has('reason') ? this.string(e.get('reason'), 'an exclusion\'s "reason"') : '';
+        this.unknownFields(item, new Set(['path', 'reason']), 'an exclusion');
+        if (path === undefined) return;
+        const entry: ImageExclusion = { path, reason: reason ?? '' };
+        this.parsed.paths.set(entry, ['images', 'exclude', i]);
+        exclude.push(entry);
+      });
+    }
+    const relabel: Record<string, string> = Object.create(null);
+    const map = p.get('relabel');
+    if (map && this.expect(map, 'object', '"images.relabel"')) {
+      for (const [imagePath, v] of this.props(map)) {
+        const id = v.type === 'number' ? String(v.value) : this.string(v, `the class id for '${imagePath}'`);
+        if (id !== undefined) relabel[imagePath] = id;
+      }
+    }
+    return { exclude, relabel };
+  }
+
   private readTemplates(node: Node | undefined): Templates {
     if (!node || !this.expect(node, 'object', '"templates"')) return { class: [...DEFAULT_TEMPLATES.class], part: [...DEFAULT_TEMPLATES.part] };
     const p = this.props(node);
@@ -387,7 +423,14 @@ export function serializeProject(project: Project, schemaRef?: string): string {
     ([coarse, parts]) => `${s(coarse)}: ${block(parts.map((p) => inline(p)), '      ', '    ', '[', ']')}`,
   );
   lines.push(`  "parts": ${block(partEntries, '    ', '  ', '{', '}')},`);
-  lines.push(`  "templates": ${block([`"class": ${inline(project.templates.class)}`, `"part": ${inline(project.templates.part)}`], '    ', '  ', '{', '}')}`);
+  const templates = `  "templates": ${block([`"class": ${inline(project.templates.class)}`, `"part": ${inline(project.templates.part)}`], '    ', '  ', '{', '}')}`;
+  const images = project.images && (project.images.exclude.length > 0 || Object.keys(project.images.relabel).length > 0) ? project.images : undefined;
+  lines.push(images ? templates + ',' : templates);
+  if (images) {
+    const exclude = `"exclude": ${block(images.exclude.map((e) => inline({ path: e.path, reason: e.reason })), '      ', '    ', '[', ']')}`;
+    const relabel = `"relabel": ${block(Object.entries(images.relabel).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`), '      ', '    ', '{', '}')}`;
+    lines.push(`  "images": ${block([exclude, relabel], '    ', '  ', '{', '}')}`);
+  }
   lines.push('}');
   return lines.join('\n') + '\n';
 }

@@ -10,6 +10,8 @@ export interface ValidateOptions {
   datasetClassIds?: readonly string[];
   /** The keypoint names the dataset's parts file defines (CUB/NABirds), when it has one. */
   datasetKeypoints?: readonly string[];
+  /** Every image of the dataset (path -> the dataset's class id); enables the stale-decision checks. */
+  datasetImages?: ReadonlyMap<string, string>;
 }
 
 /** Parse diagnostics plus semantic ones, sorted by position. */
@@ -60,6 +62,43 @@ class Validator {
     this.checkTemplates();
     if (options.datasetClassIds) this.checkDataset(options.datasetClassIds);
     if (options.datasetKeypoints) this.checkKeypoints(options.datasetKeypoints);
+    this.checkImageDecisions(options.datasetImages);
+  }
+
+  /** `images`: paths that stay inside the dataset, one decision per image, relabels to known
+   *  classes; with the dataset's images, decisions about images it no longer has are stale. */
+  private checkImageDecisions(datasetImages?: ReadonlyMap<string, string>) {
+    const decisions = this.project.images;
+    if (!decisions) return;
+    const classIds = new Set(this.project.classes.map((c) => c.id));
+    const pathProblem = (p: string) => (p.trim() === '' ? 'is empty' : /^[\\/]|^[A-Za-z]:|\\/.test(p) ? "must be relative to the dataset root with '/' separators" : p.split('/').includes('..') ? "climbs out of the dataset folder with '..'" : undefined);
+    const seen = new Set<string>();
+    decisions.exclude.forEach((e, i) => {
+      const at = pathOf(this.parsed, e) ?? ['images', 'exclude', i];
+      const why = pathProblem(e.path);
+      if (why) this.add('error', 'bad-image-path', [...at, 'path'], `excluded image path '${e.path}' ${why}`, { path: e.path });
+      else if (seen.has(e.path)) this.add('warning', 'duplicate-decision', at, `'${e.path}' is excluded twice; remove one entry`, { path: e.path, kind: 'exclude', index: i });
+      else if (datasetImages && !datasetImages.has(e.path)) {
+        this.add('warning', 'stale-image-decision', [...at, 'path'], `the dataset has no image '${e.path}': this exclusion does nothing (remove it)`, { path: e.path, kind: 'exclude', index: i });
+      }
+      seen.add(e.path);
+    });
+    for (const [imagePath, classId] of Object.entries(decisions.relabel)) {
+      const at: JSONPath = ['images', 'relabel', imagePath];
+      const why = pathProblem(imagePath);
+      if (why) {
+        this.add('error', 'bad-image-path', at, `relabelled image path '${imagePath}' ${why}`, { path: imagePath }, 'key');
+        continue;
+      }
+      if (!classIds.has(classId)) {
+        this.add('error', 'relabel-unknown-class', at, `'${imagePath}' is relabelled to class id '${classId}', which is not a class of this project; choose one of its class ids or remove the relabel`, { path: imagePath, classId, kind: 'relabel' });
+        continue;
+      }
+      if (!datasetImages) continue;
+      const own = datasetImages.get(imagePath);
+      if (own === undefined) this.add('warning', 'stale-image-decision', at, `the dataset has no image '${imagePath}': this relabel does nothing (remove it)`, { path: imagePath, kind: 'relabel' }, 'key');
+      else if (own === classId) this.add('warning', 'stale-image-decision', at, `'${imagePath}' already has class '${classId}' in the dataset: this relabel does nothing (remove it)`, { path: imagePath, kind: 'relabel' }, 'key');
+    }
   }
 
   private checkLevels() {

@@ -60,7 +60,7 @@ export function webviewShell(o: WebviewShellOptions): string {
 }
 
 /** The webview pages (webview/<page>/main.ts), with the title each shows until it renders. */
-export const WEBVIEW_PAGES = { maskPreview: 'Part masks', dashboard: 'Training dashboard', evalReport: 'Evaluation report', promptReport: 'Prompt report' } as const;
+export const WEBVIEW_PAGES = { maskPreview: 'Part masks', dashboard: 'Training dashboard', evalReport: 'Evaluation report', promptReport: 'Prompt report', dataset: 'Dataset' } as const;
 export type WebviewPage = keyof typeof WEBVIEW_PAGES;
 
 /** One page in the shell; `data-view` on <body> names it. */

@@ -2,6 +2,9 @@
 // its document: one undo step in the editor, and the rest of the file untouched.
 import * as vscode from 'vscode';
 import { applyOperations, EditError, type Edit } from '../../core/taxonomy/edits';
+import { diffEdit } from '../../core/taxonomy/jsonText';
+
+export { diffEdit };
 import type { Config } from '../config';
 
 export function toWorkspaceEdit(doc: vscode.TextDocument, edits: readonly Edit[]): vscode.WorkspaceEdit {
@@ -22,6 +25,7 @@ export async function editProject(
   uri: vscode.Uri,
   label: string,
   compute: (text: string) => Edit[],
+  reveal: { viewColumn?: vscode.ViewColumn } = {},
 ): Promise<boolean> {
   const doc = await vscode.workspace.openTextDocument(uri);
   let edits: Edit[];
@@ -41,17 +45,17 @@ export async function editProject(
     void vscode.window.showErrorMessage(`${label}: VS Code refused the edit of ${vscode.workspace.asRelativePath(uri)} (was it changed meanwhile?)`);
     return false;
   }
-  if (config.revealEditsInEditor && doc.version !== version) await revealEdits(doc, edits);
+  if (config.revealEditsInEditor && doc.version !== version) await revealEdits(doc, edits, reveal.viewColumn);
   return true;
 }
 
 /** Shows the document with the first edited span selected, without taking the focus. */
-async function revealEdits(doc: vscode.TextDocument, edits: readonly Edit[]): Promise<void> {
+async function revealEdits(doc: vscode.TextDocument, edits: readonly Edit[], viewColumn?: vscode.ViewColumn): Promise<void> {
   // Offsets in `edits` refer to the text before the edit: map the first one forward.
   const first = [...edits].sort((a, b) => a.offset - b.offset)[0];
   const start = doc.positionAt(first.offset);
   const end = doc.positionAt(first.offset + first.content.length);
-  const editor = await vscode.window.showTextDocument(doc, { preserveFocus: true, preview: true, selection: new vscode.Range(start, end) });
+  const editor = await vscode.window.showTextDocument(doc, { preserveFocus: true, preview: true, selection: new vscode.Range(start, end), viewColumn });
   editor.revealRange(new vscode.Range(start, end), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
 }
 
@@ -60,17 +64,4 @@ async function revealEdits(doc: vscode.TextDocument, edits: readonly Edit[]): Pr
 export function combined(text: string, ops: Array<(t: string) => Edit[]>): Edit[] {
   if (ops.length === 1) return ops[0](text);
   return [diffEdit(text, applyOperations(text, ops))];
-}
-
-/** One replace edit covering what differs between two texts (common prefix and suffix kept). */
-export function diffEdit(before: string, after: string): Edit {
-  let start = 0;
-  while (start < before.length && start < after.length && before[start] === after[start]) start++;
-  let endB = before.length;
-  let endA = after.length;
-  while (endB > start && endA > start && before[endB - 1] === after[endA - 1]) {
-    endB--;
-    endA--;
-  }
-  return { offset: start, length: endB - start, content: after.slice(start, endA) };
 }

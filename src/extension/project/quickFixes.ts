@@ -1,5 +1,6 @@
 // The quick fixes for validation diagnostics whose fix is obvious, keyed on the core's diagnostic
 // code and data. No vscode here: codeActions.ts turns them into CodeActions.
+import { removeDecision } from '../../core/curation/edits';
 import { deleteClass, moveClass, setLevelKind, type Edit } from '../../core/taxonomy/edits';
 
 export interface Fix {
@@ -31,6 +32,15 @@ export function fixesFor(code: string, raw: unknown): Fix[] {
     }
     case 'facet-suggested':
       return level ? [{ title: `Mark level '${level}' as a facet`, edits: (t) => setLevelKind(t, level, 'facet'), preferred: true }] : [];
+    case 'stale-image-decision':
+    case 'relabel-unknown-class':
+    case 'duplicate-decision': {
+      const imagePath = str(data.path);
+      const kind = data.kind === 'exclude' || data.kind === 'relabel' ? data.kind : undefined;
+      if (!imagePath || !kind) return [];
+      // a duplicate exclusion: removing by path removes the first entry, the one kept is the same path
+      return [{ title: `Remove the ${kind === 'exclude' ? 'exclusion' : 'relabel'} of '${imagePath}'`, edits: (t) => removeDecision(t, kind, imagePath), preferred: code === 'stale-image-decision' }];
+    }
     case 'class-not-in-dataset':
       return classId ? [{ title: `Remove class '${classId}' (not in the dataset)`, edits: (t) => deleteClass(t, classId) }] : [];
     default:

@@ -2,7 +2,7 @@
 // open documents as the user types (debounced), the file system for everything else (external
 // edits, git checkouts, deletions). Snapshots are immutable and cached per text version.
 import * as vscode from 'vscode';
-import { checkProject, declaresDataset, type DatasetResult } from '../../core/project';
+import { checkProject, decidedImageCounts, declaresDataset, type DatasetResult } from '../../core/project';
 import type { Diagnostic } from '../../core/taxonomy/diagnostics';
 import { parseProject, type ParsedProject } from '../../core/taxonomy/project';
 import { decodeUtf8Strict, TextEncodingError } from '../../core/util/textFile';
@@ -17,7 +17,7 @@ export interface ProjectSnapshot {
   relativePath: string;
   parsed: ParsedProject;
   diagnostics: readonly Diagnostic[];
-  /** Images per class id, when the dataset could be read. */
+  /** Images per class id (exclusions and relabels applied), when the dataset could be read. */
   imageCounts?: ReadonlyMap<string, number>;
 }
 
@@ -141,7 +141,7 @@ export class ProjectStore implements vscode.Disposable {
       relativePath: vscode.workspace.asRelativePath(entry.uri, (vscode.workspace.workspaceFolders?.length ?? 0) > 1),
       parsed,
       diagnostics: entry.encodingProblem ? [entry.encodingProblem, ...diagnostics] : diagnostics,
-      imageCounts: dataset?.ok ? dataset.info.imageCounts : undefined,
+      imageCounts: dataset?.ok && parsed.project ? decidedImageCounts(parsed.project, dataset.info) : undefined,
     };
   }
 

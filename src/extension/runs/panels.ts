@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import {
   DashboardFeed,
   galleryFiles,
+  honourDecisions,
   readEvaluation,
   type DashboardFromWebview,
   type DashboardState,
@@ -108,7 +109,9 @@ class EvalPanel extends RunPanel<EvalFromWebview, EvalToWebview> {
     // the gallery's folders must be known before the HTML loads (localResourceRoots)
     const evaluation = await readEvaluation(runDir).catch((err: Error) => err);
     const gallery = evaluation instanceof Error ? { roots: [], files: {} } : await galleryFiles(runDir, evaluation.report);
-    return new EvalPanel(services, panel, runDir, gallery.roots, evaluation, gallery.files);
+    // images the project excluded or relabelled since the evaluation: as the project sees them now
+    const decided = evaluation instanceof Error ? evaluation : { ...evaluation, report: honourDecisions(evaluation.report, 'decisions' in gallery ? gallery.decisions : undefined) };
+    return new EvalPanel(services, panel, runDir, gallery.roots, decided, gallery.files);
   }
 
   private constructor(

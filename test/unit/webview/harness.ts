@@ -88,7 +88,7 @@ export interface OpenOptions {
   files?: Record<string, [string, Buffer | string]>;
 }
 
-export async function openWebview(browser: Browser, kind: 'dashboard' | 'evalReport' | 'promptReport', o: OpenOptions = {}): Promise<WebviewPage> {
+export async function openWebview(browser: Browser, kind: 'dashboard' | 'evalReport' | 'promptReport' | 'dataset', o: OpenOptions = {}): Promise<WebviewPage> {
   buildBundles();
   const theme = o.theme ?? 'dark';
   const page = await browser.newPage({ viewport: { width: o.width ?? 1100, height: o.height ?? 900 } });
