@@ -10,6 +10,12 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
+/** A command in the `pscl` table: its one-line summary, loaded when it runs. */
+export interface CommandEntry {
+  summary: string;
+  load: () => Promise<Command>;
+}
+
 /** An expected failure: printed as `pscl: message` without a stack trace. */
 export class CliError extends Error {
   constructor(message: string, readonly exitCode = 2) {

@@ -3,8 +3,7 @@
 // options, the values of options with a fixed set, and file names elsewhere.
 import { VARIANT_NAMES } from '../core/clip/graph/variants';
 import { DATASET_FORMATS } from '../core/taxonomy/model';
-import { CliError, type Command } from './command';
-import { COMMANDS } from './registry';
+import { CliError, type Command, type CommandEntry } from './command';
 
 /** Options whose values are a fixed set. */
 const VALUES: Record<string, readonly string[]> = {
@@ -24,12 +23,13 @@ export interface CompletionSpec {
   values: Record<string, readonly string[]>;
 }
 
-export async function completionSpec(): Promise<CompletionSpec> {
-  const commands = Object.keys(COMMANDS);
+/** The table of `commands` (registry.ts) with each command's options, read from its help. */
+export async function completionSpec(table: Record<string, CommandEntry>, self?: Command): Promise<CompletionSpec> {
+  const commands = Object.keys(table);
   const subcommands: Record<string, readonly string[]> = {};
   const options: Record<string, string[]> = {};
   for (const name of commands) {
-    const c = name === 'completion' ? command : await COMMANDS[name]!.load();
+    const c = name === 'completion' && self ? self : await table[name]!.load();
     if (c.subcommands) subcommands[name] = c.subcommands;
     options[name] = [...new Set([...(c.help.match(/--[a-z][a-z0-9-]*/g) ?? []), '--help'])].sort();
   }
@@ -108,15 +108,19 @@ Prints a completion script for the shell (commands, subcommands, options, option
   bash:  source <(pscl completion bash)      (in ~/.bashrc)
   zsh:   source <(pscl completion zsh)       (in ~/.zshrc, after compinit)`;
 
-export const command: Command = {
-  help,
-  subcommands: ['bash', 'zsh'],
-  async run(argv) {
-    const [shell, ...rest] = argv;
-    if (rest.length > 0 || (shell !== 'bash' && shell !== 'zsh')) throw new CliError(`completion: say which shell: bash or zsh\n\n${help}`);
-    const spec = await completionSpec();
-    const summaries = Object.fromEntries(Object.entries(COMMANDS).map(([n, e]) => [n, e.summary]));
-    process.stdout.write(shell === 'bash' ? bashScript(spec) : zshScript(spec, summaries));
-    return 0;
-  },
-};
+/** `pscl completion`, over the command table it is given (registry.ts hands it the table: no import circle). */
+export function completionCommand(table: Record<string, CommandEntry>): Command {
+  const command: Command = {
+    help,
+    subcommands: ['bash', 'zsh'],
+    async run(argv) {
+      const [shell, ...rest] = argv;
+      if (rest.length > 0 || (shell !== 'bash' && shell !== 'zsh')) throw new CliError(`completion: say which shell: bash or zsh\n\n${help}`);
+      const spec = await completionSpec(table, command);
+      const summaries = Object.fromEntries(Object.entries(table).map(([n, e]) => [n, e.summary]));
+      process.stdout.write(shell === 'bash' ? bashScript(spec) : zshScript(spec, summaries));
+      return 0;
+    },
+  };
+  return command;
+}

@@ -1,13 +1,8 @@
 // The table of `pscl` commands by topic (as in the README), each loaded when it runs, and the
-// package version: shared by main.ts (help, dispatch) and completion.ts.
+// package version: shared by main.ts (help, dispatch); completion.ts is handed the table.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Command } from './command';
-
-export interface Entry {
-  summary: string;
-  load: () => Promise<Command>;
-}
+import type { CommandEntry as Entry } from './command';
 
 export const TOPICS: Array<[string, Record<string, Entry>]> = [
   [
@@ -53,7 +48,7 @@ export const TOPICS: Array<[string, Record<string, Entry>]> = [
   [
     'Shell',
     {
-      completion: { summary: 'print a completion script: pscl completion bash|zsh', load: () => import('./completion').then((m) => m.command) },
+      completion: { summary: 'print a completion script: pscl completion bash|zsh', load: () => import('./completion').then((m) => m.completionCommand(COMMANDS)) },
     },
   ],
 ];

@@ -83,6 +83,18 @@ export class Config implements vscode.Disposable {
     return Math.max(0, this.cfg.get<number>('preview.delayMs', 150));
   }
 
+  /** `pscl.slurm.*`: what "Export as SLURM job" asks sbatch for besides nodes and GPUs (empty strings: not set). */
+  get slurm(): { partition?: string; account?: string; time?: string; extra: string[] } {
+    const text = (key: string) => (this.cfg.get<string>(key, '') ?? '').trim() || undefined;
+    const extra = this.cfg.get<unknown>('slurm.extraOptions', []);
+    return {
+      partition: text('slurm.partition'),
+      account: text('slurm.account'),
+      time: text('slurm.time'),
+      extra: Array.isArray(extra) ? extra.filter((x): x is string => typeof x === 'string').map((x) => x.trim()).filter(Boolean) : [],
+    };
+  }
+
   /** `pscl.llm.*`; in Restricted Mode the base URL and model from the user settings only. */
   llmSettings(trusted: boolean): Partial<LlmSettings> {
     return llmSettingsFrom(this.cfg, trusted);

@@ -2,14 +2,14 @@
 // masks the other build had deleted (or one crashed when the other removed its temp files). Now
 // a build lock (src/core/cache/lock.ts, docs/cache-format.md "Locking") lets one build write a
 // folder at a time: the second waits with a message or, with --no-wait, refuses naming the
-// holder; a stale lock (dead pid, another host) is taken over and says so.
+// holder; a stale lock (dead pid, another host's without heartbeat) is taken over and says so.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BUILD_LOCK_FILE, CacheBuildLock, CacheLockedError, readCacheLock, type CacheLockRecord } from '../../src/core/cache/lock';
+import { BUILD_LOCK_FILE, CacheBuildLock, OTHER_HOST_STALE_MS, CacheLockedError, readCacheLock, type CacheLockRecord } from '../../src/core/cache/lock';
 import { copySample } from '../helpers/cacheFixture';
 import { buildDist } from '../helpers/build';
 import { tempDir } from '../helpers/paths';
@@ -66,7 +66,7 @@ describe('reliability: concurrent cache builds (defect 1)', () => {
     assert.deepEqual(readdirSync(path.join(out, 'masks')), []);
   });
 
-  it('a stale lock (dead pid, or another host) is taken over and the build says so', { timeout: 120_000 }, async () => {
+  it('a stale lock (dead pid, or another host\'s without heartbeat) is taken over; another host\'s with a recent heartbeat is held and the build says so', { timeout: 120_000 }, async () => {
     const project = copySample(path.join(tmp.dir, 'stale'), 4);
     const out = path.join(tmp.dir, 'stale', 'cache');
     const pid = await deadPid();
@@ -74,11 +74,32 @@ describe('reliability: concurrent cache builds (defect 1)', () => {
     const r = await pscl(['cache', 'build', '--project', project, '--out', out], { limitMs: 60_000 });
     assert.equal(r.code, 0, r.err);
     assert.match(r.err, new RegExp(`took over the build lock of .* from pid ${pid} on ${os.hostname()} \\(started 2026-01-02T03:04:05.000Z\\): pid ${pid} is no longer running`));
+    // another host (a node of a cluster on shared storage): held while its heartbeat is recent
     plantLock(out, { pid: process.pid, host: 'elsewhere.example' });
+    const held = await pscl(['cache', 'build', '--project', project, '--out', out, '--no-wait'], { limitMs: 60_000 });
+    assert.equal(held.code, 1, held.err);
+    assert.match(held.err, /is being built by pid \d+ on elsewhere\.example \(started/);
+    const old = new Date(Date.now() - OTHER_HOST_STALE_MS - 60_000);
+    utimesSync(path.join(out, BUILD_LOCK_FILE), old, old);
     const r2 = await pscl(['cache', 'build', '--project', project, '--out', out], { limitMs: 60_000 });
     assert.equal(r2.code, 0, r2.err);
-    assert.match(r2.err, /took over the build lock .* on elsewhere\.example .*: it was taken on another host \(elsewhere\.example\)/);
+    assert.match(r2.err, /took over the build lock .* on elsewhere\.example .*: it was taken on another host \(elsewhere\.example\) and has had no heartbeat for \d+ s/);
     assert.deepEqual(await readCacheLock(out), { state: 'none' });
+  });
+
+  it('a lock taken after a long wait carries a fresh mtime (other hosts judge it by that heartbeat)', async () => {
+    const dir = path.join(tmp.dir, 'fresh');
+    mkdirSync(dir, { recursive: true });
+    const first = await CacheBuildLock.acquire(dir, { command: 'first' });
+    const second = CacheBuildLock.acquire(dir, { command: 'second' });
+    await new Promise((r) => setTimeout(r, 400));
+    // as if the second had waited an hour: its record was written then
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.tmp'))) utimesSync(path.join(dir, f), hourAgo, hourAgo);
+    await first.release();
+    const lock = await second;
+    assert.ok(Date.now() - statSync(path.join(dir, BUILD_LOCK_FILE)).mtimeMs < OTHER_HOST_STALE_MS / 10, 'the lock file is as new as its taking');
+    await lock.release();
   });
 
   it('the lock is exclusive among many takers, and a waiting taker can be cancelled', async () => {

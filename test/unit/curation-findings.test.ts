@@ -188,6 +188,7 @@ describe('curate: embedding checks on embeddings with a known structure', () => 
     assert.ok(outliers.some((o) => o.images[0] === images[90]!.path), 'the planted outlier is found');
   });
 
+
   it('curateProject sorts gross mislabels before fine-grained ones and runs the embedding checks', async () => {
     const dir = path.join(tmp.dir, 'emb');
     const { writePlantedDataset: _w } = await import('../fixtures/plantedDataset');

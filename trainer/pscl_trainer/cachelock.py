@@ -3,8 +3,9 @@ side is src/core/cache/lock.ts).
 
 `.build.lock` in the cache folder names the build writing it: {"format": "pscl-cache-lock", "pid",
 "host", "startedAt", "procStart", "command", "token"}. It is held while that process lives (same
-host, pid alive, the same start time on Linux); otherwise it is stale and means nothing to a
-reader. A reader never takes the lock: it waits until no live build holds it, then reads.
+host, pid alive, the same start time on Linux); a lock of another host (a cluster node on shared
+storage) is held while its holder's heartbeat keeps the file's mtime younger than
+OTHER_HOST_STALE_S. Otherwise it is stale and means nothing to a reader. A reader never takes the lock: it waits until no live build holds it, then reads.
 """
 import json
 import os
@@ -12,6 +13,7 @@ import socket
 import time
 
 LOCK_FILE = ".build.lock"
+OTHER_HOST_STALE_S = 300  # lock.ts OTHER_HOST_STALE_MS; holders touch the file every 30 s
 
 
 def _start_ticks(pid):
@@ -42,15 +44,21 @@ def _alive(pid):
 
 def live_holder(cache_dir):
     """The lock record of the live build writing `cache_dir`, or None (no lock, or a stale one)."""
+    path = os.path.join(cache_dir, LOCK_FILE)
     try:
-        with open(os.path.join(cache_dir, LOCK_FILE), encoding="utf-8") as f:
+        with open(path, encoding="utf-8") as f:
             lock = json.load(f)
+        mtime = os.stat(path).st_mtime
     except (OSError, ValueError):
         return None
     if not isinstance(lock, dict) or lock.get("format") != "pscl-cache-lock":
         return None
     pid = lock.get("pid")
-    if not isinstance(pid, int) or pid <= 0 or lock.get("host") != socket.gethostname() or not _alive(pid):
+    if not isinstance(pid, int) or pid <= 0:
+        return None
+    if lock.get("host") != socket.gethostname():
+        return lock if time.time() - mtime < OTHER_HOST_STALE_S else None
+    if not _alive(pid):
         return None
     started = lock.get("procStart")
     if isinstance(started, int):
@@ -62,7 +70,8 @@ def live_holder(cache_dir):
 
 def describe(cache_dir, lock):
     what = f", {lock['command']}" if lock.get("command") else ""
-    return f"cache {cache_dir} is being built by pid {lock['pid']} (started {lock.get('startedAt')}{what})"
+    where = f" on {lock['host']}" if lock.get("host") != socket.gethostname() else ""
+    return f"cache {cache_dir} is being built by pid {lock['pid']}{where} (started {lock.get('startedAt')}{what})"
 
 
 def wait_for_build(cache_dir, log, poll_s=0.5):

@@ -11,12 +11,21 @@ from .checkpoint import last_checkpoint, load_weights_file
 
 
 def write_run_config(run_dir, cfg, cache_dir, manifest, prototypes):
+    # the cache relative to the run folder: a workspace (run and cache) moved, or mounted elsewhere on
+    # another machine of a cluster, still resumes and evaluates (docs/cluster.md)
     write_json_atomic(os.path.join(run_dir, "config.json"), {
-        "format": "pscl-run", "version": 1, "config": cfg, "cache": os.path.abspath(cache_dir),
+        "format": "pscl-run", "version": 1, "config": cfg, "cache": _relative(cache_dir, run_dir),
         "levels": manifest.levels, "classes": manifest.class_paths(),
         "num_classes": manifest.num_classes, "num_part_slots": manifest.num_part_slots,
         "prototype_dim": int(prototypes.shape[1]) if prototypes is not None else None,
     })
+
+
+def _relative(path, start):
+    try:
+        return os.path.relpath(os.path.abspath(path), os.path.abspath(start)).replace(os.sep, "/")
+    except ValueError:  # another drive (Windows): only an absolute path can name it
+        return os.path.abspath(path)
 
 
 def read_run_config(run_dir):
@@ -25,6 +34,8 @@ def read_run_config(run_dir):
         raise ConfigError(f"{run_dir} is not a run folder ({path} is missing); start a run with `train` first")
     run = read_json(path, "run config", ConfigError)
     run["config"] = from_dict(run["config"], path)
+    if isinstance(run.get("cache"), str):  # relative to the run folder (older runs: absolute)
+        run["cache"] = os.path.normpath(os.path.join(os.path.abspath(run_dir), run["cache"]))
     return run
 
 

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from fixtures import make_cache
-from pscl_trainer.cachelock import live_holder
+from pscl_trainer.cachelock import OTHER_HOST_STALE_S, live_holder
 from pscl_trainer.data import Manifest
 from pscl_trainer.errors import DataError
 
@@ -81,5 +81,10 @@ def test_a_stale_lock_does_not_stop_the_trainer(cache):
     dead.wait()
     for over in ({"pid": dead.pid}, {"pid": os.getpid(), "host": "elsewhere.example"}, {"pid": os.getpid(), "procStart": 1}):
         _lock(cache, **over)
+        if over.get("host"):
+            # another host's lock is held while its heartbeat is recent; stale once it stops
+            assert live_holder(cache)["host"] == "elsewhere.example"
+            old = time.time() - OTHER_HOST_STALE_S - 60
+            os.utime(os.path.join(cache, ".build.lock"), (old, old))
         assert live_holder(cache) is None, over
         assert Manifest(cache).num_classes == 4

@@ -1,10 +1,13 @@
 // `pscl cache build|verify`: the training cache headless (docs/cache-format.md).
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { CliError, parseOptions, required, type Command } from '../command';
 import { cancelOnInterrupt } from '../interrupt';
 import { loadModel, resolveModel } from '../model';
 import { loadProjectOrFail } from '../project';
-import { buildCache, CacheError, CacheLockedError, clipEncoders, defaultCacheDir, defaultSettings, DEFAULT_MASK_SIZE, formatCacheProgress, verifyCache, type CacheBuildResult, type CacheProgress, type MaskBuildSettings } from '../../core/cache';
+import { buildCache, buildCacheShard, CacheError, CacheLockedError, clipEncoders, defaultCacheDir, defaultSettings, DEFAULT_MASK_SIZE, formatCacheProgress, parseShard, verifyCache, type BuildCacheOptions, type CacheBuildResult, type CacheProgress, type CacheShard, type MaskBuildSettings, type ShardBuildResult } from '../../core/cache';
+import { slurmCacheScript, slurmJobName, slurmResourcesProblem } from '../../core/runs/slurm';
+import { writeFileAtomic } from '../../core/util/atomicWrite';
 import { VARIANT_NAMES } from '../../core/clip';
 import { MASK_DEFAULTS, MASK_LIMITS } from '../../core/masks/settings';
 
@@ -25,6 +28,15 @@ const help = `pscl cache <subcommand> [options]
           --threshold P background below this part probability (default ${MASK_DEFAULTS.threshold} = off)
           --no-wait     refuse (exit 1) instead of waiting when another build holds the folder
           --json        print the summary as one JSON object on stdout
+          --shard K/N   compute only the stale images among every N-th image (from the K-th) into
+                        --out, beside the other shards (machines of a cluster on shared storage);
+                        the last shard to finish writes the manifest (--no-merge: leave it to merge)
+          --emit-slurm FILE  write an sbatch array job of N shards (--shards N, default 8) that runs
+                        this build on a cluster instead of building here; [--partition P]
+                        [--account A] [--time T] [--cpus-per-node C] [--job-name J] [--sbatch=--OPT=V]...
+  merge   --project FILE [--out DIR] [--model DIR] [mask options as build]
+          joins what the shards computed into the manifest, computing nothing; exit 2 naming the
+          shards whose images are missing
   verify  DIR [--json]
           checks every file against the manifest; exit 1 with the list of problems`;
 
@@ -57,6 +69,8 @@ export interface ProjectCacheOptions {
   force?: boolean;
   /** Refuse rather than wait when another build holds the folder. */
   noWait?: boolean;
+  /** Join the shards' work, computing nothing (pscl cache merge). */
+  merge?: boolean;
 }
 
 /**
@@ -64,6 +78,16 @@ export interface ProjectCacheOptions {
  * with progress on stderr and Ctrl-C cancelling. Shared by `pscl cache build` and `pscl train --project`.
  */
 export async function buildProjectCache(command: string, projectArg: string, o: ProjectCacheOptions = {}): Promise<CacheBuildResult> {
+  return withProjectCache(command, projectArg, o, (options) => buildCache({ ...options, merge: o.merge }));
+}
+
+/** `pscl cache build --shard K/N`: this shard, then the merge when it is the last to finish (unless noMerge). */
+export function buildProjectCacheShard(command: string, projectArg: string, shard: CacheShard, o: ProjectCacheOptions & { noMerge?: boolean } = {}): Promise<ShardBuildResult> {
+  return withProjectCache(command, projectArg, o, (options) => buildCacheShard({ ...options, shard, merge: !o.noMerge }));
+}
+
+/** The project and model loaded, progress and Ctrl-C wired, CacheErrors made CLI errors, around one build. */
+async function withProjectCache<T>(command: string, projectArg: string, o: ProjectCacheOptions, run: (options: BuildCacheOptions) => Promise<T>): Promise<T> {
   const { file: projectFile, project } = await loadProjectOrFail(command, projectArg, 'valid');
   // bad settings fail before the model loads
   const given = Object.fromEntries(Object.entries(o.settings ?? {}).filter(([, x]) => x !== undefined));
@@ -78,7 +102,7 @@ export async function buildProjectCache(command: string, projectArg: string, o: 
   try {
     const encoders = clipEncoders(model, { batchSize: o.batchSize });
     const outDir = path.resolve(o.out ?? defaultCacheDir(projectFile, project.name, encoders.model.hash));
-    const r = await buildCache({
+    const r = await run({
       projectFile,
       project,
       outDir,
@@ -104,8 +128,8 @@ export async function buildProjectCache(command: string, projectArg: string, o: 
   }
 }
 
-async function build(argv: string[]): Promise<number> {
-  const { values: v } = parseOptions('cache build', argv, {
+async function build(argv: string[], command: 'cache build' | 'cache merge' = 'cache build'): Promise<number> {
+  const { values: v } = parseOptions(command, argv, {
     model: { type: 'string' },
     project: { type: 'string' },
     out: { type: 'string' },
@@ -118,19 +142,48 @@ async function build(argv: string[]): Promise<number> {
     force: { type: 'boolean', default: false },
     'no-wait': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
-  });
-  const projectArg = required('cache build', 'project', v.project);
+    ...(command === 'cache build'
+      ? {
+          shard: { type: 'string' },
+          'no-merge': { type: 'boolean', default: false },
+          'emit-slurm': { type: 'string' },
+          shards: { type: 'string' },
+          partition: { type: 'string' },
+          account: { type: 'string' },
+          time: { type: 'string' },
+          'cpus-per-node': { type: 'string' },
+          'job-name': { type: 'string' },
+          sbatch: { type: 'string', multiple: true },
+        }
+      : {}),
+  } as const) as { values: Record<string, string | boolean | string[] | undefined> };
+  const projectArg = required(command, 'project', v.project as string | undefined);
   const threshold = v.threshold === undefined ? undefined : Number(v.threshold);
+  if (v['no-merge'] && v.shard === undefined) throw new CliError(`${command}: --no-merge is for --shard K/N`);
+  if (command === 'cache merge' && v.force) throw new CliError('cache merge: --force would discard what the shards computed; a forced build is `pscl cache build --force`');
   const settings = {
-    maskSize: positiveInt('cache build', 'mask-size', v['mask-size']),
-    inputSize: positiveInt('cache build', 'input-size', v['input-size']),
-    kernel: positiveInt('cache build', 'kernel', v.kernel),
+    maskSize: positiveInt(command, 'mask-size', v['mask-size'] as string | undefined),
+    inputSize: positiveInt(command, 'input-size', v['input-size'] as string | undefined),
+    kernel: positiveInt(command, 'kernel', v.kernel as string | undefined),
     threshold,
-    variant: v.variant,
+    variant: v.variant as string | undefined,
   };
+  if (v['emit-slurm'] !== undefined) return emitCacheSlurm(v);
+  const common: ProjectCacheOptions = { model: v.model as string | undefined, out: v.out as string | undefined, settings, batchSize: positiveInt(command, 'batch', v.batch as string | undefined), force: v.force as boolean, noWait: v['no-wait'] as boolean, merge: command === 'cache merge' };
+  if (v.shards !== undefined) throw new CliError(`${command}: --shards is for --emit-slurm; a single shard is --shard K/N`);
   let r: CacheBuildResult;
   try {
-    r = await buildProjectCache('cache build', projectArg, { model: v.model, out: v.out, settings, batchSize: positiveInt('cache build', 'batch', v.batch), force: v.force, noWait: v['no-wait'] });
+    if (v.shard !== undefined) {
+      let shard: CacheShard;
+      try {
+        shard = parseShard(v.shard as string);
+      } catch (err) {
+        throw new CliError(`${command}: ${(err as Error).message}`);
+      }
+      const sr = await buildProjectCacheShard(command, projectArg, shard, { ...common, noMerge: v['no-merge'] as boolean });
+      if (!sr.merged) return printShard(sr, v.json as boolean);
+      r = sr.merged;
+    } else r = await buildProjectCache(command, projectArg, common);
   } catch (err) {
     if ((err as Error).name === 'AbortError') {
       process.stderr.write(`pscl: ${(err as Error).message}\n`);
@@ -182,11 +235,71 @@ async function verify(argv: string[]): Promise<number> {
 
 export const command: Command = {
   help,
-  subcommands: ['build', 'verify'],
+  subcommands: ['build', 'merge', 'verify'],
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'build') return build(rest);
+    if (sub === 'merge') return build(rest, 'cache merge');
     if (sub === 'verify') return verify(rest);
-    throw new CliError(`cache: unknown subcommand '${sub ?? ''}'; use build or verify\nrun 'pscl cache --help' for the options`);
+    throw new CliError(`cache: unknown subcommand '${sub ?? ''}'; use build, merge or verify\nrun 'pscl cache --help' for the options`);
   },
 };
+
+function printShard(r: ShardBuildResult, json: boolean): number {
+  const { index, count } = r.shard;
+  if (json) process.stdout.write(JSON.stringify({ dir: r.dir, shard: `${index}/${count}`, images: r.images, imageEmbeddings: r.embeddings, pending: r.pending, merged: false, seconds: +r.seconds.toFixed(3) }) + '\n');
+  else {
+    const i = r.images;
+    process.stdout.write(
+      `cache ${r.dir}, shard ${index}/${count}\n` +
+        `images of this shard: ${i.total} (${i.computed} computed, ${i.reused} reused, ${i.errors} errors)\n` +
+        (r.pending.length > 0 ? `shards still to finish: ${r.pending.map((k) => `${k}/${count}`).join(', ')} (the last one writes the manifest)\n` : 'every shard has finished: join them with pscl cache merge\n') +
+        `done in ${r.seconds.toFixed(1)}s\n`,
+    );
+  }
+  return 0;
+}
+
+/** `cache build --emit-slurm FILE`: the same build as an array job of shards, written and not run. */
+async function emitCacheSlurm(v: Record<string, string | boolean | string[] | undefined>): Promise<number> {
+  const file = path.resolve(v['emit-slurm'] as string);
+  if (v.shard !== undefined) throw new CliError('cache build: --emit-slurm writes every shard (--shards N); leave out --shard');
+  if (v.force) throw new CliError('cache build: shards cannot be forced; delete the cache folder first, or run a forced build without --emit-slurm');
+  const shards = positiveInt('cache build', 'shards', v.shards as string | undefined) ?? 8;
+  const project = path.resolve(v.project as string);
+  const { file: projectFile, project: p } = await loadProjectOrFail('cache build', project, 'valid');
+  let out = v.out as string | undefined;
+  if (!out) {
+    // the default folder is named by the model's hash: load it once here
+    const model = await loadModel('cache build', await resolveModel('cache build', v.model as string | undefined), () => {});
+    try {
+      out = defaultCacheDir(projectFile, p.name, clipEncoders(model).model.hash);
+    } finally {
+      await model.dispose();
+    }
+  }
+  // the build's own options go to every shard as given (mask settings, batch, no-wait)
+  const pass = ['mask-size', 'input-size', 'variant', 'kernel', 'threshold', 'batch'].flatMap((k) => (v[k] !== undefined ? [`--${k}`, String(v[k])] : []));
+  if (v['no-wait']) pass.push('--no-wait');
+  const job = {
+    jobName: (v['job-name'] as string | undefined) ?? slurmJobName('pscl-cache', out),
+    cpusPerNode: positiveInt('cache build', 'cpus-per-node', v['cpus-per-node'] as string | undefined),
+    time: v.time as string | undefined,
+    partition: v.partition as string | undefined,
+    account: v.account as string | undefined,
+    extra: (v.sbatch as string[] | undefined) ?? [],
+  };
+  const problem = slurmResourcesProblem(job);
+  if (problem) throw new CliError(`cache build: ${problem}`);
+  // a model folder as an absolute path (the nodes start elsewhere); a Hub name as it is
+  const model = v.model === undefined ? undefined : existsSync(v.model as string) ? path.resolve(v.model as string) : (v.model as string);
+  const script = slurmCacheScript({ ...job, project: projectFile, out: path.resolve(out), model, shards, buildArgs: pass });
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    await writeFileAtomic(file, script);
+  } catch (err) {
+    throw new CliError(`cache build: cannot write ${file}: ${(err as Error).message}`, 1);
+  }
+  process.stdout.write(`${file}: ${shards} shard(s) of ${projectFile} into ${path.resolve(out)}\nsubmit it with: sbatch ${file}\n`);
+  return 0;
+}

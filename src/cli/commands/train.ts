@@ -1,5 +1,7 @@
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { checkPythonEnvironment, findTrainerPath, foldEvent, emptyProgress, progressLine, TrainerProcess, trainArgs, type RunEvent } from '../../core/runs';
+import { checkPythonEnvironment, findTrainerPath, foldEvent, emptyProgress, progressLine, rendezvousProblem, slurmJobName, slurmResourcesProblem, slurmTrainScript, TrainerProcess, trainArgs, type Rendezvous, type RunEvent } from '../../core/runs';
+import { writeFileAtomic } from '../../core/util/atomicWrite';
 import { CliError, type Command, parseOptions, pythonFrom, required } from '../command';
 import { describeHolder, readCacheLock } from '../../core/cache/lock';
 import { onInterrupt } from '../interrupt';
@@ -7,6 +9,10 @@ import { buildProjectCache } from './cache';
 
 const help = `usage: pscl train (--cache DIR | --project FILE [--model DIR|REPO]) --run-dir DIR [--config NAME|FILE]
                   [--set KEY=VALUE]... [--resume] [--nproc N] [--device auto|cpu|cuda] [--python PATH]
+                  [--nnodes N --node-rank R --rdzv-endpoint HOST:PORT [--rdzv-id ID]]
+       pscl train --emit-slurm FILE --cache DIR --run-dir DIR --nnodes N --gpus-per-node G [--config ...]
+                  [--set ...] [--partition P] [--account A] [--time T] [--cpus-per-node C] [--job-name J]
+                  [--sbatch=--OPTION=VALUE]...
 
 Runs the PSCL trainer on a training cache into a run folder, streaming progress.
 --cache    a built training cache (pscl cache build)
@@ -17,6 +23,12 @@ a second one kills. If pscl itself dies, the trainer notices and stops the same 
 --config   a config name of the trainer (rn50, vit_b_16, swin_b, tiny...) or a JSON file (default rn50)
 --set      override a config value, e.g. --set epochs=2 --set batch_size=8
 --nproc    processes (GPUs) through torchrun (default 1)
+Several machines (docs/cluster.md): run the same command on every node with --nnodes (machines),
+--node-rank (0 on the first), --rdzv-endpoint (the first node's address and a free port) and
+--nproc (GPUs per node); the cache and the run folder must be on storage every node sees.
+--emit-slurm  write an sbatch script instead of training: --nnodes nodes x --gpus-per-node GPUs,
+           one torchrun per node, on --cache (built already) into --run-dir; submit it with sbatch;
+           --sbatch=--qos=high adds an #SBATCH line (repeatable)
 --python   interpreter with PyTorch (default: $PSCL_PYTHON or python3)
 Exit codes: 0 finished, 130 stopped, 1 failed (the reason is printed).`;
 
@@ -34,6 +46,18 @@ export const command: Command = {
       nproc: { type: 'string', default: '1' },
       device: { type: 'string', default: 'auto' },
       python: { type: 'string' },
+      nnodes: { type: 'string' },
+      'node-rank': { type: 'string' },
+      'rdzv-endpoint': { type: 'string' },
+      'rdzv-id': { type: 'string' },
+      'emit-slurm': { type: 'string' },
+      'gpus-per-node': { type: 'string' },
+      'cpus-per-node': { type: 'string' },
+      partition: { type: 'string' },
+      account: { type: 'string' },
+      time: { type: 'string' },
+      'job-name': { type: 'string' },
+      sbatch: { type: 'string', multiple: true, default: [] },
     });
     const runDir = path.resolve(required('train', 'run-dir', values['run-dir']));
     if (values.cache && values.project) throw new CliError('train: give --cache or --project, not both');
@@ -55,8 +79,11 @@ export const command: Command = {
     const python = pythonFrom(values.python);
     const trainerPath = findTrainerPath(__dirname);
     if (!trainerPath) throw new CliError('train: the trainer package was not found next to pscl; set PSCL_TRAINER_PATH to the folder holding pscl_trainer/', 1);
+    if (values['emit-slurm'] !== undefined) return emitSlurm(values, runDir, set, python, trainerPath);
+    const rendezvous = rendezvousFrom(values);
 
     const env = await checkPythonEnvironment(python, { trainerPath, requireCuda: values.device === 'cuda', gpus: nproc > 1 ? nproc : undefined });
+    if (rendezvous) process.stderr.write(`node ${rendezvous.nodeRank} of ${rendezvous.nnodes}, ${nproc} process(es) here, rendezvous at ${rendezvous.endpoint} (id ${rendezvous.id ?? 'pscl'})\n`);
     for (const p of env.problems) process.stderr.write(`${p.severity}: ${p.message}${p.fix ? `\n  fix: ${p.fix}` : ''}\n`);
     if (!env.ok) return 1;
     process.stderr.write(`python ${env.pythonVersion}, torch ${env.torchVersion}, ${env.cudaAvailable ? `CUDA ${env.cudaVersion}: ${env.deviceNames.join(', ')}` : 'CPU only'}\n`);
@@ -100,7 +127,7 @@ export const command: Command = {
       else if (e.type === 'error') process.stderr.write(`${clear}error (${m.kind ?? 'internal'}): ${m.message}\n`);
     };
     const trainer = await TrainerProcess.start(
-      { python, trainerPath, runDir, nprocPerNode: nproc, args: trainArgs({ cache: cache && path.resolve(cache), runDir, config: values.config, set, resume: values.resume, device: values.device as 'auto' }) },
+      { python, trainerPath, runDir, nprocPerNode: nproc, rendezvous, args: trainArgs({ cache: cache && path.resolve(cache), runDir, config: values.config, set, resume: values.resume, device: values.device as 'auto' }) },
       { onEvent },
     );
     // Ctrl-C, SIGTERM, SIGHUP and a parent that went away all stop gracefully; a second one kills
@@ -118,3 +145,67 @@ export const command: Command = {
     return exit.status === 'finished' ? 0 : exit.status === 'stopped' ? 130 : 1;
   },
 };
+
+type TrainValues = Record<string, string | boolean | string[] | undefined>;
+
+function intFlag(values: TrainValues, name: string): number | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || !/^\d+$/.test(v.trim()) || !Number.isInteger(n)) throw new CliError(`train: --${name} must be a whole number, got '${v}'`);
+  return n;
+}
+
+/** The multi-node flags as a rendezvous (undefined on one machine); a CliError names the flag that is wrong. */
+function rendezvousFrom(values: TrainValues): Rendezvous | undefined {
+  const nnodes = intFlag(values, 'nnodes');
+  const given = ['node-rank', 'rdzv-endpoint', 'rdzv-id'].filter((k) => values[k] !== undefined);
+  if (nnodes === undefined || nnodes === 1) {
+    if (given.length > 0) throw new CliError(`train: --${given[0]} is for several machines: give --nnodes N (2 or more) too`);
+    return undefined;
+  }
+  const nodeRank = intFlag(values, 'node-rank');
+  if (nodeRank === undefined) throw new CliError(`train: --nnodes ${nnodes} needs --node-rank (0 on the first machine, up to ${nnodes - 1})`);
+  const endpoint = values['rdzv-endpoint'] as string | undefined;
+  if (!endpoint) throw new CliError("train: --nnodes needs --rdzv-endpoint HOST:PORT (the first machine's address and a free port, the same on every machine)");
+  const r: Rendezvous = { nnodes, nodeRank, endpoint, id: values['rdzv-id'] as string | undefined };
+  const problem = rendezvousProblem(r);
+  if (problem) throw new CliError(`train: ${problem}`);
+  return r;
+}
+
+/** `--emit-slurm FILE`: the sbatch script of this training on the cluster, written and not run. */
+async function emitSlurm(values: TrainValues, runDir: string, set: Record<string, unknown>, python: string, trainerPath: string): Promise<number> {
+  const file = path.resolve(values['emit-slurm'] as string);
+  if (!values.cache) throw new CliError('train: --emit-slurm needs --cache DIR on shared storage (build it first: pscl cache build, or its SLURM array job with pscl cache build --emit-slurm)');
+  if (values.resume) throw new CliError('train: --emit-slurm scripts resume by themselves (a job submitted again continues from the last checkpoint); leave out --resume');
+  for (const k of ['node-rank', 'rdzv-endpoint', 'rdzv-id']) {
+    if (values[k] !== undefined) throw new CliError(`train: --${k} is set by the SLURM script itself (the first node of the allocation hosts the rendezvous); leave it out with --emit-slurm`);
+  }
+  if (values.nproc !== '1') throw new CliError('train: with --emit-slurm the processes per node are --gpus-per-node G (leave out --nproc)');
+  if (values.device === 'cpu') throw new CliError('train: --emit-slurm scripts train on the nodes\' GPUs (--device cuda); leave out --device cpu');
+  const nodes = intFlag(values, 'nnodes') ?? 1;
+  const gpusPerNode = intFlag(values, 'gpus-per-node');
+  if (gpusPerNode === undefined) throw new CliError('train: --emit-slurm needs --gpus-per-node G (GPUs each node trains on)');
+  const job = {
+    jobName: (values['job-name'] as string | undefined) ?? slurmJobName('pscl', runDir),
+    nodes,
+    gpusPerNode,
+    cpusPerNode: intFlag(values, 'cpus-per-node'),
+    time: values.time as string | undefined,
+    partition: values.partition as string | undefined,
+    account: values.account as string | undefined,
+    extra: values.sbatch as string[],
+  };
+  const problem = slurmResourcesProblem(job);
+  if (problem) throw new CliError(`train: ${problem}`);
+  const script = slurmTrainScript({ ...job, python, trainerPath, runDir, cache: path.resolve(values.cache as string), config: values.config as string | undefined, set });
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    await writeFileAtomic(file, script);
+  } catch (err) {
+    throw new CliError(`train: cannot write ${file}: ${(err as Error).message}`, 1);
+  }
+  process.stdout.write(`${file}: ${nodes} node(s) x ${gpusPerNode} GPU(s), cache ${path.resolve(values.cache as string)}, run folder ${runDir}\nsubmit it with: sbatch ${file}\n`);
+  return 0;
+}

@@ -24,12 +24,12 @@ import { datasetFile, datasetRoot, loadImages } from '../taxonomy/importers';
 import type { ImageEntry, Project } from '../taxonomy/model';
 import { writeFileAtomic } from '../util/atomicWrite';
 import type { CacheEncoders } from './encoders';
-import { KEYPOINTS_JOURNAL_FILE, KeypointsJournal, priorKeypointFeatures, removeOldKeypointFeatures, sampleKeypointFeatures, writeKeypointFeaturesFile, type KeypointRecord, type ManifestKeypoints } from './keypointFeatures';
+import { KEYPOINTS_JOURNAL_FILE, KeypointsJournal, priorKeypointFeatures, removeOldKeypointFeatures, sampleKeypointFeatures, shardKeypointsJournalFile, writeKeypointFeaturesFile, type KeypointRecord } from './keypointFeatures';
 import { PART_LOCS_FILE, PARTS_FILE, readKeypoints, type Keypoint } from '../taxonomy/importers/keypoints';
-import { EMBEDDINGS_JOURNAL_FILE, EmbeddingsJournal, priorEmbeddings, removeOldEmbeddings, writeEmbeddingsFile, type EmbeddingRecord, type ManifestEmbeddings } from './embeddings';
+import { EMBEDDINGS_JOURNAL_FILE, EmbeddingsJournal, priorEmbeddings, removeOldEmbeddings, shardEmbeddingsJournalFile, writeEmbeddingsFile, type EmbeddingRecord } from './embeddings';
 import { bytesSha256, cacheHashes, canonicalSettings, fileSha256, keypointFeaturesHash, shortHash, type CacheHashes, type MaskBuildSettings } from './hashes';
 import { Journal, readJournal, type JournalEntry } from './journal';
-import { CacheBuildLock, LOCK_TEMP_PREFIX } from './lock';
+import { CacheBuildLock, CacheLockedError, describeHolder, heldShardLocks, LOCK_TEMP_PREFIX, readCacheLock, shardLockFile } from './lock';
 import {
   CacheError,
   isMaskPath,
@@ -40,7 +40,9 @@ import {
   PROTOTYPES_FILE,
   readManifest,
   type CacheManifest,
+  type ManifestEmbeddings,
   type ManifestImage,
+  type ManifestKeypoints,
   type SourceStamp,
 } from './manifest';
 import { classTensors, encodePrototypes, FINE_TENSOR, levelTensor, partTensors, partsTensor, readPrototypes, type StoredTensor } from './prototypesFile';
@@ -85,6 +87,54 @@ export interface BuildCacheOptions {
   lockHolder?: string;
   /** Called once when the folder's lock is held by another build and this one waits. */
   onWait?: (message: string) => void;
+  /**
+   * Join what shard builds computed (buildCacheShard) into the manifest, computing nothing: a
+   * CacheError names the shards whose images are still missing.
+   */
+  merge?: boolean;
+}
+
+/** Shard `index` (1-based) of `count`: image i of the dataset (in its own order) belongs to shard (i mod count) + 1. */
+export interface CacheShard {
+  index: number;
+  count: number;
+}
+
+/** `K/N` as given to `--shard`; a CacheError says what is wrong. */
+export function parseShard(text: string): CacheShard {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index < 1 || index > count) throw new CacheError(`--shard must be K/N with 1 <= K <= N (e.g. 2/8 for the second of 8 shards), got '${text}'`);
+  return { index, count };
+}
+
+/** The images shard K of N computes (when stale): every N-th image of the dataset, starting at the K-th. */
+export function shardImages<T>(images: readonly T[], shard: CacheShard): T[] {
+  return images.filter((_, i) => i % shard.count === shard.index - 1);
+}
+
+export const SHARD_JOURNAL_RE = /^progress-shard-\d+-of-\d+\.jsonl$/;
+const SHARD_DONE_RE = /^shard-(\d+)-of-(\d+)\.done\.json$/;
+/** Mask journal and completion record of a shard build. */
+export function shardJournalFile(shard: CacheShard): string {
+  return `progress-shard-${shard.index}-of-${shard.count}.jsonl`;
+}
+export function shardDoneFile(shard: CacheShard): string {
+  return `shard-${shard.index}-of-${shard.count}.done.json`;
+}
+
+export interface ShardBuildResult {
+  dir: string;
+  shard: CacheShard;
+  /** The images of this shard: computed here, reused (up to date before), errors. */
+  images: { total: number; computed: number; reused: number; errors: number };
+  embeddings: { computed: number; reused: number };
+  seconds: number;
+  /** Shards of the same count that have not finished yet (empty when this one was the last). */
+  pending: number[];
+  /** The merge this shard ran as the last to finish (when asked to). */
+  merged?: CacheBuildResult;
 }
 
 export interface CacheBuildResult {
@@ -173,7 +223,9 @@ async function priorRecords(dir: string): Promise<Map<string, JournalEntry>> {
       });
     }
   }
-  for (const e of await readJournal(path.join(dir, JOURNAL_FILE))) out.set(e.key, e);
+  // the whole build's journal, then the shards' (each shard journals its own images)
+  const shards = (await fs.readdir(dir).catch(() => [] as string[])).filter((n) => SHARD_JOURNAL_RE.test(n)).sort();
+  for (const file of [JOURNAL_FILE, ...shards]) for (const e of await readJournal(path.join(dir, file))) out.set(e.key, e);
   return out;
 }
 
@@ -235,6 +287,10 @@ interface Build {
   keypoints?: { names: string[]; index: Map<string, number>; byImage: Map<string, Keypoint[]>; records: Map<string, KeypointRecord> };
   /** The project's decisions: excluded image keys with their reason, relabelled keys with the dataset's class id. */
   decisions: { excluded: Map<string, string>; relabeledFrom: Map<string, string> };
+  /** Where computed masks and embeddings are journaled (a shard has its own). */
+  journalFile: string;
+  embeddingsJournalFile: string;
+  keypointsJournalFile: string;
 }
 
 /** An image whose mask or embedding (or both) is stale. */
@@ -286,6 +342,7 @@ export async function buildCache(options: BuildCacheOptions): Promise<CacheBuild
     const todo = await staleImages(b, kept, prior);
     todo.push(...(await staleKeypointFeatures(b, kept, options.force ?? false)));
     todo.push(...(await staleEmbeddings(b, kept, todo, options.force ?? false)));
+    if (options.merge) await checkMergeable(b, images, todo);
     phase = await computeMasks(b, todo, prototypes, images.length, Math.max(1, options.batchSize ?? 8));
     manifest = await writeManifest(b, images, prototypes, phase);
   } finally {
@@ -335,6 +392,9 @@ async function startBuild(options: BuildCacheOptions): Promise<Build> {
     embeddings: new Map(),
     embeddingCounts: { computed: 0, reused: 0 },
     decisions: { excluded: new Map(), relabeledFrom: new Map() },
+    journalFile: JOURNAL_FILE,
+    embeddingsJournalFile: EMBEDDINGS_JOURNAL_FILE,
+    keypointsJournalFile: KEYPOINTS_JOURNAL_FILE,
   };
 }
 
@@ -349,9 +409,159 @@ async function lockFolder(b: Build, options: BuildCacheOptions): Promise<CacheBu
     signal: b.signal,
     onWait: (message) => (options.onWait ?? b.log)(message),
     onTakeover: (message) => b.log(message),
-  }).catch((err: Error) => {
-    throw err.name === 'AbortError' ? new Cancelled() : err;
+  })
+    .then(async (lock) => {
+      try {
+        await waitForShards(b, options);
+      } catch (err) {
+        await lock.release();
+        throw err;
+      }
+      return lock;
+    })
+    .catch((err: Error) => {
+      throw err.name === 'AbortError' ? new Cancelled() : err;
+    });
+}
+
+/** A whole build or merge holds .build.lock, then waits until no shard build of the folder is running. */
+async function waitForShards(b: Build, options: BuildCacheOptions): Promise<void> {
+  let said = false;
+  for (;;) {
+    const held = await heldShardLocks(b.dir);
+    if (held.length === 0) return;
+    const { lock, file } = held[0];
+    if (options.waitForLock === false) throw new CacheLockedError(b.dir, lock);
+    if (!said) (options.onWait ?? b.log)(`cache ${b.dir} has ${held.length} shard build(s) running (${file.slice('.build.lock.'.length)}: pid ${lock.pid}${lock.host ? ` on ${lock.host}` : ''}); waiting for them to finish`);
+    said = true;
+    await pause(250, b.signal);
+  }
+}
+
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new Cancelled());
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new Cancelled());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** A merge computes nothing: every image must be settled by the shards (or earlier builds). */
+async function checkMergeable(b: Build, images: ImageEntry[], todo: Todo[]): Promise<void> {
+  const done = await finishedShards(b.dir);
+  const count = Math.max(0, ...done.map((d) => d.count));
+  if (count === 0 && todo.length > 0) {
+    throw new CacheError(`cannot merge ${b.dir}: no shard build has finished there, and ${todo.length} image(s) are not computed; run \`pscl cache build --shard K/N\` for every K first`);
+  }
+  if (todo.length === 0) {
+    b.log(`merging ${done.length} shard(s): every image is computed`);
+    return;
+  }
+  const index = new Map(images.map((img, i) => [img.key, i]));
+  const missing = [...new Set(todo.map((t) => (index.get(t.image.key)! % count) + 1))].sort((x, y) => x - y);
+  const unfinished = missing.filter((k) => !done.some((d) => d.index === k && d.count === count));
+  throw new CacheError(
+    `cannot merge ${b.dir}: ${todo.length} image(s) are not computed yet, of shard(s) ${missing.map((k) => `${k}/${count}`).join(', ')}` +
+      (unfinished.length > 0 ? ` (not finished: ${unfinished.map((k) => `${k}/${count}`).join(', ')})` : ' (their images changed since they ran)') +
+      `; run \`pscl cache build --shard K/${count}\` for them, or \`pscl cache build\` to compute the rest here`,
+  );
+}
+
+/** The shards whose completion record is in DIR. */
+async function finishedShards(dir: string): Promise<CacheShard[]> {
+  const out: CacheShard[] = [];
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    const m = SHARD_DONE_RE.exec(name);
+    if (m) out.push({ index: Number(m[1]), count: Number(m[2]) });
+  }
+  return out;
+}
+
+/**
+ * One shard of a build (docs/cache-format.md, "Sharded builds"): the stale images among every N-th
+ * image into the same folder, masks as files and both journals of its own, beside the other shards
+ * (each holds its own lock; none runs while a whole build or a merge holds the folder). It writes
+ * no manifest; the last shard to finish merges when `merge` is true (buildCache with merge).
+ */
+export async function buildCacheShard(options: Omit<BuildCacheOptions, 'merge'> & { shard: CacheShard; merge?: boolean }): Promise<ShardBuildResult> {
+  const started = performance.now();
+  const { shard } = options;
+  if (!Number.isInteger(shard.index) || !Number.isInteger(shard.count) || shard.index < 1 || shard.index > shard.count) throw new CacheError(`shard ${shard.index}/${shard.count}: K/N needs 1 <= K <= N`);
+  if (options.force) throw new CacheError('a shard build cannot be forced (--force): it would redo only its own images; delete the cache folder, or run a forced whole build');
+  const b = await startBuild(options);
+  b.journalFile = shardJournalFile(shard);
+  b.embeddingsJournalFile = shardEmbeddingsJournalFile(shard.index, shard.count);
+  b.keypointsJournalFile = shardKeypointsJournalFile(shard.index, shard.count);
+  const lock = await lockShard(b, options);
+  let owned: ImageEntry[];
+  try {
+    // no clean-up of temp files here: the other shards' writes are in flight
+    const prior = await priorRecords(b.dir);
+    owned = shardImages(await listImages(b), shard);
+    const prototypes = await prototypeTensors(b, owned.length, false); // read, never written by a shard
+    const kept = settleExcluded(b, owned, prior);
+    const todo = await staleImages(b, kept, prior);
+    todo.push(...(await staleKeypointFeatures(b, kept, false)));
+    todo.push(...(await staleEmbeddings(b, kept, todo, false)));
+    await computeMasks(b, todo, prototypes, owned.length, Math.max(1, options.batchSize ?? 8));
+    checkCancelled(b.signal);
+    const record = { format: 'pscl-cache-shard', shard: shard.index, of: shard.count, masksHash: b.hashes.masks, embeddingsHash: b.hashes.embeddings, images: owned.length, ...b.counts };
+    await writeFileAtomic(path.join(b.dir, shardDoneFile(shard)), JSON.stringify(record) + '\n');
+  } finally {
+    await lock.release();
+  }
+  const finished = await finishedShards(b.dir);
+  const pending = Array.from({ length: shard.count }, (_, i) => i + 1).filter((k) => !finished.some((d) => d.index === k && d.count === shard.count));
+  const result: ShardBuildResult = {
+    dir: b.dir,
+    shard,
+    images: { total: owned.length, ...b.counts },
+    embeddings: { ...b.embeddingCounts },
+    seconds: 0,
+    pending,
+  };
+  if (pending.length === 0 && options.merge) {
+    b.log(`shard ${shard.index}/${shard.count} is the last to finish: merging`);
+    result.merged = await buildCache({ ...options, merge: true, shard: undefined } as BuildCacheOptions);
+  } else if (pending.length > 0) b.log(`shard ${shard.index}/${shard.count} done; waiting for shard(s) ${pending.map((k) => `${k}/${shard.count}`).join(', ')}`);
+  result.seconds = (performance.now() - started) / 1000;
+  return result;
+}
+
+/** A shard's own lock, taken while no whole build or merge holds the folder (see lock.ts). */
+async function lockShard(b: Build, options: BuildCacheOptions & { shard: CacheShard }): Promise<CacheBuildLock> {
+  await fs.mkdir(path.join(b.dir, MASKS_DIR), { recursive: true }).catch((err: Error) => {
+    throw new CacheError(`cannot create the cache folder ${b.dir}: ${err.message}; choose another --out`);
+  });
+  let said = false;
+  try {
+    for (;;) {
+      const lock = await CacheBuildLock.acquire(b.dir, {
+        file: shardLockFile(options.shard.index, options.shard.count),
+        command: `${options.lockHolder ?? 'pscl cache build'} --shard ${options.shard.index}/${options.shard.count}`,
+        wait: options.waitForLock ?? true,
+        signal: b.signal,
+        onWait: (message) => (options.onWait ?? b.log)(message),
+        onTakeover: (message) => b.log(message),
+      });
+      const main = await readCacheLock(b.dir);
+      if (main.state !== 'held') return lock;
+      await lock.release();
+      if (options.waitForLock === false) throw new CacheLockedError(b.dir, main.lock);
+      if (!said) (options.onWait ?? b.log)(`${describeHolder(b.dir, main.lock)}; waiting for it to finish`);
+      said = true;
+      await pause(250, b.signal);
+    }
+  } catch (err) {
+    throw (err as Error).name === 'AbortError' ? new Cancelled() : err;
+  }
 }
 
 /** The cache folder made, writes a kill interrupted removed; what earlier builds made (none when forced). */
@@ -571,9 +781,9 @@ async function staleEmbeddings(b: Build, images: ImageEntry[], maskTodo: Todo[],
 async function computeMasks(b: Build, todo: Todo[], prototypes: PrototypeTensors, total: number, batchSize: number): Promise<MaskPhase> {
   const { session } = b.encoders;
   const dim = b.encoders.model.embedDim;
-  const journal = new Journal(path.join(b.dir, JOURNAL_FILE));
-  const embeddingsJournal = new EmbeddingsJournal(b.dir);
-  const keypointsJournal = b.keypoints ? new KeypointsJournal(b.dir) : undefined;
+  const journal = new Journal(path.join(b.dir, b.journalFile));
+  const embeddingsJournal = new EmbeddingsJournal(b.dir, b.embeddingsJournalFile);
+  const keypointsJournal = b.keypoints ? new KeypointsJournal(b.dir, b.keypointsJournalFile) : undefined;
   const prompts = new Map([...prototypes.partT].map(([name, t]) => [name.slice('parts.'.length), { data: t.data, n: t.shape[0], dim }]));
   const counts = b.counts;
   const start = performance.now();
@@ -742,6 +952,8 @@ async function writeManifest(b: Build, images: ImageEntry[], prototypes: Prototy
   await writeFileAtomic(manifestFile, JSON.stringify(manifest, null, 1) + '\n');
   await fs.rm(previousFile, { force: true });
   await fs.rm(path.join(b.dir, JOURNAL_FILE), { force: true });
+  // the shards' journals and completion records are in the manifest now
+  for (const name of await fs.readdir(b.dir)) if (SHARD_JOURNAL_RE.test(name) || SHARD_DONE_RE.test(name)) await fs.rm(path.join(b.dir, name), { force: true });
   await removeUnreferencedMasks(b.dir, manifest);
   await removeOldEmbeddings(b.dir, manifest.embeddings?.file);
   await removeOldKeypointFeatures(b.dir, manifest.keypointFeatures?.file);
@@ -776,7 +988,7 @@ function makeManifest(o: {
     format: 'pscl-cache',
     version: 1,
     createdBy: CREATED_BY,
-    createdAt: new Date().toISOString(),
+    createdAt: buildTime(),
     project: o.projectFile,
     datasetRoot: o.root,
     model: { ...o.encoders.model },
@@ -794,6 +1006,16 @@ function makeManifest(o: {
     counts: { images: o.images.length, ok, error: o.images.length - ok - excluded, ...(excluded > 0 ? { excluded } : {}) },
     images: o.images,
   };
+}
+
+/**
+ * The manifest's creation time: SOURCE_DATE_EPOCH (seconds, the reproducible-builds convention) when
+ * set, so two builds of the same inputs give the same bytes; else now.
+ */
+export function buildTime(): string {
+  const epoch = process.env.SOURCE_DATE_EPOCH;
+  if (epoch !== undefined && /^\d+$/.test(epoch.trim())) return new Date(Number(epoch) * 1000).toISOString();
+  return new Date().toISOString();
 }
 
 /** Masks of earlier settings or deleted images, once the new manifest no longer names them. */

@@ -11,22 +11,20 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { SafetensorsFile, encodeSafetensors } from '../clip/safetensors';
 import { Journal, readJsonLines } from './journal';
-import { CacheError, MANIFEST_FILE, PREVIOUS_MANIFEST_FILE, readManifest, type CacheManifest, type SourceStamp } from './manifest';
+import { CacheError, MANIFEST_FILE, PREVIOUS_MANIFEST_FILE, readManifest, type CacheManifest, type ManifestEmbeddings, type SourceStamp } from './manifest';
 import type { Split } from '../taxonomy/model';
-import { floatsFromBase64, floatsToBase64, isContentNamed, removeContentNamed, writeContentNamed } from './rowsFile';
+import { floatsFromBase64, floatsToBase64, isContentNamed, journalFiles, removeContentNamed, shardJournalName, writeContentNamed } from './rowsFile';
 
 export const EMBEDDINGS_JOURNAL_FILE = 'progress-embeddings.jsonl';
+
+/** The embeddings journal of shard K of N (build.ts, buildCacheShard). */
+export function shardEmbeddingsJournalFile(index: number, count: number): string {
+  return shardJournalName(EMBEDDINGS_JOURNAL_FILE, index, count);
+}
+
+
 export const EMBEDDINGS_TENSOR = 'image';
 export const EMBEDDINGS_FORMAT = 'pscl-image-embeddings';
-
-/** What the manifest says about the embeddings file. */
-export interface ManifestEmbeddings {
-  /** File name inside the cache folder: `embeddings-<8 hex digits of its sha256>.safetensors`. */
-  file: string;
-  sha256: string;
-  rows: number;
-  dim: number;
-}
 
 /** An embedding made by an earlier build (or an unfinished one), with what it was made from. */
 export interface EmbeddingRecord {
@@ -101,10 +99,12 @@ export async function priorEmbeddings(dir: string, dim: number): Promise<Map<str
       }
     }
   }
-  for (const e of await readJsonLines<EmbeddingsJournalEntry>(path.join(dir, EMBEDDINGS_JOURNAL_FILE))) {
-    if (typeof e.key !== 'string' || typeof e.embeddingsHash !== 'string' || !e.source || typeof e.embedding !== 'string') continue;
-    const vector = floatsFromBase64(e.embedding, dim);
-    if (vector) out.set(e.key, { key: e.key, path: e.path, source: e.source, embeddingsHash: e.embeddingsHash, vector });
+  for (const file of await journalFiles(dir, EMBEDDINGS_JOURNAL_FILE)) {
+    for (const e of await readJsonLines<EmbeddingsJournalEntry>(path.join(dir, file))) {
+      if (typeof e.key !== 'string' || typeof e.embeddingsHash !== 'string' || !e.source || typeof e.embedding !== 'string') continue;
+      const vector = floatsFromBase64(e.embedding, dim);
+      if (vector) out.set(e.key, { key: e.key, path: e.path, source: e.source, embeddingsHash: e.embeddingsHash, vector });
+    }
   }
   return out;
 }
@@ -113,8 +113,8 @@ export async function priorEmbeddings(dir: string, dim: number): Promise<Map<str
 export class EmbeddingsJournal {
   private readonly journal: Journal<EmbeddingsJournalEntry>;
 
-  constructor(dir: string) {
-    this.journal = new Journal(path.join(dir, EMBEDDINGS_JOURNAL_FILE));
+  constructor(dir: string, file = EMBEDDINGS_JOURNAL_FILE) {
+    this.journal = new Journal(path.join(dir, file));
   }
 
   append(r: EmbeddingRecord): void {

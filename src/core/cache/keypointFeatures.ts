@@ -13,23 +13,17 @@ import type { DenseMap } from '../clip/model';
 import { SafetensorsFile, encodeSafetensors } from '../clip/safetensors';
 import type { Keypoint } from '../taxonomy/importers/keypoints';
 import { Journal, readJsonLines } from './journal';
-import { CacheError, MANIFEST_FILE, PREVIOUS_MANIFEST_FILE, readManifest, type CacheManifest, type SourceStamp } from './manifest';
-import { floatsFromBase64, floatsToBase64, isContentNamed, removeContentNamed, writeContentNamed } from './rowsFile';
+import { CacheError, MANIFEST_FILE, PREVIOUS_MANIFEST_FILE, readManifest, type CacheManifest, type ManifestKeypoints, type SourceStamp } from './manifest';
+import { floatsFromBase64, floatsToBase64, isContentNamed, journalFiles, removeContentNamed, shardJournalName, writeContentNamed } from './rowsFile';
 
 export const KEYPOINTS_JOURNAL_FILE = 'progress-keypoints.jsonl';
+
+/** The keypoint-features journal of shard K of N (build.ts, buildCacheShard). */
+export function shardKeypointsJournalFile(index: number, count: number): string {
+  return shardJournalName(KEYPOINTS_JOURNAL_FILE, index, count);
+}
 const PREFIX = 'keypoints';
 export const KEYPOINTS_FORMAT = 'pscl-keypoint-features';
-
-/** What the manifest says about the keypoint features file. */
-export interface ManifestKeypoints {
-  /** `keypoints-<8 hex digits of its sha256>.safetensors`. */
-  file: string;
-  sha256: string;
-  rows: number;
-  dim: number;
-  /** The dataset's part names; tensor `part` holds indices into this list. */
-  parts: string[];
-}
 
 /** The keypoint features of one image. */
 export interface KeypointRecord {
@@ -177,10 +171,12 @@ export async function priorKeypointFeatures(dir: string, dim: number, parts: rea
       });
     }
   }
-  for (const j of await readJsonLines<KeypointsJournalEntry>(path.join(dir, KEYPOINTS_JOURNAL_FILE))) {
-    if (typeof j.key !== 'string' || typeof j.keypointsHash !== 'string' || !j.source || !Array.isArray(j.parts) || !Array.isArray(j.position)) continue;
-    const features = floatsFromBase64(j.features, j.parts.length * dim);
-    if (features) out.set(j.key, { key: j.key, path: j.path, source: j.source, keypointsHash: j.keypointsHash, parts: j.parts, position: j.position, features });
+  for (const file of await journalFiles(dir, KEYPOINTS_JOURNAL_FILE)) {
+    for (const j of await readJsonLines<KeypointsJournalEntry>(path.join(dir, file))) {
+      if (typeof j.key !== 'string' || typeof j.keypointsHash !== 'string' || !j.source || !Array.isArray(j.parts) || !Array.isArray(j.position)) continue;
+      const features = floatsFromBase64(j.features, j.parts.length * dim);
+      if (features) out.set(j.key, { key: j.key, path: j.path, source: j.source, keypointsHash: j.keypointsHash, parts: j.parts, position: j.position, features });
+    }
   }
   return out;
 }
@@ -189,8 +185,8 @@ export async function priorKeypointFeatures(dir: string, dim: number, parts: rea
 export class KeypointsJournal {
   private readonly journal: Journal<KeypointsJournalEntry>;
 
-  constructor(dir: string) {
-    this.journal = new Journal(path.join(dir, KEYPOINTS_JOURNAL_FILE));
+  constructor(dir: string, file = KEYPOINTS_JOURNAL_FILE) {
+    this.journal = new Journal(path.join(dir, file));
   }
 
   append(r: KeypointRecord): void {

@@ -4,8 +4,6 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PsclError } from '../errors';
 import type { Split } from '../taxonomy/model';
-import type { ManifestEmbeddings } from './embeddings';
-import type { ManifestKeypoints } from './keypointFeatures';
 import type { CacheHashes, MaskBuildSettings } from './hashes';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -53,6 +51,26 @@ export interface ManifestImage {
   embedding?: number;
   /** [first row, count] of this image's keypoint features (datasets with part keypoints). */
   keypoints?: [number, number];
+}
+
+/** What the manifest says about the embeddings file. */
+export interface ManifestEmbeddings {
+  /** File name inside the cache folder: `embeddings-<8 hex digits of its sha256>.safetensors`. */
+  file: string;
+  sha256: string;
+  rows: number;
+  dim: number;
+}
+
+/** What the manifest says about the keypoint features file. */
+export interface ManifestKeypoints {
+  /** `keypoints-<8 hex digits of its sha256>.safetensors`. */
+  file: string;
+  sha256: string;
+  rows: number;
+  dim: number;
+  /** The dataset's part names; tensor `part` holds indices into this list. */
+  parts: string[];
 }
 
 export interface CacheManifest {

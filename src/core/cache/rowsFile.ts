@@ -21,9 +21,22 @@ export async function writeContentNamed(dir: string, prefix: string, bytes: Buff
   return { file, sha256 };
 }
 
-/** Files of `prefix` other than `keep`, and the journal, once the manifest no longer needs them. */
+/** The journal of shard K of N for a journal named `progress-X.jsonl`: `progress-X-shard-K-of-N.jsonl`. */
+export function shardJournalName(journal: string, index: number, count: number): string {
+  return journal.replace(/\.jsonl$/, `-shard-${index}-of-${count}.jsonl`);
+}
+
+/** The journals of `journal` in DIR: the whole build's, then the shards' (sharded builds, build.ts). */
+export async function journalFiles(dir: string, journal: string): Promise<string[]> {
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const stem = journal.replace(/\.jsonl$/, '');
+  const shards = names.filter((n) => n.startsWith(`${stem}-shard-`) && /-shard-\d+-of-\d+\.jsonl$/.test(n)).sort();
+  return [...(names.includes(journal) ? [journal] : []), ...shards];
+}
+
+/** Files of `prefix` other than `keep`, and the journals (shards' too), once the manifest no longer needs them. */
 export async function removeContentNamed(dir: string, prefix: string, keep: string | undefined, journal: string): Promise<void> {
-  await fs.rm(path.join(dir, journal), { force: true });
+  for (const file of await journalFiles(dir, journal)) await fs.rm(path.join(dir, file), { force: true });
   for (const name of await fs.readdir(dir)) {
     if (isContentNamed(prefix, name) && name !== keep) await fs.rm(path.join(dir, name), { force: true });
   }

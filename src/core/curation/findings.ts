@@ -82,6 +82,29 @@ export function perceptualPairs(hashes: ReadonlyArray<string | undefined>, maxDi
 }
 
 /**
+ * A near-duplicate by embedding must also be this many times closer than a typical image is to
+ * its k-th neighbour: in an embedding space where every image looks alike (an untrained model),
+ * a fixed cosine threshold alone would chain the whole dataset into one group.
+ */
+export const NEAR_DISTANCE_RATIO = 0.1;
+
+/** The median over images of the cosine to the farthest of their k neighbours. */
+export function typicalNeighbourCosine(knn: Neighbours): number {
+  const last: number[] = [];
+  for (let r = 0; r * knn.k < knn.indices.length; r++) {
+    for (let j = knn.k - 1; j >= 0; j--) {
+      if (knn.indices[r * knn.k + j]! >= 0) {
+        last.push(knn.sims[r * knn.k + j]!);
+        break;
+      }
+    }
+  }
+  if (last.length === 0) return 0;
+  last.sort((a, b) => a - b);
+  return last[Math.floor(last.length / 2)]!;
+}
+
+/**
  * Groups of identical files (content hash) and of images that look the same (perceptual hash,
  * and embedding cosine when neighbours are given). A group spanning splits is a leak.
  */
@@ -107,11 +130,12 @@ export function duplicateFindings(
   for (const [i, j, d] of perceptualPairs(hashes, settings.hashDistance)) pairSim.push([i, j, 1 - d / 64]);
   if (neighbours) {
     const { rows, knn } = neighbours;
+    const maxDistance = (1 - typicalNeighbourCosine(knn)) * NEAR_DISTANCE_RATIO;
     for (let r = 0; r < rows.length; r++) {
       for (let j = 0; j < knn.k; j++) {
         const other = knn.indices[r * knn.k + j]!;
         const sim = knn.sims[r * knn.k + j]!;
-        if (other < 0 || sim < settings.nearCosine) break;
+        if (other < 0 || sim < settings.nearCosine || 1 - sim > maxDistance) break;
         pairSim.push([rows[r]!, rows[other]!, sim]);
       }
     }

@@ -50,7 +50,8 @@ export async function galleryFiles(runDir: string, report: EvalReport): Promise<
   let cache: string | undefined;
   try {
     const c = (await readRunConfig(runDir)).cache;
-    cache = typeof c === 'string' ? c : undefined;
+    // relative to the run folder (older runs: absolute)
+    cache = typeof c === 'string' ? path.resolve(runDir, c) : undefined;
   } catch {
     cache = undefined;
   }

@@ -16,3 +16,4 @@ export * from './dashboardFeed';
 export * from './presentation';
 export * from './classify';
 export * from './gallery';
+export * from './slurm';

@@ -30,6 +30,11 @@ export interface TrainerLaunchOptions {
    * instead of stdout (stdout goes to train.log).
    */
   nprocPerNode?: number;
+  /**
+   * Several machines (docs/cluster.md): this launcher is one node of a torchrun rendezvous; the
+   * same command runs on every node. Node rank 0 alone writes run.lock (the run folder is shared).
+   */
+  rendezvous?: Rendezvous;
   /** Module to run; 'pscl_trainer' unless a test substitutes a fake. */
   module?: string;
   env?: Record<string, string>;
@@ -82,18 +87,56 @@ export function trainArgs(a: TrainArgs): string[] {
   return args;
 }
 
+/** A multi-node torchrun rendezvous (c10d): every node gives the same endpoint, id and node count. */
+export interface Rendezvous {
+  /** Machines in the job (> 1). */
+  nnodes: number;
+  /** This machine's place, 0..nnodes-1 (torchrun's c10d backend assigns the global ranks itself). */
+  nodeRank: number;
+  /** host:port of the rendezvous store: the first node's address and a free port, e.g. node01:29500. */
+  endpoint: string;
+  /** The job's id, the same on every node (default 'pscl'). */
+  id?: string;
+}
+
+/** What is wrong with a rendezvous (undefined when nothing), worded for the flags of `pscl train`. */
+export function rendezvousProblem(r: Rendezvous): string | undefined {
+  if (!Number.isInteger(r.nnodes) || r.nnodes < 2) return `--nnodes must be an integer of 2 or more for a multi-node run, got ${r.nnodes}`;
+  if (!Number.isInteger(r.nodeRank) || r.nodeRank < 0 || r.nodeRank >= r.nnodes) return `--node-rank must be an integer from 0 to ${r.nnodes - 1}, got ${r.nodeRank}`;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d+)$/.exec(r.endpoint);
+  if (!m) return `--rdzv-endpoint must be HOST:PORT (the first node's address and a free port, e.g. node01:29500), got '${r.endpoint}'`;
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return `--rdzv-endpoint port must be 1 to 65535, got ${port}`;
+  if (r.id !== undefined && !/^[A-Za-z0-9_.-]+$/.test(r.id)) return `--rdzv-id may hold letters, digits, '.', '_' and '-' only, got '${r.id}'`;
+  return undefined;
+}
+
+/**
+ * torchrun's own flags (before `-m module`): standalone on one machine, a c10d rendezvous across
+ * several. Underscore spellings: torch 1.13 knows only these, 2.x accepts both. Per-rank stdout to
+ * files and teed (prefixed) to ours, with explicit values because Debian's torch 1.13 on Python
+ * 3.11 cannot parse the default redirect setting "0".
+ */
+export function torchrunArgs(o: { nprocPerNode: number; logDir: string; rendezvous?: Rendezvous }): string[] {
+  const r = o.rendezvous;
+  const where = r
+    ? [`--nnodes=${r.nnodes}`, `--node_rank=${r.nodeRank}`, `--nproc_per_node=${o.nprocPerNode}`, '--rdzv_backend=c10d', `--rdzv_endpoint=${r.endpoint}`, `--rdzv_id=${r.id ?? 'pscl'}`, '--max_restarts=0']
+    : ['--standalone', `--nproc_per_node=${o.nprocPerNode}`];
+  return [...where, '--redirects', '1', '--tee', '1', '--log_dir', o.logDir];
+}
+
 /** The interpreter's argv for these options (without the interpreter itself). */
-export function trainerCommand(o: Pick<TrainerLaunchOptions, 'args' | 'nprocPerNode' | 'module' | 'runDir'>): string[] {
+export function trainerCommand(o: Pick<TrainerLaunchOptions, 'args' | 'nprocPerNode' | 'module' | 'runDir' | 'rendezvous'>): string[] {
   const mod = o.module ?? TRAINER_MODULE;
   const n = o.nprocPerNode ?? 1;
-  if (n <= 1) return ['-u', '-m', mod, ...o.args];
-  // per-rank stdout to files and teed (prefixed) to ours; explicit values because Debian's torch
-  // 1.13 on Python 3.11 cannot parse the default redirect setting "0"
+  if (n <= 1 && !o.rendezvous) return ['-u', '-m', mod, ...o.args];
   const logs = path.join(o.runDir, 'logs', 'torchrun');
-  return ['-u', '-m', 'torch.distributed.run', '--standalone', `--nproc_per_node=${n}`, '--redirects', '1', '--tee', '1', '--log_dir', logs, '-m', mod, ...o.args];
+  return ['-u', '-m', 'torch.distributed.run', ...torchrunArgs({ nprocPerNode: n, logDir: logs, rendezvous: o.rendezvous }), '-m', mod, ...o.args];
 }
 
 const TAIL_LINES = 40;
+/** How long a launcher of a multi-node run waits for the end event after its own ranks exited cleanly. */
+const MULTI_NODE_END_WAIT_MS = 30_000;
 export const DEFAULT_STOP_GRACE_MS = 30_000;
 
 /**
@@ -140,11 +183,11 @@ export class TrainerProcess {
   static async start(options: TrainerLaunchOptions, callbacks: TrainerCallbacks = {}): Promise<TrainerProcess> {
     await mkdir(options.runDir, { recursive: true });
     const existing = await readLock(options.runDir);
-    if (existing.state === 'alive') throw new Error(`${options.runDir}: a trainer (pid ${existing.lock.pid}) is already running for this run; stop it first`);
+    if (existing.state === 'alive' && (options.rendezvous?.nodeRank ?? 0) === 0) throw new Error(`${options.runDir}: a trainer (pid ${existing.lock.pid}) is already running for this run; stop it first`);
     const log = createWriteStream(path.join(options.runDir, LOG_FILE), { flags: 'a' });
     const argv = trainerCommand(options);
     let eventFile: EventTail | undefined;
-    if ((options.nprocPerNode ?? 1) > 1) {
+    if ((options.nprocPerNode ?? 1) > 1 || options.rendezvous) {
       eventFile = new EventTail(path.join(options.runDir, EVENTS_FILE));
       await eventFile.skipExisting();
     }
@@ -167,7 +210,8 @@ export class TrainerProcess {
       command: [options.python, ...argv],
     };
     try {
-      await writeLock(options.runDir, lock);
+      // on a cluster the run folder is shared: only the first node's launcher names its trainer there
+      if ((options.rendezvous?.nodeRank ?? 0) === 0) await writeLock(options.runDir, lock);
     } finally {
       tp.lockWritten();
     }
@@ -274,12 +318,21 @@ export class TrainerProcess {
       clearInterval(pollTimer);
       await poll();
     }
+    // several machines: global rank 0 (on any of them) writes the end event, maybe after our ranks left
+    if (this.options.rendezvous && !this.sawEnd && code === 0) {
+      for (let i = 0; i < MULTI_NODE_END_WAIT_MS / 250 && !this.sawEnd; i++) {
+        await sleep(250);
+        await poll();
+      }
+    }
 
+    const firstNode = (this.options.rendezvous?.nodeRank ?? 0) === 0;
     const exit = this.conclude(code, sig);
     try {
       await this.lockReady;
-      if (!this.sawEnd) await this.appendFinalEvents(exit);
-      await removeLock(this.options.runDir);
+      // the run folder is shared: the other nodes' launchers leave its events to the first node's
+      if (!this.sawEnd && firstNode) await this.appendFinalEvents(exit);
+      if (firstNode) await removeLock(this.options.runDir);
     } catch (err) {
       // the run folder was deleted or made read-only under us: the exit is still reported
       exit.reason = `${exit.reason ?? exit.status}; could not update ${this.options.runDir}: ${(err as Error).message}`;

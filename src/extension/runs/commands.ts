@@ -14,10 +14,14 @@ import {
   predictionPath,
   readRun,
   RunClassifier,
+  slurmJobName,
+  slurmResourcesProblem,
+  slurmTrainScript,
   trainArgs,
   type PythonEnvironment,
   type RunSummary,
 } from '../../core/runs';
+import { writeFileAtomic } from '../../core/util/atomicWrite';
 import { pickProject } from '../taxonomy/pick';
 import type { CommandFactory, Ctx } from '../ctx';
 import type { ProjectNode } from '../taxonomy/model';
@@ -25,6 +29,8 @@ import { resolvePython, trainerPath } from './trainers';
 
 /** The config file Start Training writes into the run folder (config.json is the trainer's own). */
 export const TRAIN_CONFIG_FILE = 'train-config.json';
+/** The sbatch script "Export as SLURM job" writes into the run folder. */
+export const SLURM_SCRIPT_FILE = 'slurm-train.sbatch';
 const IMAGE_EXT = /\.(jpe?g|png|webp)$/i;
 
 type RunArg = RunSummary | string | vscode.Uri | undefined;
@@ -143,18 +149,18 @@ export const startTraining: CommandFactory = (ctx) => async (arg?: ProjectNode) 
 
   const checked = await checkedEnvironment(ctx);
   if (!checked) return;
-  let gpus = 1;
-  let device: 'cpu' | 'cuda' = 'cpu';
-  if (checked.env.cudaAvailable) {
-    const choices = [
-      ...Array.from({ length: checked.env.deviceCount }, (_, i) => ({ label: `${i + 1} GPU${i ? 's' : ''}`, description: i ? 'torchrun' : checked.env.deviceNames[0], gpus: i + 1, device: 'cuda' as const })),
-      { label: 'CPU', description: 'slow: for small tests', gpus: 1, device: 'cpu' as const },
-    ];
-    const c = choices.length > 2 ? await vscode.window.showQuickPick(choices, { placeHolder: 'Where to train' }) : choices[0];
-    if (!c) return;
-    gpus = c.gpus;
-    device = c.device;
-  }
+  const choices = [
+    ...(checked.env.cudaAvailable
+      ? Array.from({ length: checked.env.deviceCount }, (_, i) => ({ label: `${i + 1} GPU${i ? 's' : ''}`, description: i ? 'torchrun' : checked.env.deviceNames[0], gpus: i + 1, device: 'cuda' as const, slurm: false }))
+      : []),
+    { label: 'CPU', description: checked.env.cudaAvailable ? 'slow: for small tests' : 'no CUDA device here: slow, for small tests', gpus: 1, device: 'cpu' as const, slurm: false },
+    { label: 'Export as SLURM job...', description: 'an sbatch script for N nodes x G GPUs, to submit on a cluster', gpus: 1, device: 'cuda' as const, slurm: true },
+  ];
+  const where = await vscode.window.showQuickPick(choices, { placeHolder: 'Where to train', title: 'Start Training: where' });
+  if (!where) return;
+  const slurm = where.slurm ? await askSlurmShape(checked.env.cudaAvailable ? checked.env.deviceCount : 4) : undefined;
+  if (where.slurm && !slurm) return;
+  const { gpus, device } = where;
 
   const cache = await buildCache(ctx, projectFile);
   if (!cache) return;
@@ -163,6 +169,7 @@ export const startTraining: CommandFactory = (ctx) => async (arg?: ProjectNode) 
   // the editable settings of this run: the preset with the chosen epochs (config.json is the trainer's)
   const configFile = path.join(runDir, TRAIN_CONFIG_FILE);
   await writeFile(configFile, `${JSON.stringify({ ...preset.preset.config, epochs: Number(epochsText) }, null, 2)}\n`);
+  if (slurm) return exportSlurmJob(ctx, { ...slurm, python: checked.python, runDir, cache, configFile });
   try {
     await ctx.trainers.start(name, { runDir, nprocPerNode: gpus, args: trainArgs({ cache, runDir, config: configFile, device }) });
   } catch (err) {
@@ -171,6 +178,43 @@ export const startTraining: CommandFactory = (ctx) => async (arg?: ProjectNode) 
   await ctx.runs.refresh();
   await ctx.runPanels.openDashboard(runDir);
 };
+
+/** Nodes and GPUs per node of a SLURM job (two input boxes); undefined when cancelled. */
+async function askSlurmShape(gpusHere: number): Promise<{ nodes: number; gpusPerNode: number } | undefined> {
+  const whole = (v: string) => (/^\d+$/.test(v.trim()) && Number(v) >= 1 ? undefined : 'a whole number, 1 or more');
+  const nodes = await vscode.window.showInputBox({ title: 'Export as SLURM job (1/2)', prompt: 'Nodes (machines)', value: '2', validateInput: whole });
+  if (!nodes) return undefined;
+  const gpus = await vscode.window.showInputBox({ title: 'Export as SLURM job (2/2)', prompt: 'GPUs per node', value: String(Math.max(1, gpusHere)), validateInput: whole });
+  if (!gpus) return undefined;
+  return { nodes: Number(nodes), gpusPerNode: Number(gpus) };
+}
+
+/**
+ * Writes the run's sbatch script (the core's slurmTrainScript, as `pscl train --emit-slurm`) into
+ * the run folder and opens it; submitting it is the user's step (docs/cluster.md).
+ */
+async function exportSlurmJob(ctx: Ctx, o: { nodes: number; gpusPerNode: number; python: string; runDir: string; cache: string; configFile: string }): Promise<void> {
+  const { partition, account, time, extra } = ctx.config.slurm;
+  const resources = { jobName: slurmJobName('pscl', o.runDir), nodes: o.nodes, gpusPerNode: o.gpusPerNode, partition, account, time, extra };
+  const problem = slurmResourcesProblem(resources);
+  if (problem) {
+    const open = 'Open Settings';
+    if ((await vscode.window.showErrorMessage(`Cannot write the SLURM script: ${problem.replace(/^--(partition|account|time)/, 'pscl.slurm.$1').replace(/^an extra sbatch option/, 'an item of pscl.slurm.extraOptions')}.`, open)) === open) {
+      await vscode.commands.executeCommand('workbench.action.openSettings', 'pscl.slurm');
+    }
+    return;
+  }
+  const script = slurmTrainScript({ ...resources, python: o.python, trainerPath: trainerPath(ctx), runDir: o.runDir, cache: o.cache, config: o.configFile });
+  const file = path.join(o.runDir, SLURM_SCRIPT_FILE);
+  await writeFileAtomic(file, script);
+  ctx.log.info(`wrote ${file}: ${o.nodes} node(s) x ${o.gpusPerNode} GPU(s); submit it with sbatch`);
+  await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: false });
+  const copy = 'Copy sbatch Command';
+  void vscode.window.showInformationMessage(`Wrote ${path.basename(o.runDir)}/${SLURM_SCRIPT_FILE} (${o.nodes} node(s) x ${o.gpusPerNode} GPU(s)); submit it with sbatch on the cluster. The run appears here once it starts.`, copy).then(async (pick) => {
+    if (pick === copy) await vscode.env.clipboard.writeText(`sbatch ${file}`);
+  });
+  await ctx.runs.refresh();
+}
 
 export const stopRun: CommandFactory = (ctx) => async (arg?: RunArg) => {
   if (!ctx.requireTrust('Stopping a trainer')) return;

@@ -96,7 +96,7 @@ export async function runsChecks({ page, workspace, shots, check, runCommand, pi
   const runB = path.join(runsDir, 'e2e-b');
   const input = page.locator('.quick-input-widget input');
 
-  async function startTraining(name, epochs) {
+  async function startTraining(name, epochs, where = 'CPU') {
     // several project files by now (the import check adds one): the active editor's is trained
     // (F1 rather than Ctrl+P: an image preview with focus keeps Ctrl+P to itself)
     await runCommand(page, 'Go to File...');
@@ -114,6 +114,10 @@ export async function runsChecks({ page, workspace, shots, check, runCommand, pi
     await page.locator('.quick-input-widget', { hasText: 'Start Training (3/3)' }).waitFor({ timeout: 10000 });
     await input.fill(name);
     await page.keyboard.press('Enter');
+    // after the Python check: this machine (CPU here) or a SLURM script
+    await page.locator('.quick-input-widget', { hasText: 'Start Training: where' }).waitFor({ timeout: 60000 });
+    await input.fill(where);
+    await page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: where }) }).first().click();
   }
 
   await runCommand(page, 'View: Hide Panel').catch(() => page.keyboard.press('Escape'));
@@ -158,6 +162,29 @@ export async function runsChecks({ page, workspace, shots, check, runCommand, pi
     for (const [i, r] of rows.entries()) assert.match(r.replace(/\s+/g, ' '), new RegExp(`^${i + 1}\\. [A-Z][a-z]+ crowned \\w+ ?\\d+\\.\\d% · bird › \\w+iformes › \\w+ › \\w+ › [A-Z]`), `row ${i + 1} has a probability and the taxonomy path: ${r}`);
     await page.screenshot({ path: path.join(shots, 'runs-classify.png') });
     await page.keyboard.press('Escape');
+  });
+
+  await check('Start Training offers Export as SLURM job: the sbatch script (nodes, GPUs, cache, run folder) is written into the run folder and opened; nothing starts', async () => {
+    await startTraining('e2e-slurm', 3, 'Export as SLURM job');
+    const runDir = path.join(runsDir, 'e2e-slurm');
+    await page.locator('.quick-input-widget', { hasText: 'Export as SLURM job (1/2)' }).waitFor({ timeout: 10000 });
+    await input.fill('3');
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget', { hasText: 'Export as SLURM job (2/2)' }).waitFor({ timeout: 10000 });
+    await input.fill('2');
+    await page.keyboard.press('Enter');
+    const file = path.join(runDir, 'slurm-train.sbatch');
+    await until('slurm-train.sbatch written', async () => existsSync(file), 120000);
+    const script = readFileSync(file, 'utf8');
+    assert.match(script, /^#SBATCH --nodes=3$/m);
+    assert.match(script, /^#SBATCH --gpus-per-node=2$/m);
+    assert.match(script, /--nnodes=3 --nproc_per_node=2 --rdzv_backend=c10d/);
+    assert.ok(script.includes(`\nRUN_DIR=${runDir}\n`), 'the run folder');
+    assert.match(script, /\nCACHE=\S+\.pscl-cache\S+\n/, 'the cache the extension built');
+    assert.ok(script.includes(`--config ${path.join(runDir, 'train-config.json')}`), 'the run\'s config');
+    await page.locator('.tab.active', { hasText: 'slurm-train.sbatch' }).first().waitFor({ timeout: 10000 });
+    assert.ok(!existsSync(path.join(runDir, 'events.jsonl')) && !existsSync(path.join(runDir, 'run.lock')), 'no trainer was started');
+    await page.screenshot({ path: path.join(shots, 'runs-slurm-export.png') });
   });
 
   await check('a longer run: the dashboard curve fills as it trains; Stop (dashboard) checkpoints, Resume (palette) continues', async () => {
