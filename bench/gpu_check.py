@@ -1,8 +1,10 @@
 """GPU check for the trainer: a short mixed-precision training (with an fp32 baseline in the same
-run), a 2-process torchrun, and the ONNX export; prints one JSON object per line on stdout.
+run), torchrun over every GPU (DDP, NCCL), the ONNX export, and the exported model in onnxruntime
+(the CUDA execution provider when installed, CPU as the baseline); prints one JSON object per line
+on stdout, throughput in images/s.
 
-On a machine without CUDA it runs the same steps with the tiny configuration on CPU and says so.
-Run it through bench/gpu-check.sh.
+On a machine without CUDA it runs the same steps with the tiny configuration on CPU (2 gloo
+processes) and says so. Run it through bench/gpu-check.sh.
 """
 import argparse
 import json
@@ -55,6 +57,29 @@ def train(python, cache, run, config, device, sets, launcher=()):
     return read_events(run), time.time() - t
 
 
+def onnx_runtime(onnx, resolution, cuda):
+    """model.onnx in onnxruntime-node (what Classify Image runs): the CUDA provider when it loads,
+    and CPU as the baseline; bench/onnx-throughput.ts prints one JSON line per provider."""
+    script = os.path.join(ROOT, "bench", "onnx-throughput.ts")
+    results = {}
+    for provider in (["cuda", "cpu"] if cuda else ["auto", "cpu"]):
+        proc = subprocess.run(["node", "--import", "tsx", script, "--model", onnx, "--size", str(resolution),
+                               "--provider", provider, "--batch", "32" if cuda else "8"],
+                              cwd=ROOT, capture_output=True, text=True)
+        line = (proc.stdout.strip().splitlines() or ["{}"])[-1]
+        try:
+            results[provider] = json.loads(line)
+        except ValueError:
+            results[provider] = {"error": (proc.stderr or line)[-1000:]}
+    first = results.get("cuda") or results.get("auto") or {}
+    cpu = results.get("cpu") or {}
+    emit(check="onnx_runtime", provider=first.get("provider"), reason=first.get("reason"),
+         images_per_s=first.get("images_per_s"), cpu_images_per_s=cpu.get("images_per_s"),
+         ratio_vs_cpu=round(first["images_per_s"] / cpu["images_per_s"], 3)
+         if first.get("images_per_s") and cpu.get("images_per_s") else None,
+         error=first.get("error") or cpu.get("error"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", help="trainer config (default: rn50 on CUDA, tiny on CPU)")
@@ -75,7 +100,9 @@ def main():
     work = args.work or tempfile.mkdtemp(prefix="pscl-gpu-check-")
     cache = make_cache(os.path.join(work, "data"), train_per_class=64, test_per_class=4)
     python = sys.executable
-    common = [f"max_steps={steps}", "epochs=100", "log_every=5", "eval_every=0", "num_workers=4" if cuda else "num_workers=0"]
+    # throughput does not depend on the weights: no download (the machine may be offline)
+    common = [f"max_steps={steps}", "epochs=100", "log_every=5", "eval_every=0", "num_workers=4" if cuda else "num_workers=0",
+              "backbone_weights=\"none\""]
     if args.batch_size:
         common.append(f"batch_size={args.batch_size}")
     if args.resolution:
@@ -96,20 +123,24 @@ def main():
          final_loss=next(e["loss"] for e in reversed(amp_events) if e["type"] == "progress"),
          status=amp_events[-1]["status"])
 
-    # 2 processes: one GPU each when there are two; else gloo on CPU (NCCL cannot share one GPU)
+    # every GPU, one process each (NCCL); with fewer than two, 2 gloo processes on CPU check the
+    # DDP path itself (NCCL cannot share one GPU)
     ddp_device = "cuda" if gpus >= 2 else "cpu"
+    nproc = gpus if ddp_device == "cuda" else 2
     ddp_config = config if ddp_device == "cuda" else "tiny"
     ddp_sets = common if ddp_device == "cuda" else [s for s in common if not s.startswith(("resolution", "batch_size"))]
-    launcher = [python, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+    launcher = [python, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc),
                 "--redirects", "2", "--tee", "1", "--log_dir", os.path.join(work, "ddp-logs")]
     ddp_events, _ = train(python, cache, os.path.join(work, "ddp"), ddp_config, ddp_device, ddp_sets, launcher)
-    ddp_batch = load_config(ddp_config, ddp_sets)["batch_size"] * 2
+    ddp_batch = load_config(ddp_config, ddp_sets)["batch_size"] * nproc
     logs = subprocess.run(["grep", "-rh", "param checksum", os.path.join(work, "ddp-logs")], capture_output=True, text=True).stdout
     digests = sorted(set(line.split("sha256 ")[1].split()[0] for line in logs.splitlines() if "sha256 " in line))
-    emit(check="torchrun_2proc", device=ddp_device, backend="nccl" if ddp_device == "cuda" else "gloo",
-         config=ddp_config, images_per_s=throughput(ddp_events, ddp_batch), ranks_agree=len(digests) == 1,
-         status=ddp_events[-1]["status"],
-         note=None if ddp_device == "cuda" else f"{gpus} GPU(s): the 2-process check ran with gloo on CPU")
+    ddp_ips = throughput(ddp_events, ddp_batch)
+    emit(check="torchrun_ddp", device=ddp_device, processes=nproc, backend="nccl" if ddp_device == "cuda" else "gloo",
+         config=ddp_config, amp=ddp_device == "cuda", images_per_s=ddp_ips,
+         scaling_vs_one_process=round(ddp_ips / amp_ips, 3) if ddp_device == "cuda" and ddp_ips and amp_ips else None,
+         ranks_agree=len(digests) == 1, status=ddp_events[-1]["status"],
+         note=None if ddp_device == "cuda" else f"{gpus} GPU(s): the DDP check ran 2 gloo processes on CPU")
 
     t = time.time()
     proc = subprocess.run([python, "-m", "pscl_trainer", "export", "--run", os.path.join(work, "amp")],
@@ -136,6 +167,8 @@ def main():
          bytes=os.path.getsize(onnx) if os.path.exists(onnx) else None,
          global_branch_images_per_s=infer_ips, device=device, work=args.work,
          error=None if proc.returncode == 0 else proc.stderr[-2000:])
+    if proc.returncode == 0:
+        onnx_runtime(onnx, cfg["resolution"], cuda)
     if not args.work:
         shutil.rmtree(work, ignore_errors=True)
 

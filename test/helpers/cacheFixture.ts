@@ -17,9 +17,13 @@ export function tinyModel(dir: string, options: Partial<TinyClipOptions> = {}): 
   return dir;
 }
 
+/** cpSync's filter for a copy of the sample: the committed files only, not the training cache a
+ * `pscl train --project` in the checkout leaves beside them (git ignores it; a test expects none). */
+export const sampleFilesOnly = (src: string): boolean => path.basename(src) !== '.pscl-cache';
+
 /** Copies samples/tiny-birds into `dir`; returns the project file there. */
 export function copySample(dir: string, keepImages?: number): string {
-  cpSync(SAMPLE_DIR, dir, { recursive: true });
+  cpSync(SAMPLE_DIR, dir, { recursive: true, filter: sampleFilesOnly });
   if (keepImages !== undefined) {
     // CUB lists: keep the first N images (the importer reads images.txt)
     const list = path.join(dir, 'CUB_tiny', 'images.txt');

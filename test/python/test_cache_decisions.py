@@ -32,7 +32,7 @@ def cache(tmp_path_factory):
     run(NODE, "scripts/build.mjs", env=env)
     pscl = os.path.join(ROOT, "bin", "pscl.js")
     run(NODE, pscl, "clip", "make-tiny", "--out", str(tmp / "tiny"), env=env)
-    shutil.copytree(os.path.join(ROOT, "samples", "tiny-birds"), tmp / "sample")
+    shutil.copytree(os.path.join(ROOT, "samples", "tiny-birds"), tmp / "sample", ignore=shutil.ignore_patterns(".pscl-cache"))
     project = tmp / "sample" / "tiny-birds.pscl.json"
     p = json.loads(project.read_text())
     p["images"] = {"exclude": [{"path": EXCLUDED, "reason": "duplicate"}], "relabel": {RELABELED: "3"}}

@@ -31,7 +31,7 @@ def cache(tmp_path_factory):
     run(NODE, "scripts/build.mjs", env=env)
     pscl = os.path.join(ROOT, "bin", "pscl.js")
     run(NODE, pscl, "clip", "make-tiny", "--out", str(tmp / "tiny"), env=env)
-    shutil.copytree(os.path.join(ROOT, "samples", "tiny-birds"), tmp / "sample")
+    shutil.copytree(os.path.join(ROOT, "samples", "tiny-birds"), tmp / "sample", ignore=shutil.ignore_patterns(".pscl-cache"))
     out = tmp / "out"
     summary = run(NODE, pscl, "cache", "build", "--project", str(tmp / "sample" / "tiny-birds.pscl.json"),
                   "--model", str(tmp / "tiny"), "--out", str(out), "--input-size", "32", "--mask-size", "96", "--json", env=env)
@@ -158,7 +158,7 @@ def test_image_embeddings_match_the_reference_clip(tmp_path):
     env = dict(os.environ, PSCL_CACHE_DIR=str(tmp_path / "graphs"))
     pscl = os.path.join(ROOT, "bin", "pscl.js")
     run(NODE, pscl, "clip", "make-tiny", "--out", str(tmp_path / "tiny"), "--seed", "5", env=env)
-    shutil.copytree(os.path.join(ROOT, "samples", "tiny-birds"), tmp_path / "sample")
+    shutil.copytree(os.path.join(ROOT, "samples", "tiny-birds"), tmp_path / "sample", ignore=shutil.ignore_patterns(".pscl-cache"))
     root = tmp_path / "sample" / "CUB_tiny"
     lines = []
     for i, line in enumerate(open(root / "images.txt").read().split("\n")):

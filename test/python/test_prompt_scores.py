@@ -38,7 +38,7 @@ def scored(tmp_path_factory):
     env = dict(os.environ, PSCL_CACHE_DIR=str(tmp / "graphs"))
     subprocess.run([NODE, "scripts/build.mjs"], cwd=ROOT, check=True, capture_output=True, env=env)
     run("clip", "make-tiny", "--out", tmp / "tiny", "--seed", "2", env=env)
-    shutil.copytree(ROOT / "samples" / "tiny-birds", tmp / "sample")
+    shutil.copytree(ROOT / "samples" / "tiny-birds", tmp / "sample", ignore=shutil.ignore_patterns(".pscl-cache"))
     project = tmp / "sample" / "tiny-birds.pscl.json"
     cache = tmp / "cache"
     run("cache", "build", "--project", project, "--model", tmp / "tiny", "--out", cache, "--input-size", "64", env=env)

@@ -11,6 +11,7 @@ import { BackendClient } from '../../src/core/rpc/client';
 import type { ProgressParams } from '../../src/core/rpc/protocol';
 import { repoRoot, tempDir } from '../helpers/paths';
 import { buildDist } from './fixtures/build-backend';
+import { sampleFilesOnly } from '../helpers/cacheFixture';
 
 const tmp = tempDir('pscl-backend-cache-');
 
@@ -20,7 +21,7 @@ describe('cache/build in the backend', { timeout: 180_000 }, () => {
   const projectFile = path.join(ws, 'tiny-birds.pscl.json');
 
   before(() => {
-    cpSync(path.join(repoRoot, 'samples', 'tiny-birds'), ws, { recursive: true });
+    cpSync(path.join(repoRoot, 'samples', 'tiny-birds'), ws, { recursive: true, filter: sampleFilesOnly });
     client = new BackendClient({ backendPath: buildDist(), env: { ...process.env, PSCL_CACHE_DIR: path.join(tmp.dir, 'cache') } });
   });
   after(async () => {

@@ -11,6 +11,7 @@ import type { ProgressParams } from '../../src/core/rpc/protocol';
 import { QualityRequests } from '../../src/core/rpc/quality';
 import { repoRoot, tempDir } from '../helpers/paths';
 import { buildDist } from './fixtures/build-backend';
+import { sampleFilesOnly } from '../helpers/cacheFixture';
 
 const tmp = tempDir('pscl-backend-quality-');
 
@@ -21,7 +22,7 @@ describe('quality/score in the backend', { timeout: 180_000 }, () => {
   const model = path.join(tmp.dir, 'tiny');
 
   before(() => {
-    cpSync(path.join(repoRoot, 'samples', 'tiny-birds'), ws, { recursive: true });
+    cpSync(path.join(repoRoot, 'samples', 'tiny-birds'), ws, { recursive: true, filter: sampleFilesOnly });
     makeTinyClip(model, { seed: 9 });
     client = new BackendClient({ backendPath: buildDist(), env: { ...process.env, PSCL_CACHE_DIR: path.join(tmp.dir, 'graphs') } });
   });

@@ -2,11 +2,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { galleryFiles, readEvaluation } from '../../src/core/runs';
+import { sampleFilesOnly } from '../helpers/cacheFixture';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PYTHON = process.env.PSCL_PYTHON || '/usr/bin/python3';
@@ -49,7 +51,7 @@ test('pscl train runs the trainer to the end; pscl runs lists it; pscl eval summ
 
 test('pscl train --project builds the cache then trains; pscl classify exports model.onnx and prints the top classes', { skip, timeout: 180_000 }, async () => {
   const ws = path.join(tmp, 'tiny-birds');
-  cpSync(path.join(ROOT, 'samples/tiny-birds'), ws, { recursive: true });
+  cpSync(path.join(ROOT, 'samples/tiny-birds'), ws, { recursive: true, filter: sampleFilesOnly });
   const inWs = (...args: string[]) =>
     spawnSync(process.execPath, ['--import', pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, path.join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ws, encoding: 'utf8', env: { ...process.env, PSCL_PYTHON: PYTHON, OMP_NUM_THREADS: '1' } });
   const train = inWs('train', '--project', 'tiny-birds.pscl.json', '--run-dir', 'runs/p', '--config', 'tiny', '--set', 'epochs=1', '--device', 'cpu');
@@ -88,4 +90,34 @@ test('pscl train --project builds the cache then trains; pscl classify exports m
   assert.ok(json.predictions.every((p: { prob: number }, i: number, a: { prob: number }[]) => i === 0 || a[i - 1]!.prob >= p.prob));
   assert.match(inWs('classify', '--run', 'runs/p', '--image', 'nope.jpg').stderr, /nope\.jpg: image not found/);
   assert.match(inWs('classify', '--run', 'runs/p', '--image', image, '--top', '0').stderr, /--top must be a positive integer/);
+});
+
+test('pscl train without --config and without a GPU: the CPU preset instead of rn50, said with the estimate', { skip, timeout: 300_000 }, () => {
+  const cache = execFileSync(PYTHON, [path.join(ROOT, 'trainer/tests/fixtures.py'), path.join(tmp, 'fb')], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
+  const train = pscl('train', '--cache', cache, '--run-dir', 'runs/fallback', '--set', 'epochs=1', '--device', 'cpu');
+  assert.equal(train.status, 0, train.stderr);
+  assert.match(train.stderr, /preflight: no GPU: the default config \(resnet50 at 448 px\) is made for GPUs; on this CPU it would need about [\d.]+ [GM]B of RAM and take about [\w ]+\. Using the CPU preset 'tiny' instead/);
+  assert.match(train.stderr, /preflight: tiny_rn at 64 px, batch 16 on CPU: peak \d+ MB of [\d.]+ GB free RAM, [\d.]+ s\/step, 6 steps, ETA /);
+  assert.match(train.stderr, /warning: backbone_weights is "none": tiny_rn has no pretrained weights/);
+  const config = JSON.parse(readFileSync(path.join(tmp, 'runs/fallback/config.json'), 'utf8')).config;
+  assert.equal(config.backbone, 'tiny_rn');
+  assert.equal(config.epochs, 1, 'the user --set still applies to the preset');
+  assert.equal(config.num_workers, 0);
+});
+
+test('pscl train with backbone_weights clip:demo: the demo CLIP vision tower, its hash in the run', { skip, timeout: 300_000 }, () => {
+  const cache = execFileSync(PYTHON, [path.join(ROOT, 'trainer/tests/fixtures.py'), path.join(tmp, 'cd')], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
+  const cacheDir = path.join(tmp, 'user-cache');
+  const env = { PSCL_CACHE_DIR: cacheDir };
+  const sets = ['backbone="clip_vit"', 'backbone_weights="clip:demo"', 'stages=[2,3,4]', 'vit_blocks=[1,1,2,3]', 'normalization="clip"', 'epochs=1'].flatMap((s) => ['--set', s]);
+  const train = spawnSync(process.execPath, ['--import', pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, path.join(ROOT, 'src/cli/main.ts'), 'train', '--cache', cache, '--run-dir', 'runs/clipdemo', '--config', 'tiny', '--device', 'cpu', ...sets], {
+    cwd: tmp, encoding: 'utf8', env: { ...process.env, ...env, PSCL_PYTHON: PYTHON, OMP_NUM_THREADS: '1' },
+  });
+  assert.equal(train.status, 0, train.stderr);
+  const start = JSON.parse(readFileSync(path.join(tmp, 'runs/clipdemo/events.jsonl'), 'utf8').split('\n')[0]!);
+  const demo = path.dirname(start.pretrained.path);
+  assert.ok(demo.startsWith(path.join(cacheDir, 'models')), `the demo CLIP of this cache folder: ${demo}`);
+  assert.equal(start.pretrained.source, 'clip:demo');
+  assert.equal(start.pretrained.sha256, createHash('sha256').update(readFileSync(path.join(demo, 'model.safetensors'))).digest('hex'));
+  assert.equal(start.config.clip_vision.num_hidden_layers, 3);
 });

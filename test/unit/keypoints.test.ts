@@ -10,7 +10,7 @@ import { checkProjectFile } from '../../src/core/project';
 import { readKeypoints } from '../../src/core/taxonomy/importers/keypoints';
 import { parseProject } from '../../src/core/taxonomy/project';
 import { validateProject } from '../../src/core/taxonomy/validate';
-import { SAMPLE_DIR } from '../helpers/cacheFixture';
+import { SAMPLE_DIR, sampleFilesOnly } from '../helpers/cacheFixture';
 import { tempDir } from '../helpers/paths';
 
 const tmp = tempDir('pscl-keypoints-');
@@ -70,7 +70,7 @@ describe('part keypoints', () => {
     assert.deepEqual(unknown.data, { coarse: 'bird', part: 'beak', keypoint: 'bek', suggestedKeypoint: 'beak' });
     // through the file check, which reads the dataset's parts file
     const dir = path.join(tmp.dir, 'sample');
-    cpSync(SAMPLE_DIR, dir, { recursive: true });
+    cpSync(SAMPLE_DIR, dir, { recursive: true, filter: sampleFilesOnly });
     writeFileSync(path.join(dir, 'tiny-birds.pscl.json'), text.replace('"keypoints": ["tail"]', '"keypoints": ["tail_feathers"]'));
     const diags = await checkProjectFile(path.join(dir, 'tiny-birds.pscl.json'));
     assert.deepEqual(diags.map((d) => d.code), ['unknown-keypoint']);

@@ -43,9 +43,14 @@ test('exported ONNX global branch matches PyTorch within 1e-4', { timeout: 300_0
     const logits = out.logits.data as Float32Array;
     const probs = out.probs.data as Float32Array;
     let worst = 0;
-    for (let i = 0; i < expected.length; i++) {
-      worst = Math.max(worst, Math.abs(logits[i] - expected[i]));
-      assert.ok(Math.abs(probs[i] - 1 / (1 + Math.exp(-expected[i]))) < 1e-5);
+    const c = ref.logits_shape[1] as number;
+    for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(logits[i] - expected[i]));
+    // probs: the softmax over each row (the tiny preset's loss_form), as preprocess.json says
+    for (let row = 0; row < expected.length / c; row++) {
+      const z = Array.from(expected.subarray(row * c, (row + 1) * c));
+      const max = Math.max(...z);
+      const sum = z.reduce((a, v) => a + Math.exp(v - max), 0);
+      z.forEach((v, j) => assert.ok(Math.abs(probs[row * c + j] - Math.exp(v - max) / sum) < 1e-5, `probs[${row}][${j}]`));
     }
     t.diagnostic(`largest |onnx - torch| logit difference: ${worst}`);
     assert.ok(worst <= 1e-4, `largest difference ${worst}`);
@@ -54,6 +59,7 @@ test('exported ONNX global branch matches PyTorch within 1e-4', { timeout: 300_0
     assert.deepEqual(classes.levels, ['coarse', 'tone', 'fine']);
     const pre = JSON.parse(readFileSync(ref.preprocess, 'utf8'));
     assert.deepEqual(pre.input_size, [ref.input_shape[2], ref.input_shape[3]]);
+    assert.equal(pre.probability, 'softmax');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { decodeRgb, preprocessImage, predictionPath, readExportedModel, resizeBilinearLikePil, RunClassifier, topK } from '../../src/core/runs/classify';
+import { decodeRgb, preprocessImage, predictionPath, probabilities, readExportedModel, resizeBilinearLikePil, RunClassifier, topK } from '../../src/core/runs/classify';
 
 const root = path.resolve(__dirname, '..', '..');
 const python = process.env.PSCL_PYTHON || '/usr/bin/python3';
@@ -65,13 +65,16 @@ test('preprocessing equals the trainer eval tensor (PIL bilinear, float32 normal
 test('ONNX top-5 equals PyTorch top-5, logits within 1e-4', { timeout: 300_000 }, async (t) => {
   if (skip) return t.skip(skip);
   const clf = await RunClassifier.load(ref!.run);
+  assert.equal(clf.model.probability, 'softmax', 'the tiny preset trains with the softmax loss; preprocess.json says so');
   try {
     for (const item of ref!.items) {
       const preds = await clf.classify(item.image, 5);
+      const max = Math.max(...item.logits);
+      const sum = item.logits.reduce((a, z) => a + Math.exp(z - max), 0);
       assert.deepEqual(preds.map((p) => p.index), item.top5, item.image);
       for (const p of preds) {
         assert.ok(Math.abs(p.logit - item.logits[p.index]!) < 1e-4, `${item.image}: logit ${p.logit} vs ${item.logits[p.index]}`);
-        assert.ok(Math.abs(p.prob - 1 / (1 + Math.exp(-item.logits[p.index]!))) < 1e-5);
+        assert.ok(Math.abs(p.prob - Math.exp(item.logits[p.index]! - max) / sum) < 1e-5, `${item.image}: softmax probability of ${p.index}`);
       }
       assert.equal(preds[0]!.path.fine, preds[0]!.name);
       assert.match(predictionPath(preds[0]!, clf.model.levels), / › /);
@@ -79,6 +82,14 @@ test('ONNX top-5 equals PyTorch top-5, logits within 1e-4', { timeout: 300_000 }
   } finally {
     await clf.dispose();
   }
+});
+
+test('probabilities: softmax over the classes (by hand), or a sigmoid per class for runs trained with the sigmoid loss', () => {
+  const p = probabilities([0, Math.log(2), Math.log(5)], 'softmax');
+  [1 / 8, 2 / 8, 5 / 8].forEach((v, i) => assert.ok(Math.abs(p[i]! - v) < 1e-12));
+  assert.deepEqual(probabilities([1000, 1000], 'softmax'), [0.5, 0.5], 'no overflow');
+  const s = probabilities([0, Math.log(3)], 'sigmoid');
+  assert.ok(Math.abs(s[0]! - 0.5) < 1e-12 && Math.abs(s[1]! - 0.75) < 1e-12);
 });
 
 test('resize is the identity at the same size and keeps a constant image constant', () => {

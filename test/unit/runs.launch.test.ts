@@ -260,3 +260,13 @@ test('the stop grace period grows with the longest step measured, never below th
   const exit = await t.stop();
   assert.equal(exit.status, 'stopped', exit.reason);
 });
+
+test('before a step is measured the grace period follows the preflight estimate (a first rn50 step on a CPU is not killed at 30 s)', async () => {
+  const o = options(['--steps', '10000', '--sleep', '0.05', '--estimated-step-s', '40'], { stopGraceMs: 200 });
+  const events: RunEvent[] = [];
+  const t = await TrainerProcess.start(o, { onEvent: (e) => events.push(e) });
+  await until(() => events.some((e) => e.type === 'start'));
+  assert.equal(t.stopGraceMs, 120_000, 'three estimated 40 s steps');
+  const exit = await t.stop();
+  assert.equal(exit.status, 'stopped', exit.reason);
+});

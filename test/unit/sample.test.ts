@@ -8,8 +8,9 @@ import { repoRoot, tempDir } from '../helpers/paths';
 const tmp = tempDir();
 after(tmp.cleanup);
 
+/** The sample's files, without the training cache `pscl train --project` builds beside it (git ignores it). */
 function files(dir: string, base = dir): string[] {
-  return readdirSync(dir).flatMap((n) => {
+  return readdirSync(dir).filter((n) => n !== '.pscl-cache').flatMap((n) => {
     const p = path.join(dir, n);
     return statSync(p).isDirectory() ? files(p, base) : [path.relative(base, p)];
   });

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { SHOTS, canvasColorCount, canvasColorRight, useBrowser, openWebview } from './webview/harness';
 import { runInfo, startEvent, trainingEvents } from './webview/fixtures';
+import type { RunEvent } from '../../src/core/runs';
 
 const { skip, browser: getBrowser } = useBrowser();
 
@@ -37,8 +38,24 @@ test('feeding events draws the loss curve (canvas pixels change) and updates pro
   assert.match((await page.textContent('#tile-best')) ?? '', /^Best top-1\d+\.\d%$/);
   assert.match((await page.textContent('#log')) ?? '', /epoch 3$/);
   assert.equal(await page.isVisible('#chart-resources'), true, 'GPU/CPU use is shown when events carry it');
+  assert.equal(await page.isVisible('#weights-note'), false, 'no from-scratch warning for a run whose config names no "none" weights');
   assert.deepEqual(v.errors, [], 'no console errors or CSP violations');
   await page.screenshot({ path: path.join(SHOTS, 'dashboard-dark.png'), fullPage: true });
+  await page.close();
+});
+
+test('a run whose backbone starts from scratch shows the warning; the preflight estimate is the device tooltip', { skip }, async () => {
+  const v = await openWebview(getBrowser(), 'dashboard', { theme: 'light' });
+  const { page } = v;
+  const start = { ...startEvent(), config: { backbone: 'tiny_rn', backbone_weights: 'none' }, pretrained: { source: 'none', pretrained: false }, preflight: { summary: 'tiny_rn at 32 px, batch 16 on CPU: peak 330 MB of 19.8 GB free RAM, 0.45 s/step, 180 steps, ETA 1 min 21 s' } } as RunEvent;
+  await v.send({ type: 'snapshot', run: runInfo('running'), events: [start, ...trainingEvents(0, 10)], log: [], corruptLines: 0 });
+  await page.waitForSelector('#weights-note', { state: 'visible' });
+  assert.match((await page.textContent('#weights-note')) ?? '', /^From scratch: backbone_weights is "none"/);
+  assert.match((await page.getAttribute('#meta', 'title')) ?? '', /^Preflight: tiny_rn at 32 px, batch 16 on CPU: peak 330 MB/);
+  // resumed with pretrained weights recorded: no warning
+  await v.send({ type: 'events', events: [{ ...startEvent(), time: start.time + 100, pretrained: { source: 'imagenet', pretrained: true } } as RunEvent] });
+  await page.waitForSelector('#weights-note', { state: 'hidden' });
+  assert.deepEqual(v.errors, []);
   await page.close();
 });
 

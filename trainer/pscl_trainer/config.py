@@ -13,8 +13,9 @@ CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
 
 DEFAULTS = {
     # backbone
-    "backbone": "resnet50",          # resnet50 | vit_b_16 | swin_b | tiny_rn | tiny_vit
-    "backbone_weights": None,        # local .safetensors/.pth of the torchvision model; never downloaded
+    "backbone": "resnet50",          # resnet50 | vit_b_16 | swin_b | clip_vit | tiny_rn | tiny_vit
+    "backbone_weights": "imagenet",  # imagenet | clip:<folder or Hub repo> | a .pth/.safetensors file | none
+    "clip_vision": None,             # clip_vit's shape (the CLIP folder's vision_config), filled in at the start
     "tiny_widths": [16, 32, 64, 128],  # tiny_rn: channels of stages 1..4
     "vit_width": 64,                 # tiny_vit
     "vit_depth": 4,
@@ -40,13 +41,17 @@ DEFAULTS = {
     "use_vlcl": True,                # ablation: False = linear head instead of text prototypes
     "normalize_visual": True,        # L2-normalise W I before comparing with T
     "tau_init": 10.0,
+    "prototype_center": False,       # subtract the mean prototype before use (clustered text embeddings)
+    "vlcl_levels": False,            # VLCL-MG also against each intermediate level's prototypes (training only)
+    "level_weights": [0.5],          # loss weight per intermediate level, coarse to fine (the last repeats)
     "beta_init": None,               # None: -log(C - 1), i.e. P = 1/C at the start
     # loss
     "gamma": 4.0,
     "epsilon": [0.4, 0.3, 0.2, 0.1],       # smoothing noise of stages 1..4
     "stage_weights": [0.1, 0.2, 0.4, 1.0],  # loss weight of stages 1..4
     "smoothing": "hierarchy",        # hierarchy | uniform | none
-    "loss_negative_term": True,      # False = the paper's printed positive-only term
+    "loss_form": "softmax",          # softmax | sigmoid: how P = sigma(z) is read (docs/loss.md)
+    "loss_negative_term": True,      # sigmoid form only: False = the paper's printed positive-only term
     # optimisation
     "epochs": 100,
     "warmup_epochs": 10,
@@ -74,11 +79,12 @@ DEFAULTS = {
 }
 
 _CHOICES = {
-    "backbone": ["resnet50", "vit_b_16", "swin_b", "tiny_rn", "tiny_vit"],
+    "backbone": ["resnet50", "vit_b_16", "swin_b", "clip_vit", "tiny_rn", "tiny_vit"],
     "normalization": ["imagenet", "clip"],
     "cls_reduce": ["mean", "concat", "logit_mean"],
     "fusion": ["resaf", "cross", "mlp", "none"],
     "smoothing": ["hierarchy", "uniform", "none"],
+    "loss_form": ["softmax", "sigmoid"],
     "amp_dtype": ["float16", "bfloat16"],
 }
 
@@ -162,9 +168,19 @@ def load_config(name_or_path="rn50", sets=()):
     return cfg
 
 
+# What a key meant before it existed: a stored config without it was trained that way.
+LEGACY = {"loss_form": "sigmoid", "backbone_weights": "none", "vlcl_levels": False}
+
+
 def from_dict(data, where):
-    """A config stored in a run folder or checkpoint (unknown keys are still errors)."""
-    return validate(merge(dict(DEFAULTS), data, where))
+    """A config stored in a run folder or checkpoint (unknown keys are still errors; keys it lacks
+    take their LEGACY value, else the default)."""
+    cfg = dict(DEFAULTS)
+    cfg.update({k: v for k, v in LEGACY.items() if k not in data})
+    merge(cfg, data, where)
+    if cfg["backbone_weights"] is None:  # before "none" had to be said: null meant from scratch
+        cfg["backbone_weights"] = "none"
+    return validate(cfg)
 
 
 def validate(cfg):
@@ -180,6 +196,28 @@ def validate(cfg):
         raise ConfigError("config keys 'batch_size', 'grad_accum' and 'epochs' must be >= 1")
     if cfg["mask_closing"] < 1 or cfg["mask_closing"] % 2 == 0:
         raise ConfigError(f"config key 'mask_closing' must be an odd kernel size >= 1 (1 = off), got {cfg['mask_closing']}")
-    if cfg["backbone"] in ("vit_b_16", "tiny_vit") and len(cfg["vit_blocks"]) != 4:
-        raise ConfigError("config key 'vit_blocks' needs 4 block numbers (stages 1..4)")
+    if cfg["vlcl_levels"] and not cfg["use_vlcl"]:
+        raise ConfigError("config key 'vlcl_levels' needs use_vlcl (the level heads share its projection W)")
+    if cfg["vlcl_levels"] and (not cfg["level_weights"] or any(w < 0 for w in cfg["level_weights"])):
+        raise ConfigError(f"config key 'level_weights' needs one or more weights >= 0, got {cfg['level_weights']}")
+    weights = cfg["backbone_weights"]
+    if weights is None or not isinstance(weights, str) or not weights.strip():
+        raise ConfigError("config key 'backbone_weights' must be \"imagenet\", \"clip:<folder or Hub repo>\", a weights "
+                          "file (.pth/.safetensors), or \"none\" to train the backbone from scratch")
+    if cfg["backbone"].startswith("tiny") and weights != "none":
+        raise ConfigError(f"backbone {cfg['backbone']!r} has no pretrained weights: set backbone_weights to \"none\" "
+                          f"(from scratch), or use resnet50, vit_b_16, swin_b or clip_vit")
+    if cfg["backbone"] == "clip_vit" and weights != "none" and not weights.startswith("clip:"):
+        raise ConfigError(f"backbone 'clip_vit' loads a CLIP vision tower: set backbone_weights to \"clip:<folder or Hub "
+                          f"repo>\" (got {weights!r})")
+    if weights.startswith("clip:") and cfg["backbone"] != "clip_vit":
+        raise ConfigError(f"backbone_weights {weights!r} is a CLIP vision tower, which needs backbone \"clip_vit\" "
+                          f"(it does not fit torchvision's {cfg['backbone']}: pre-LayerNorm, quick-GELU, no patch bias)")
+    if cfg["backbone"] in ("vit_b_16", "tiny_vit", "clip_vit"):
+        if len(cfg["vit_blocks"]) != 4:
+            raise ConfigError("config key 'vit_blocks' needs 4 block numbers (stages 1..4)")
+        taps = [cfg["vit_blocks"][s - 1] for s in stages]
+        if any(b <= a for a, b in zip(taps, taps[1:])) or taps[0] < 1:
+            raise ConfigError(f"config key 'vit_blocks' must give the stages {stages} increasing block numbers from 1, "
+                              f"got {taps}")
     return cfg

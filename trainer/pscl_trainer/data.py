@@ -134,6 +134,35 @@ def load_prototypes(cache_dir, manifest):
     return fine
 
 
+def level_prototypes(cache_dir, manifest):
+    """VLCL-MG prototypes of the intermediate levels (between coarse and fine, with 2+ values):
+    [(level, T_l [n_l, D], value index of every class [C])], T_l = norm(t_value - t_coarse) with
+    the coarse value of the first class carrying the value (as the cache builds `fine`)."""
+    levels = manifest.levels[1:-1]
+    if not levels:
+        return []
+    path = os.path.join(cache_dir, "prototypes.safetensors")
+    tensors = load_file(path)
+    coarse_name = f"level.{manifest.levels[0]}"
+    if coarse_name not in tensors:
+        raise DataError(f"{path} has no `{coarse_name}` tensor; {_REBUILD}")
+    coarse = tensors[coarse_name].float()
+    index = torch.tensor(manifest.level_index, dtype=torch.long)  # [C, L]
+    out = []
+    for j, level in enumerate(levels, start=1):
+        name = f"level.{level}"
+        values = index[:, j]
+        n = len(manifest.level_values[level])
+        if n < 2:
+            continue
+        if name not in tensors or tensors[name].shape[0] != n:
+            raise DataError(f"{path}: `{name}` is missing or has not {n} rows (one per value of {level}); {_REBUILD}")
+        first = [int(torch.nonzero(values == v)[0]) if bool((values == v).any()) else 0 for v in range(n)]
+        t = tensors[name].float() - coarse[index[first, 0]]
+        out.append((level, torch.nn.functional.normalize(t, dim=-1), values))
+    return out
+
+
 def _crop_box(rng, width, height, scale, ratio=(3 / 4, 4 / 3)):
     """A random-resized-crop box (left, top, right, bottom), the usual area/aspect sampling."""
     area = width * height

@@ -12,7 +12,7 @@ from . import stopping
 from .data import CacheDataset, Manifest
 from .errors import DataError
 from .fsutil import write_json_atomic
-from .losses import PSCLLoss
+from .losses import PSCLLoss, probabilities
 from .runtime import autocast, resolve_device, set_threads
 
 
@@ -47,7 +47,7 @@ def evaluate(model, dataset, manifest, cfg, device, loss_fn):
             stage_correct[i] += int((l[:, 0].argmax(-1) == labels).sum())
             stage_loss[i] += float(sl) * b
         logits = stage_logits[-1][:, 0]
-        probs = torch.sigmoid(logits)
+        probs = probabilities(logits, cfg["loss_form"])
         conf, pred = probs.max(-1)
         k = min(5, c)
         top5 += int((logits.topk(k, dim=-1).indices == labels.unsqueeze(1)).any(1).sum())

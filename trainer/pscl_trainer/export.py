@@ -2,7 +2,8 @@
 preprocessing the model expects.
 
 <out>/model.onnx        input `image` [batch, 3, R, R] float32; outputs `logits` and `probs`
-                        (sigmoid) [batch, C]; the batch axis is dynamic
+                        [batch, C] (softmax over the classes, or sigmoid per class: the run's
+                        `loss_form`, named in preprocess.json); the batch axis is dynamic
 <out>/classes.json      classes in output order with their value at every level
 <out>/preprocess.json   input size, layout, scale, mean/std
 """
@@ -14,18 +15,20 @@ import torch
 
 from .data import NORMALIZATION
 from .fsutil import write_json_atomic
+from .losses import probabilities
 from .model import GlobalBranch
 from .runs import model_from_run
 
 
 class _WithProbs(torch.nn.Module):
-    def __init__(self, model):
+    def __init__(self, model, form):
         super().__init__()
         self.branch = GlobalBranch(model)
+        self.form = form
 
     def forward(self, image):
         logits = self.branch(image)
-        return logits, torch.sigmoid(logits)
+        return logits, probabilities(logits, self.form)
 
 
 def best_opset(wanted=17):
@@ -38,8 +41,8 @@ def best_opset(wanted=17):
     return min(wanted, int(top))
 
 
-def export_onnx(model, path, resolution, opset):
-    wrapper = _WithProbs(model).eval()
+def export_onnx(model, path, resolution, opset, form="sigmoid"):
+    wrapper = _WithProbs(model, form).eval()
     dummy = torch.zeros(2, 3, resolution, resolution)
     kwargs = dict(input_names=["image"], output_names=["logits", "probs"], opset_version=opset,
                   dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}, "probs": {0: "batch"}},
@@ -60,13 +63,14 @@ def run_export(args, events):
     os.makedirs(out, exist_ok=True)
     opset = args.opset or best_opset()
     path = os.path.join(out, "model.onnx")
-    export_onnx(model, path, cfg["resolution"], opset)
+    export_onnx(model, path, cfg["resolution"], opset, cfg["loss_form"])
     write_json_atomic(os.path.join(out, "classes.json"), {"levels": run["levels"], "classes": run["classes"]})
     mean, std = NORMALIZATION[cfg["normalization"]]
     write_json_atomic(os.path.join(out, "preprocess.json"), {
         "input": "image", "outputs": ["logits", "probs"], "input_size": [cfg["resolution"], cfg["resolution"]],
         "layout": "NCHW", "color": "RGB", "scale": 1 / 255, "mean": mean, "std": std,
         "normalization": cfg["normalization"], "resize": "whole image, bilinear, to input_size",
+        "probability": cfg["loss_form"],
         "opset": opset, "torch": torch.__version__, "weights": os.path.relpath(weights, args.run)})
     events.emit("export", path=os.path.relpath(path, args.run), opset=opset, classes=run["num_classes"],
                 input_size=[cfg["resolution"], cfg["resolution"]])

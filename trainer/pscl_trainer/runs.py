@@ -10,7 +10,7 @@ from .model import PSCLModel
 from .checkpoint import last_checkpoint, load_weights_file
 
 
-def write_run_config(run_dir, cfg, cache_dir, manifest, prototypes):
+def write_run_config(run_dir, cfg, cache_dir, manifest, prototypes, pretrained=None, levels=None):
     # the cache relative to the run folder: a workspace (run and cache) moved, or mounted elsewhere on
     # another machine of a cluster, still resumes and evaluates (docs/cluster.md)
     write_json_atomic(os.path.join(run_dir, "config.json"), {
@@ -18,6 +18,8 @@ def write_run_config(run_dir, cfg, cache_dir, manifest, prototypes):
         "levels": manifest.levels, "classes": manifest.class_paths(),
         "num_classes": manifest.num_classes, "num_part_slots": manifest.num_part_slots,
         "prototype_dim": int(prototypes.shape[1]) if prototypes is not None else None,
+        "pretrained": pretrained,  # what backbone_weights loaded: source, path, layout, sha256, kept copy
+        "level_prototypes": [[name, int(t.shape[0]), int(t.shape[1])] for name, t, _ in levels] if levels else None,
     })
 
 
@@ -39,8 +41,10 @@ def read_run_config(run_dir):
     return run
 
 
-def build_model(cfg, num_classes, num_part_slots, prototypes):
-    return PSCLModel(cfg, num_classes, num_part_slots, prototypes if cfg["use_vlcl"] else None)
+def build_model(cfg, num_classes, num_part_slots, prototypes, levels=None):
+    """`levels`: [(level, T_l, class values)] for the intermediate-level heads (vlcl_levels)."""
+    level_protos = [t for _, t, _ in levels] if levels and cfg["use_vlcl"] and cfg["vlcl_levels"] else None
+    return PSCLModel(cfg, num_classes, num_part_slots, prototypes if cfg["use_vlcl"] else None, level_protos)
 
 
 def model_from_run(run_dir, checkpoint=None):
@@ -48,7 +52,8 @@ def model_from_run(run_dir, checkpoint=None):
     run = read_run_config(run_dir)
     cfg = run["config"]
     protos = torch.zeros(run["num_classes"], run["prototype_dim"]) if run.get("prototype_dim") else None
-    model = build_model(cfg, run["num_classes"], run["num_part_slots"], protos)
+    levels = [(name, torch.zeros(n, dim), None) for name, n, dim in run.get("level_prototypes") or []]
+    model = build_model(cfg, run["num_classes"], run["num_part_slots"], protos, levels)
     if checkpoint is None:
         record = last_checkpoint(run_dir)
         if record is None:

@@ -33,7 +33,7 @@ def main(out):
     from pscl_trainer.runs import model_from_run
     model, run_cfg, _ = model_from_run(run)
     ds = CacheDataset(Manifest(cache), "test", run_cfg["config"], train=False)
-    images = torch.stack([ds[0][0], ds[5][0], torch.randn(3, 32, 32)])  # batch 3; the export used 2
+    images = torch.stack([ds[0][0], ds[5][0], torch.randn_like(ds[0][0])])  # batch 3 (the export used 2), at the preset's resolution
     with torch.no_grad():
         logits = GlobalBranch(model)(images)
     images.numpy().astype("<f4").tofile(os.path.join(out, "input.f32"))

@@ -22,7 +22,7 @@ def test_manifest_skips_error_images_and_reads_prototypes(tiny_cache):
 
 
 def test_augmentation_moves_image_and_mask_together(tiny_cache):
-    cfg = load_config("tiny", ["crop_scale=[0.4,0.6]"])
+    cfg = load_config("tiny", ["crop_scale=[0.4,0.6]", "resolution=32"])
     ds = CacheDataset(Manifest(tiny_cache), "train", cfg, train=True)
     mean, std = (torch.tensor(v).view(3, 1, 1) for v in NORMALIZATION["imagenet"])
     flips = set()

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from pscl_trainer.config import load_config
-from pscl_trainer.losses import PSCLLoss, focal_smooth_loss, smoothing_matrix
+from pscl_trainer.losses import PSCLLoss, focal_smooth_loss, probabilities, smoothing_matrix
 from pscl_trainer.model.vlcl import ClassTokenHead, ContrastiveHead
 from pscl_trainer.train import lr_at
 
@@ -14,7 +14,38 @@ def sig(x):
     return 1 / (1 + math.exp(-x))
 
 
-def test_focal_smooth_loss_matches_hand_computation():
+def test_softmax_focal_smooth_loss_matches_hand_computation():
+    # z = (0.5, -1, 2): e^z = 1.6487213, 0.3678794, 7.3890561, sum 9.4056568 (log 2.2413113)
+    # P = (0.1752904, 0.0391126, 0.7855970); -log P = (1.7413113, 3.2413113, 0.2413113)
+    # y~ = (0.8, 0.15, 0.05), gamma 2: -sum y~ (1 - P)^2 log P
+    z = [[0.5, -1.0, 2.0]]
+    y = [0.8, 0.15, 0.05]
+    expected = 0.8 * 0.6801459 * 1.7413113 + 0.15 * 0.9233046 * 3.2413113 + 0.05 * 0.0459686 * 0.2413113
+    got = focal_smooth_loss(torch.tensor([z]), torch.tensor([y]), 2.0, form="softmax")
+    assert got.item() == pytest.approx(expected, rel=1e-5)
+    # gamma 0 and a one-hot target: plain cross-entropy, -log P_y
+    ce = focal_smooth_loss(torch.tensor([z]), torch.tensor([[0.0, 0.0, 1.0]]), 0.0, form="softmax")
+    assert ce.item() == pytest.approx(0.2413113, rel=1e-5)
+    # the positive-only term lowers the wrong classes: its gradient on a wrong logit is positive
+    logits = torch.tensor([z], requires_grad=True)
+    focal_smooth_loss(logits, torch.tensor([[0.0, 1.0, 0.0]]), 4.0, form="softmax").backward()
+    g = logits.grad[0, 0].tolist()
+    assert g[1] < 0 and g[0] > 0 and g[2] > 0
+    assert probabilities(torch.tensor(z), "softmax")[0].tolist() == pytest.approx([0.1752904, 0.0391126, 0.7855970], rel=1e-5)
+
+
+def test_sigmoid_positive_only_term_raises_every_class():
+    """Why the sigmoid form needs its negative term: the printed term alone pushes all P up."""
+    logits = torch.tensor([[[0.5, -1.0, 2.0]]], requires_grad=True)
+    focal_smooth_loss(logits, torch.tensor([[0.0, 1.0, 0.0]]), 4.0, negative_term=False, form="sigmoid").backward()
+    assert logits.grad[0, 0, 0].item() == 0 and logits.grad[0, 0, 1].item() < 0 and logits.grad[0, 0, 2].item() == 0
+    smoothed = torch.tensor([[0.1, 0.8, 0.1]])
+    logits.grad = None
+    focal_smooth_loss(logits, smoothed, 4.0, negative_term=False, form="sigmoid").backward()
+    assert (logits.grad < 0).all()  # every class pushed up, the wrong ones too
+
+
+def test_sigmoid_focal_smooth_loss_matches_hand_computation():
     z = [[0.5, -1.0, 2.0]]
     y = [0.8, 0.15, 0.05]
     gamma = 2.0
@@ -22,11 +53,15 @@ def test_focal_smooth_loss_matches_hand_computation():
     for zc, yc in zip(z[0], y):
         p = sig(zc)
         expected += -(yc * (1 - p) ** gamma * math.log(p) + (1 - yc) * p ** gamma * math.log(1 - p))
-    got = focal_smooth_loss(torch.tensor([z]), torch.tensor([y]), gamma)
+    got = focal_smooth_loss(torch.tensor([z]), torch.tensor([y]), gamma, form="sigmoid")
     assert got.item() == pytest.approx(expected, rel=1e-6)
     positive_only = sum(-(yc * (1 - sig(zc)) ** gamma * math.log(sig(zc))) for zc, yc in zip(z[0], y))
-    assert focal_smooth_loss(torch.tensor([z]), torch.tensor([y]), gamma, negative_term=False).item() == \
+    assert focal_smooth_loss(torch.tensor([z]), torch.tensor([y]), gamma, negative_term=False, form="sigmoid").item() == \
         pytest.approx(positive_only, rel=1e-6)
+    # by hand, to 4 digits: sig = (0.622459, 0.268941, 0.880797)
+    assert expected == pytest.approx(0.8 * 0.142537 * 0.474077 + 0.2 * 0.387455 * 0.974077
+                                     + 0.15 * 0.534447 * 1.313262 + 0.85 * 0.072329 * 0.313262
+                                     + 0.05 * 0.014209 * 0.126928 + 0.95 * 0.775803 * 2.126928, rel=1e-4)
 
 
 def test_loss_sums_branches_and_averages_batch():

@@ -40,6 +40,7 @@ const progressLeft = h('span', { id: 'progress-text' });
 const progressRight = h('span', { id: 'progress-pct' });
 const tiles = h('div', { class: 'tiles', id: 'tiles' });
 const alertBox = h('div', { class: 'alert', role: 'alert', id: 'error', hidden: true });
+const weightsNote = h('div', { class: 'note warn', id: 'weights-note', hidden: true });
 const logPre = h('pre', { id: 'log', tabindex: 0, 'aria-label': 'Trainer log (last lines)' });
 const logCount = h('span', { class: 'muted' });
 const chartHosts = new Map<ChartId, { card: HTMLElement; host: HTMLElement; plot?: uPlot; labels: string; version: number }>();
@@ -49,6 +50,7 @@ app.removeAttribute('aria-busy');
 app.append(
   h('header', { class: 'bar' }, title, badge, meta, h('span', { class: 'spacer' }), stopBtn, resumeBtn, evalBtn),
   alertBox,
+  weightsNote,
   h('div', { class: 'progress' }, bar, h('div', { class: 'text' }, progressLeft, progressRight)),
   h('section', { class: 'card', 'aria-label': 'Current values' }, tiles),
 );
@@ -89,6 +91,10 @@ function renderHeader(): void {
   const err = reason ?? (progress.lastError && status === 'running' ? progress.lastError.message : undefined);
   alertBox.hidden = !err;
   alertBox.textContent = err ? `${status === 'failed' ? 'Failed: ' : ''}${err}` : '';
+  const scratch = progress.weights && !progress.weights.pretrained;
+  weightsNote.hidden = !scratch;
+  weightsNote.textContent = scratch ? 'From scratch: backbone_weights is "none", so the backbone starts from random weights. Fine for the tiny presets on the sample; on real fine-grained data use "imagenet" or "clip:<model>".' : '';
+  meta.title = progress.preflight ? `Preflight: ${progress.preflight}` : '';
 }
 
 function renderProgress(): void {

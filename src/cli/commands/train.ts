@@ -1,14 +1,17 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { checkPythonEnvironment, findTrainerPath, foldEvent, emptyProgress, progressLine, rendezvousProblem, slurmJobName, slurmResourcesProblem, slurmTrainScript, TrainerProcess, trainArgs, type Rendezvous, type RunEvent } from '../../core/runs';
+import { ensureDemoModel } from '../../core/clip/demoModel';
+import { applyPreflight, checkPythonEnvironment, runningEstimate, findTrainerPath, foldEvent, emptyProgress, progressLine, rendezvousProblem, runPreflight, slurmJobName, slurmResourcesProblem, slurmTrainScript, TrainerProcess, trainArgs, type Rendezvous, type RunEvent } from '../../core/runs';
 import { writeFileAtomic } from '../../core/util/atomicWrite';
+import { psclCacheRoot } from '../../core/util/cacheDir';
 import { CliError, type Command, parseOptions, pythonFrom, required } from '../command';
 import { describeHolder, readCacheLock } from '../../core/cache/lock';
 import { onInterrupt } from '../interrupt';
+import { PACKAGE_ROOT, resolveModel } from '../model';
 import { buildProjectCache } from './cache';
 
 const help = `usage: pscl train (--cache DIR | --project FILE [--model DIR|REPO]) --run-dir DIR [--config NAME|FILE]
-                  [--set KEY=VALUE]... [--resume] [--nproc N] [--device auto|cpu|cuda] [--python PATH]
+                  [--set KEY=VALUE]... [--resume] [--nproc N] [--device auto|cpu|cuda] [--python PATH] [--force]
                   [--nnodes N --node-rank R --rdzv-endpoint HOST:PORT [--rdzv-id ID]]
        pscl train --emit-slurm FILE --cache DIR --run-dir DIR --nnodes N --gpus-per-node G [--config ...]
                   [--set ...] [--partition P] [--account A] [--time T] [--cpus-per-node C] [--job-name J]
@@ -20,7 +23,8 @@ Runs the PSCL trainer on a training cache into a run folder, streaming progress.
            to date first (only stale images are recomputed); --model is the CLIP model for it
 Ctrl-C, SIGTERM and SIGHUP stop gracefully (the trainer saves a checkpoint; --resume continues),
 a second one kills. If pscl itself dies, the trainer notices and stops the same way.
---config   a config name of the trainer (rn50, vit_b_16, swin_b, tiny...) or a JSON file (default rn50)
+--config   a config name of the trainer (rn50, vit_b16, swin_b, tiny, tiny_vit) or a JSON file
+           (default rn50; without a GPU the CPU preset tiny, unless --config is given)
 --set      override a config value, e.g. --set epochs=2 --set batch_size=8
 --nproc    processes (GPUs) through torchrun (default 1)
 Several machines (docs/cluster.md): run the same command on every node with --nnodes (machines),
@@ -30,7 +34,22 @@ Several machines (docs/cluster.md): run the same command on every node with --nn
            one torchrun per node, on --cache (built already) into --run-dir; submit it with sbatch;
            --sbatch=--qos=high adds an #SBATCH line (repeatable)
 --python   interpreter with PyTorch (default: $PSCL_PYTHON or python3)
-Exit codes: 0 finished, 130 stopped, 1 failed (the reason is printed).`;
+--force    start a chosen config on the CPU even when it would take more than a day
+Before training, a preflight probe estimates peak memory and time per step: a batch that does not
+fit is lowered (grad_accum keeps the effective batch), a run that cannot fit is refused with advice.
+Exit codes: 0 finished, 130 stopped, 1 failed or refused (the reason is printed).`;
+
+/** backbone_weights as the run will see it: --set, else the config (a preset name or file), if it says. */
+function backboneWeights(trainerPath: string, config: string | undefined, set: Record<string, unknown>): string | undefined {
+  if (typeof set.backbone_weights === 'string') return set.backbone_weights;
+  const file = config && (config.endsWith('.json') || config.includes(path.sep)) ? path.resolve(config) : path.join(trainerPath, 'pscl_trainer', 'configs', `${config ?? 'rn50'}.json`);
+  try {
+    const value = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>).backbone_weights : undefined;
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined; // the trainer reports a broken config file itself
+  }
+}
 
 export const command: Command = {
   help,
@@ -58,6 +77,7 @@ export const command: Command = {
       time: { type: 'string' },
       'job-name': { type: 'string' },
       sbatch: { type: 'string', multiple: true, default: [] },
+      force: { type: 'boolean', default: false },
     });
     const runDir = path.resolve(required('train', 'run-dir', values['run-dir']));
     if (values.cache && values.project) throw new CliError('train: give --cache or --project, not both');
@@ -104,6 +124,47 @@ export const command: Command = {
       const lock = await readCacheLock(path.resolve(cache)).catch(() => undefined);
       if (lock?.state === 'held') process.stderr.write(`${describeHolder(path.resolve(cache), lock.lock)}: the trainer waits for it to finish\n`);
     }
+
+    // the trainer resolves relative paths against the user's directory, and clip:demo against the demo CLIP
+    const trainerEnv: Record<string, string> = { PSCL_CWD: process.cwd() };
+    const weights = values.resume ? undefined : backboneWeights(trainerPath, values.config, set);
+    if (weights === 'clip:demo') trainerEnv.PSCL_DEMO_CLIP = await ensureDemoModel(psclCacheRoot(), PACKAGE_ROOT);
+    else if (weights?.startsWith('clip:') && /^[\w.-]+\/[\w.-]+$/.test(weights.slice(5))) {
+      // a Hub repo (not a folder here or next to the project): fetched into the model cache, with
+      // progress, where the trainer looks for it; when that fails the trainer says what to do
+      const rel = weights.slice(5);
+      const local = [process.cwd(), values.project && path.dirname(path.resolve(values.project))].some((d) => d && existsSync(path.resolve(d, rel)));
+      if (!local) await resolveModel('train', rel).catch(() => undefined);
+    }
+
+    // preflight: memory and time of one probed step; apply the verdict or refuse
+    let config = values.config;
+    let trainSet = set;
+    process.stderr.write('preflight: probing one training step...\n');
+    let estimate;
+    try {
+      estimate = await runPreflight({
+        python, trainerPath, runDir, cache: cache && path.resolve(cache), config, set, resume: values.resume, nproc,
+        device: values.device as 'auto', allowFallback: !values.config && !values.resume, force: values.force, fetch: !values.resume, env: trainerEnv,
+        // the ImageNet download's progress lines
+        onStderr: (text) => process.stderr.write(text.split('\n').filter((l) => /^\[pscl-trainer[^\]]*\] downloading /.test(l)).map((l) => `${l.replace(/^\[pscl-trainer[^\]]*\] /, '')}\n`).join('')),
+      });
+    } catch (err) {
+      process.stderr.write(`${(err as Error).message}\n`);
+      return 1;
+    }
+    if (estimate.verdict === 'refuse') {
+      process.stderr.write(`preflight: ${estimate.summary}\nrefused: ${estimate.advice}\n`);
+      process.stdout.write(`${path.basename(runDir)}: not started (preflight refused it)\n`);
+      return 1;
+    }
+    const applied = applyPreflight(estimate, config, set);
+    for (const n of applied.notes) process.stderr.write(`preflight: ${n}\n`);
+    process.stderr.write(`preflight: ${runningEstimate(estimate).summary}\n`);
+    for (const w of estimate.warnings) process.stderr.write(`warning: ${w}\n`);
+    config = applied.config;
+    trainSet = applied.set;
+
     const tty = process.stderr.isTTY;
     const progress = emptyProgress();
     let lastPrint = 0;
@@ -123,11 +184,11 @@ export const command: Command = {
         const top1 = (m.acc as Record<string, number> | undefined)?.top1;
         process.stderr.write(`${clear}epoch ${(m.epoch as number) + 1} ${m.split}: loss ${typeof m.loss === 'number' ? Number(m.loss.toPrecision(4)) : '–'}, top-1 ${typeof top1 === 'number' ? `${(top1 * 100).toFixed(1)}%` : '–'}\n`);
       }
-      else if (e.type === 'checkpoint') process.stderr.write(`${clear}checkpoint: ${m.path}\n`);
+      else if (e.type === 'checkpoint') process.stderr.write(tty ? `${clear}checkpoint: ${m.path}` : `checkpoint: ${m.path}\n`); // (a terminal keeps one line: the next progress overwrites it)
       else if (e.type === 'error') process.stderr.write(`${clear}error (${m.kind ?? 'internal'}): ${m.message}\n`);
     };
     const trainer = await TrainerProcess.start(
-      { python, trainerPath, runDir, nprocPerNode: nproc, rendezvous, args: trainArgs({ cache: cache && path.resolve(cache), runDir, config: values.config, set, resume: values.resume, device: values.device as 'auto' }) },
+      { python, trainerPath, runDir, nprocPerNode: nproc, rendezvous, env: trainerEnv, args: trainArgs({ cache: cache && path.resolve(cache), runDir, config, set: trainSet, resume: values.resume, device: values.device as 'auto' }) },
       { onEvent },
     );
     // Ctrl-C, SIGTERM, SIGHUP and a parent that went away all stop gracefully; a second one kills

@@ -22,6 +22,8 @@ export interface ExportedModel {
   std: [number, number, number];
   levels: string[];
   classes: { index: number; id?: string; name: string; path: Record<string, string> }[];
+  /** How the run reads P from the logits (preprocess.json `probability`, the run's loss_form; older exports: sigmoid). */
+  probability: 'softmax' | 'sigmoid';
 }
 
 export interface Prediction {
@@ -31,7 +33,7 @@ export interface Prediction {
   /** Value at every level, coarse to fine. */
   path: Record<string, string>;
   logit: number;
-  /** sigmoid(logit): the model's per-class probability (VLCL-MG). */
+  /** The model's probability of the class: softmax over the classes, or sigmoid(logit) for runs trained with the sigmoid loss. */
   prob: number;
 }
 
@@ -71,7 +73,9 @@ export async function readExportedModel(runDir: string): Promise<ExportedModel> 
     if (typeof c !== 'object' || c === null || c.index !== i || typeof c.name !== 'string') throw new RunFileError(clsFile, `classes[${i}] needs "index": ${i} and a "name"; ${EXPORT_HINT}`);
     return { index: i, id: typeof c.id === 'string' ? c.id : undefined, name: c.name, path: (c.path ?? {}) as Record<string, string> };
   });
-  return { dir: runDir, onnx, inputSize: size as [number, number], mean: pre.mean as ExportedModel['mean'], std: pre.std as ExportedModel['std'], levels: cls.levels as string[], classes };
+  if (pre.probability !== undefined && pre.probability !== 'softmax' && pre.probability !== 'sigmoid') throw new RunFileError(preFile, `"probability" must be "softmax" or "sigmoid", got ${JSON.stringify(pre.probability)}; ${EXPORT_HINT}`);
+  const probability = pre.probability === 'softmax' ? 'softmax' : 'sigmoid';
+  return { dir: runDir, onnx, inputSize: size as [number, number], mean: pre.mean as ExportedModel['mean'], std: pre.std as ExportedModel['std'], levels: cls.levels as string[], classes, probability };
 }
 
 /** 8-bit RGB pixels, row-major HWC. */
@@ -294,15 +298,26 @@ export class RunClassifier {
 
   async classify(file: string, top = 5): Promise<Prediction[]> {
     const logits = await this.logits(await preprocessImage(file, this.model));
+    const probs = probabilities(logits, this.model.probability);
     return topK(logits, top).map((i) => {
       const c = this.model.classes[i]!;
-      return { index: i, id: c.id, name: c.name, path: c.path, logit: logits[i]!, prob: 1 / (1 + Math.exp(-logits[i]!)) };
+      return { index: i, id: c.id, name: c.name, path: c.path, logit: logits[i]!, prob: probs[i]! };
     });
   }
 
   async dispose(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** P from the logits as the run's loss reads it: softmax over the classes (stable: max subtracted) or a sigmoid each. */
+export function probabilities(logits: Float32Array | number[], form: 'softmax' | 'sigmoid'): number[] {
+  const z = Array.from(logits);
+  if (form === 'sigmoid') return z.map((v) => 1 / (1 + Math.exp(-v)));
+  const max = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - max));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / sum);
 }
 
 /** "bird › Passeriformes › Fringillidae › Red crowned Finch": the class's taxonomy path. */

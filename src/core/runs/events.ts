@@ -18,6 +18,10 @@ export interface StartEvent extends EventBase {
   steps_per_epoch?: number;
   total_steps?: number;
   resumed_from?: number | null;
+  /** What backbone_weights loaded (recorded at the run's first start); `pretrained: false` = from scratch. */
+  pretrained?: { source: string; pretrained: boolean; sha256?: string; path?: string } | null;
+  /** The preflight estimate the trainer checked before building the model. */
+  preflight?: { summary?: string } | null;
 }
 
 export interface ProgressEvent extends EventBase {

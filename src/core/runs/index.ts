@@ -17,3 +17,4 @@ export * from './presentation';
 export * from './classify';
 export * from './gallery';
 export * from './slurm';
+export * from './preflight';

@@ -40,8 +40,8 @@ export interface TrainerLaunchOptions {
   env?: Record<string, string>;
   /**
    * The least `stop()` waits after SIGTERM before SIGKILL (default 30 s: checkpoints take time).
-   * It grows with the longest step measured so far (stopGraceFor), so a slow CPU step is not
-   * killed before its checkpoint.
+   * It grows with the longest step measured so far, or the preflight's estimate before the first
+   * (stopGraceFor), so a slow CPU step is not killed before its checkpoint.
    */
   stopGraceMs?: number;
 }
@@ -361,6 +361,9 @@ export class TrainerProcess {
       this.sawEnd = undefined;
       this.lastError = undefined;
       this.lastProgress = undefined;
+      // before any step is measured, the preflight's estimate (a first rn50 step on a CPU takes minutes)
+      const estimated = (e as { preflight?: { time?: { step_s?: unknown } } }).preflight?.time?.step_s;
+      if (typeof estimated === 'number' && Number.isFinite(estimated)) this.longestStepS = Math.max(this.longestStepS, estimated);
     }
     this.callbacks.onEvent?.(e);
   }
@@ -426,7 +429,11 @@ function longestStep(events: RunEvent[]): number {
   let longest = 0;
   let last: { step: number; time: number } | undefined;
   for (const e of events as Array<RunEvent & { step?: unknown; time?: unknown }>) {
-    if (e.type === 'start') last = undefined;
+    if (e.type === 'start') {
+      last = undefined;
+      const estimated = (e as { preflight?: { time?: { step_s?: unknown } } }).preflight?.time?.step_s;
+      if (typeof estimated === 'number' && Number.isFinite(estimated)) longest = Math.max(longest, estimated);
+    }
     if (e.type !== 'progress' || typeof e.step !== 'number' || typeof e.time !== 'number') continue;
     if (last && e.step > last.step && e.time >= last.time) longest = Math.max(longest, (e.time - last.time) / (e.step - last.step));
     last = { step: e.step, time: e.time };

@@ -24,6 +24,10 @@ export interface RunProgress {
   lastEval?: { top1: number; top5?: number; perLevel?: Record<string, number>; path?: string };
   lastError?: { message: string; kind?: string; detail?: string; time: number; source?: string };
   end?: { status: RunEndStatus; time: number; source?: string };
+  /** backbone_weights of the run: its source and whether the backbone started from pretrained weights. */
+  weights?: { source: string; pretrained: boolean };
+  /** The trainer's preflight line of the latest start (memory, s/step, ETA). */
+  preflight?: string;
   /** Seconds spent running, summed over the segments between a start and the next start. */
   activeS: number;
   /** Time of the current segment's start event; undefined after an end event. */
@@ -54,6 +58,9 @@ export function foldEvent(p: RunProgress, e: RunEvent): RunProgress {
       p.epochs = k.epochs ?? p.epochs;
       p.stepsPerEpoch = k.steps_per_epoch ?? p.stepsPerEpoch;
       p.totalSteps = k.total_steps ?? p.totalSteps;
+      if (k.pretrained && typeof k.pretrained.source === 'string') p.weights = { source: k.pretrained.source, pretrained: k.pretrained.pretrained === true };
+      else if (k.config && typeof k.config.backbone_weights === 'string') p.weights = { source: k.config.backbone_weights, pretrained: k.config.backbone_weights !== 'none' };
+      if (typeof k.preflight?.summary === 'string') p.preflight = k.preflight.summary;
       // a resumed run starts again: the previous ending no longer describes it
       p.end = undefined;
       p.lastError = undefined;

@@ -1,12 +1,16 @@
 // Runs commands: Start Training, Stop, Resume, Open Dashboard / Evaluation, Reveal, Delete,
 // Classify Image. Everything that starts a process goes through ctx.requireTrust.
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { ensureDemoModel } from '../../core/clip/demoModel';
 import { CacheRequests } from '../../core/rpc/cache';
 import {
   checkPythonEnvironment,
+  formatBytes,
+  runPreflight,
+  type PreflightEstimate,
   deleteRun,
   exportRunModel,
   isRunDir,
@@ -114,6 +118,42 @@ async function buildCache(ctx: Ctx, projectFile: string): Promise<string | undef
   }
 }
 
+/** The trainer's environment: the user's folder for relative paths, the demo CLIP's folder when the config names it. */
+async function trainerEnv(ctx: Ctx, config: Record<string, unknown>): Promise<Record<string, string>> {
+  // the backend's cache folder: clip:<repo> finds the models the extension fetched
+  const env: Record<string, string> = { PSCL_CACHE_DIR: path.join(ctx.extension.globalStorageUri.fsPath, 'cache') };
+  const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  if (ws) env.PSCL_CWD = ws;
+  if (config.backbone_weights === 'clip:demo') {
+    env.PSCL_DEMO_CLIP = await ensureDemoModel(path.join(ctx.extension.globalStorageUri.fsPath, 'cache'), ctx.extension.extensionPath);
+  }
+  return env;
+}
+
+type Decision = { start: false } | { start: true; set: Record<string, unknown>; force?: boolean; preset?: string };
+
+/**
+ * The wizard's last step: the preflight estimate (peak memory of free, s/step, ETA) and what to do.
+ * A batch that does not fit is offered lowered; a refusal says why and offers the CPU preset.
+ */
+async function confirmEstimate(e: PreflightEstimate, step: string): Promise<Decision> {
+  const warn = e.warnings.map((w) => `⚠ ${w}`).join(' ');
+  const mem = `peak ${formatBytes(e.memory.peak_bytes)} of ${formatBytes(e.memory.free_bytes)} free ${e.memory.kind}`;
+  type Item = vscode.QuickPickItem & { decision: Decision };
+  const items: Item[] = [];
+  if (e.verdict === 'ok' || e.verdict === 'adjust') {
+    const label = e.verdict === 'adjust' ? `Start with batch ${String(e.set.batch_size)} × ${String(e.set.grad_accum)} accumulated` : 'Start training';
+    items.push({ label, description: e.summary, detail: [...e.messages, warn].filter(Boolean).join(' · ') || mem, decision: { start: true, set: e.set } });
+  } else {
+    items.push({ label: 'Cannot start this configuration', description: e.summary, detail: e.advice, decision: { start: false } });
+    if (/would take about/.test(e.advice ?? '')) items.push({ label: 'Start anyway', description: 'the CPU run takes that long', decision: { start: true, set: e.set, force: true } });
+  }
+  if (e.device === 'cpu' && !e.backbone.startsWith('tiny')) items.push({ label: 'Use the CPU preset "tiny" instead', description: 'small backbone at 32 px: minutes on a CPU', decision: { start: true, set: {}, preset: 'tiny' } });
+  items.push({ label: 'Cancel', decision: { start: false } });
+  const pick = await vscode.window.showQuickPick(items, { title: `${step}: estimate before starting`, placeHolder: `${e.summary}${warn ? ` ${warn}` : ''}`, ignoreFocusOut: true });
+  return pick?.decision ?? { start: false };
+}
+
 /** PSCL: Start Training — project, config preset, epochs, run name, device; then cache and trainer. */
 export const startTraining: CommandFactory = (ctx) => async (arg?: ProjectNode) => {
   if (!ctx.requireTrust('Training')) return;
@@ -128,11 +168,11 @@ export const startTraining: CommandFactory = (ctx) => async (arg?: ProjectNode) 
   const presets = await configPresets(ctx);
   const preset = await vscode.window.showQuickPick(
     presets.map((p) => ({ label: p.name, description: `${String(p.config.backbone ?? '')} · ${String(p.config.resolution ?? '?')} px · ${String(p.config.epochs ?? '?')} epochs`, preset: p })),
-    { placeHolder: 'Backbone and configuration (trainer/pscl_trainer/configs)', title: 'Start Training (1/3)' },
+    { placeHolder: 'Backbone and configuration (trainer/pscl_trainer/configs)', title: 'Start Training (1/4)' },
   );
   if (!preset) return;
   const epochsText = await vscode.window.showInputBox({
-    title: 'Start Training (2/3)',
+    title: 'Start Training (2/4)',
     prompt: 'Epochs',
     value: String(preset.preset.config.epochs ?? 1),
     validateInput: (v) => (/^\d+$/.test(v.trim()) && Number(v) >= 1 ? undefined : 'a whole number of epochs, 1 or more'),
@@ -140,7 +180,7 @@ export const startTraining: CommandFactory = (ctx) => async (arg?: ProjectNode) 
   if (!epochsText) return;
   const stamp = new Date().toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
   const name = await vscode.window.showInputBox({
-    title: 'Start Training (3/3)',
+    title: 'Start Training (3/4)',
     prompt: `Run name (a folder in ${runsDir})`,
     value: `${slug(project.name)}-${preset.label}-${stamp}`,
     validateInput: (v) => (!/^[\w.-]+$/.test(v) ? 'letters, digits, ".", "-" and "_" only' : existsSync(path.join(runsDir, v)) ? `${v} exists: choose another name, or Resume that run` : undefined),
@@ -165,13 +205,46 @@ export const startTraining: CommandFactory = (ctx) => async (arg?: ProjectNode) 
   const cache = await buildCache(ctx, projectFile);
   if (!cache) return;
   const runDir = path.join(runsDir, name);
+  const created = !existsSync(runDir);
   await mkdir(runDir, { recursive: true });
   // the editable settings of this run: the preset with the chosen epochs (config.json is the trainer's)
   const configFile = path.join(runDir, TRAIN_CONFIG_FILE);
-  await writeFile(configFile, `${JSON.stringify({ ...preset.preset.config, epochs: Number(epochsText) }, null, 2)}\n`);
+  let settings: Record<string, unknown> = { ...preset.preset.config, epochs: Number(epochsText) };
+  await writeFile(configFile, `${JSON.stringify(settings, null, 2)}\n`);
   if (slurm) return exportSlurmJob(ctx, { ...slurm, python: checked.python, runDir, cache, configFile });
+  const giveUp = async () => {
+    if (created) await rm(runDir, { recursive: true, force: true });
+  };
+  let env = await trainerEnv(ctx, settings);
+  // preflight: one probed step says whether it fits and how long it takes; shown before starting
+  let estimate: PreflightEstimate;
   try {
-    await ctx.trainers.start(name, { runDir, nprocPerNode: gpus, args: trainArgs({ cache, runDir, config: configFile, device }) });
+    estimate = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'PSCL: estimating memory and time (one probed training step)' }, (progress) =>
+      runPreflight({
+        python: checked.python, trainerPath: trainerPath(ctx), runDir, cache, config: configFile, device, nproc: gpus, fetch: true, env,
+        onStderr: (t) => {
+          const line = t.split('\n').filter((l) => / downloading /.test(l)).pop();
+          if (line) progress.report({ message: line.replace(/^\[pscl-trainer[^\]]*\] /, '') });
+        },
+      }),
+    );
+  } catch (err) {
+    await giveUp();
+    return void vscode.window.showErrorMessage(`Cannot start training: ${(err as Error).message}`);
+  }
+  ctx.log.info(`preflight ${name}: ${estimate.verdict}: ${estimate.summary}${estimate.advice ? ` (${estimate.advice})` : ''}`);
+  const decision = await confirmEstimate(estimate, 'Start Training (4/4)');
+  if (!decision.start) return void (await giveUp());
+  if (decision.preset) {
+    const cpu = presets.find((p) => p.name === decision.preset);
+    if (cpu) settings = { ...cpu.config, epochs: Number(epochsText) };
+  } else {
+    settings = { ...settings, ...decision.set };
+  }
+  await writeFile(configFile, `${JSON.stringify(settings, null, 2)}\n`);
+  if (decision.preset) env = await trainerEnv(ctx, settings);
+  try {
+    await ctx.trainers.start(name, { runDir, nprocPerNode: gpus, env, args: trainArgs({ cache, runDir, config: configFile, device }) });
   } catch (err) {
     return void vscode.window.showErrorMessage(`Cannot start the trainer: ${(err as Error).message}`);
   }
@@ -311,7 +384,7 @@ export const classifyImage: CommandFactory = (ctx) => async (uri?: vscode.Uri) =
       }
       const clf = await RunClassifier.load(runDir);
       try {
-        return { list: await clf.classify(image.fsPath, 5), levels: clf.model.levels };
+        return { list: await clf.classify(image.fsPath, 5), levels: clf.model.levels, probability: clf.model.probability };
       } finally {
         await clf.dispose();
       }
@@ -320,7 +393,7 @@ export const classifyImage: CommandFactory = (ctx) => async (uri?: vscode.Uri) =
     ctx.log.info(`classify ${image.fsPath} with ${path.basename(runDir)}:\n${lines.join('\n')}`);
     await vscode.window.showQuickPick(
       preds.list.map((p, i) => ({ label: `${i + 1}. ${p.name}`, description: `${(p.prob * 100).toFixed(1)}% · ${predictionPath(p, preds.levels)}` })),
-      { title: `${path.basename(image.fsPath)}: top ${preds.list.length} (${path.basename(runDir)})`, placeHolder: 'Predicted classes, most likely first (sigmoid probability per class)' },
+      { title: `${path.basename(image.fsPath)}: top ${preds.list.length} (${path.basename(runDir)})`, placeHolder: `Predicted classes, most likely first (${preds.probability === 'softmax' ? 'probability' : 'sigmoid probability per class'})` },
     );
   } catch (err) {
     void vscode.window.showErrorMessage(`Classify Image: ${(err as Error).message}`);

@@ -1,5 +1,6 @@
 // E2E checks of training runs (issue 9) in the trusted run, on the sample workspace: Start
-// Training from the palette (tiny config, CPU), the dashboard's loss curve fills (canvas pixels
+// Training from the palette (tiny config, CPU; the preflight estimate shown, the run learns the
+// sample well above chance), the dashboard's loss curve fills (canvas pixels
 // read back inside the webview), the evaluation report's confusion matrix, Classify Image, Stop
 // from the dashboard and Resume, a SIGKILLed trainer marks its run failed with the reason, and a
 // window reload restores the Runs view (and the dashboard) from disk.
@@ -104,31 +105,45 @@ export async function runsChecks({ page, workspace, shots, check, runCommand, pi
     await page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: /^\s*tiny-birds\.pscl\.json\s*$/ }) }).first().click();
     await page.locator('.tab.active', { hasText: 'tiny-birds.pscl.json' }).first().waitFor({ timeout: 10000 });
     await runCommand(page, 'PSCL: Start Training...');
-    const first = page.locator('.quick-input-widget', { hasText: 'Start Training (1/3)' });
+    const first = page.locator('.quick-input-widget', { hasText: 'Start Training (1/4)' });
     await first.waitFor({ timeout: 15000 });
     await input.fill('tiny');
     await page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: /^\s*tiny\s*$/ }) }).first().click();
-    await page.locator('.quick-input-widget', { hasText: 'Start Training (2/3)' }).waitFor({ timeout: 10000 });
-    await input.fill(String(epochs));
+    await page.locator('.quick-input-widget', { hasText: 'Start Training (2/4)' }).waitFor({ timeout: 10000 });
+    if (epochs !== undefined) await input.fill(String(epochs)); // else the preset's own
     await page.keyboard.press('Enter');
-    await page.locator('.quick-input-widget', { hasText: 'Start Training (3/3)' }).waitFor({ timeout: 10000 });
+    await page.locator('.quick-input-widget', { hasText: 'Start Training (3/4)' }).waitFor({ timeout: 10000 });
     await input.fill(name);
     await page.keyboard.press('Enter');
     // after the Python check: this machine (CPU here) or a SLURM script
     await page.locator('.quick-input-widget', { hasText: 'Start Training: where' }).waitFor({ timeout: 60000 });
     await input.fill(where);
     await page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: where }) }).first().click();
+    if (where !== 'CPU') return; // the SLURM export asks its own questions and starts nothing
+    // after the Python check and the cache: the preflight estimate, shown before anything starts
+    const estimate = page.locator('.quick-input-widget', { hasText: 'Start Training (4/4)' });
+    await estimate.waitFor({ timeout: 180000 });
+    const text = (await estimate.innerText()).replace(/\s+/g, ' ');
+    assert.match(text, /tiny_rn at \d+ px, batch \d+ on CPU: peak \d+ MB of [\d.]+ GB free RAM, [\d.]+ s\/step, \d+ steps, ETA/, `the estimate is shown: ${text}`);
+    assert.match(text, /trains from scratch/, `the from-scratch warning is shown: ${text}`);
+    if (name === 'e2e-a') await page.screenshot({ path: path.join(shots, 'runs-estimate.png') });
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Start training' }).first().click();
   }
 
   await runCommand(page, 'View: Hide Panel').catch(() => page.keyboard.press('Escape'));
 
-  await check('Start Training from the palette (tiny, CPU, 2 epochs): cache, trainer, dashboard with the loss curve; the run finishes with model.onnx', async () => {
-    await startTraining('e2e-a', 2);
+  await check('Start Training from the palette (tiny preset as it is, CPU): cache, estimate, trainer, dashboard with the loss curve; the run learns the sample and finishes with model.onnx', async () => {
+    await startTraining('e2e-a');
     // env check + cache build (demo CLIP, 72 images) + training: the dashboard opens on start
     await until('run.lock or events of e2e-a', async () => existsSync(path.join(runA, 'events.jsonl')), 180000);
     const view = await webviewFrame(page);
     await view.locator('#status').waitFor({ timeout: 30000 });
-    await until('e2e-a finished on the dashboard', async () => (await view.locator('#status').textContent()) === 'finished', 180000);
+    await until('e2e-a finished on the dashboard', async () => (await view.locator('#status').textContent()) === 'finished', 420000);
+    // it learned: 6 classes told apart by the head colour, chance is 16.7 %
+    const evalJson = JSON.parse(readFileSync(path.join(runA, 'eval.json'), 'utf8'));
+    log(`e2e-a: test top-1 ${(evalJson.top1 * 100).toFixed(1)}% (${evalJson.num_images} images)`);
+    assert.ok(evalJson.top1 >= 0.6, `the tiny preset learns the sample: test top-1 ${evalJson.top1} (chance 0.167)`);
+    assert.ok(await view.locator('#weights-note').isVisible(), 'the dashboard says the tiny backbone trains from scratch');
     await view.locator('#chart-loss canvas').first().waitFor({ timeout: 20000 });
     const ink = await inkedPixels(view, '#chart-loss canvas');
     assert.ok(ink > 100, `the loss chart is drawn (${ink} pixels)`);
@@ -188,7 +203,7 @@ export async function runsChecks({ page, workspace, shots, check, runCommand, pi
   });
 
   await check('a longer run: the dashboard curve fills as it trains; Stop (dashboard) checkpoints, Resume (palette) continues', async () => {
-    await startTraining('e2e-b', 60);
+    await startTraining('e2e-b', 400);
     await until('e2e-b started', async () => (await readEvents(runB)).some((e) => e.type === 'progress'), 180000);
     const view = await webviewFrame(page);
     await view.locator('#chart-loss canvas').first().waitFor({ timeout: 30000 });

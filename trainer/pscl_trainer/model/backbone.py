@@ -1,10 +1,11 @@
 """Backbones that return multi-scale feature maps for stages 1..4.
 
 Every backbone maps images [B, 3, H, W] to a list of maps [B, C_s, H_s, W_s], one per configured
-stage, and exposes `channels` (C_s per returned stage). Pretrained weights come only from a local
-file (`backbone_weights`: .safetensors, or a torch state dict read with weights_only=True).
+stage, and exposes `channels` (C_s per returned stage) and `source_names` (own state-dict key ->
+the key in the layout its pretrained weights come in: torchvision's, or the Hugging Face CLIP
+vision tower's). Construction never reads weights: pretrained.py loads them into a fresh model,
+so resuming or evaluating a run never needs the original weights file.
 """
-import os
 
 import torch
 import torch.nn as nn
@@ -12,8 +13,7 @@ import torch.nn.functional as F
 import torchvision
 
 from ..errors import ConfigError
-from ..safetensors_io import load_file
-from .layers import EncoderLayer
+from .layers import EncoderLayer, attention, merge_heads, split_heads
 
 
 def _torchvision_model(name):
@@ -27,28 +27,12 @@ def _torchvision_model(name):
         return fn(pretrained=False)
 
 
-def load_weights(module, path, ignore_prefixes=()):
-    """Load a local state dict into `module`; a missing or misshaped tensor is an error naming it."""
-    if not os.path.exists(path):
-        raise ConfigError(f"backbone_weights file {path} does not exist; give a local path (weights are never downloaded)")
-    if path.endswith(".safetensors"):
-        state = load_file(path)
-    else:
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:  # noqa: BLE001 - any unpickling refusal or corruption
-            raise ConfigError(f"cannot read backbone_weights {path} as a plain state dict: {e}") from None
-        state = state.get("state_dict", state.get("model", state)) if isinstance(state, dict) else state
-    own = module.state_dict()
-    missing = [k for k in own if k not in state and not k.startswith(ignore_prefixes)]
-    if missing:
-        raise ConfigError(f"backbone_weights {path} lacks tensor {missing[0]!r} ({len(missing)} missing); "
-                          f"is it a torchvision {type(module).__name__} state dict?")
-    for k, t in state.items():
-        if k in own and tuple(own[k].shape) != tuple(t.shape):
-            raise ConfigError(f"backbone_weights {path}: tensor {k!r} has shape {tuple(t.shape)}, "
-                              f"the model needs {tuple(own[k].shape)}")
-    module.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)
+def _source_names(owner, net, prefix=""):
+    """own state-dict key -> the key the same tensor has in `net` (the layout pretrained files use),
+    matched by tensor identity, so the pieces a backbone keeps of a torchvision model keep their
+    torchvision names for loading."""
+    by_id = {id(t): prefix + k for k, t in net.state_dict(keep_vars=True).items()}
+    return {k: by_id[id(t)] for k, t in owner.state_dict(keep_vars=True).items() if id(t) in by_id}
 
 
 class _StagedCNN(nn.Module):
@@ -70,12 +54,11 @@ class ResNetBackbone(_StagedCNN):
     def __init__(self, cfg):
         super().__init__()
         net = _torchvision_model("resnet50")
-        if cfg["backbone_weights"]:
-            load_weights(net, cfg["backbone_weights"], ignore_prefixes=("fc.",))
         self.stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
         self.layers = nn.ModuleList([net.layer1, net.layer2, net.layer3, net.layer4])
         self.stages = cfg["stages"]
         self.channels = [[256, 512, 1024, 2048][s - 1] for s in self.stages]
+        self.source_names = _source_names(self, net)
 
 
 def _resize_positions(pos, gh, gw):
@@ -112,13 +95,12 @@ class TorchvisionViTBackbone(_ViTMaps):
     def __init__(self, cfg):
         super().__init__()
         net = _torchvision_model("vit_b_16")
-        if cfg["backbone_weights"]:
-            load_weights(net, cfg["backbone_weights"], ignore_prefixes=("heads.",))
         self.conv_proj, self.class_token = net.conv_proj, net.class_token
         self.pos_embedding = net.encoder.pos_embedding
         self.blocks = net.encoder.layers
         self.taps = [cfg["vit_blocks"][s - 1] for s in cfg["stages"]]
         self.channels = [net.hidden_dim] * len(self.taps)
+        self.source_names = _source_names(self, net)
 
     def forward(self, x):
         return self.vit_forward(x, self.conv_proj, self.class_token, self.pos_embedding, self.blocks)
@@ -130,11 +112,10 @@ class SwinBackbone(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         net = _torchvision_model("swin_b")
-        if cfg["backbone_weights"]:
-            load_weights(net, cfg["backbone_weights"], ignore_prefixes=("head.",))
         self.features = net.features  # [patch, stage1, merge, stage2, merge, stage3, merge, stage4]
         self.stages = cfg["stages"]
         self.channels = [[128, 256, 512, 1024][s - 1] for s in self.stages]
+        self.source_names = _source_names(self, net)
 
     def forward(self, x):
         out = []
@@ -161,6 +142,7 @@ class TinyResNetBackbone(_StagedCNN):
         self.layers = nn.ModuleList(blocks)
         self.stages = cfg["stages"]
         self.channels = [widths[s - 1] for s in self.stages]
+        self.source_names = {}
 
 
 class TinyViTBackbone(_ViTMaps):
@@ -178,13 +160,113 @@ class TinyViTBackbone(_ViTMaps):
         if max(self.taps) > cfg["vit_depth"]:
             raise ConfigError(f"config 'vit_blocks' {cfg['vit_blocks']} names blocks beyond 'vit_depth' {cfg['vit_depth']}")
         self.channels = [c] * len(self.taps)
+        self.source_names = {}
 
     def forward(self, x):
         return self.vit_forward(x, self.patch, self.class_token, self.pos_embedding, self.blocks)
 
 
+CLIP_VISION_KEYS = ("hidden_size", "intermediate_size", "num_attention_heads", "num_hidden_layers", "patch_size",
+                    "image_size", "hidden_act", "layer_norm_eps")
+
+
+class _ClipAttention(nn.Module):
+    def __init__(self, width, heads):
+        super().__init__()
+        self.heads = heads
+        self.q_proj, self.k_proj, self.v_proj, self.out_proj = (nn.Linear(width, width) for _ in range(4))
+
+    def forward(self, x):
+        q, k, v = (split_heads(p(x), self.heads) for p in (self.q_proj, self.k_proj, self.v_proj))
+        return self.out_proj(merge_heads(attention(q, k, v)))
+
+
+class _ClipMLP(nn.Module):
+    def __init__(self, width, hidden, act):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(width, hidden), nn.Linear(hidden, width)
+        self.quick = act == "quick_gelu"
+
+    def forward(self, x):
+        x = self.fc1(x)
+        x = x * torch.sigmoid(1.702 * x) if self.quick else F.gelu(x)
+        return self.fc2(x)
+
+
+class _ClipLayer(nn.Module):
+    def __init__(self, v):
+        super().__init__()
+        w, eps = v["hidden_size"], v["layer_norm_eps"]
+        self.layer_norm1 = nn.LayerNorm(w, eps=eps)
+        self.self_attn = _ClipAttention(w, v["num_attention_heads"])
+        self.layer_norm2 = nn.LayerNorm(w, eps=eps)
+        self.mlp = _ClipMLP(w, v["intermediate_size"], v["hidden_act"])
+
+    def forward(self, x):
+        x = x + self.self_attn(self.layer_norm1(x))
+        return x + self.mlp(self.layer_norm2(x))
+
+
+class _ClipEmbeddings(nn.Module):
+    def __init__(self, v):
+        super().__init__()
+        w, p = v["hidden_size"], v["patch_size"]
+        self.class_embedding = nn.Parameter(torch.randn(w) * 0.02)
+        self.patch_embedding = nn.Conv2d(3, w, p, p, bias=False)
+        self.position_embedding = nn.Embedding((v["image_size"] // p) ** 2 + 1, w)
+
+
+class _ClipEncoder(nn.Module):
+    def __init__(self, v, depth):
+        super().__init__()
+        self.layers = nn.ModuleList(_ClipLayer(v) for _ in range(depth))
+
+
+class ClipViTBackbone(nn.Module):
+    """The vision tower of a Hugging Face CLIPModel (pre-LayerNorm, quick-GELU or GELU, patch
+    embedding without bias: it does not map onto torchvision's ViT), its modules named as in
+    transformers so `vision_model.<key>` is the file's key. Its shape comes from `clip_vision`
+    (read from the folder's config.json when the run starts, then kept in the run's config);
+    stage s is block `vit_blocks[s-1]` as a map; blocks after the last tap are not built."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        v = cfg["clip_vision"]
+        if not v:
+            raise ConfigError("backbone 'clip_vit' takes its shape from a CLIP folder: set backbone_weights to "
+                              "\"clip:<folder or Hub repo>\" (or clip_vision to the folder's vision_config)")
+        self.taps = [cfg["vit_blocks"][s - 1] for s in cfg["stages"]]
+        depth = v["num_hidden_layers"]
+        if max(self.taps) > depth:
+            raise ConfigError(f"config 'vit_blocks' {cfg['vit_blocks']} names blocks beyond the {depth} layers of the "
+                              f"CLIP vision tower; give {depth} or fewer (e.g. "
+                              f"{[max(1, round(depth * k / 4)) for k in range(1, 5)]})")
+        self.embeddings = _ClipEmbeddings(v)
+        self.pre_layrnorm = nn.LayerNorm(v["hidden_size"], eps=v["layer_norm_eps"])  # (sic: transformers' name)
+        self.encoder = _ClipEncoder(v, max(self.taps))
+        self.patch = v["patch_size"]
+        self.channels = [v["hidden_size"]] * len(self.taps)
+        self.source_names = {k: "vision_model." + k for k in self.state_dict()}
+
+    def forward(self, x):
+        e = self.embeddings
+        x = e.patch_embedding(x)
+        b, c, gh, gw = x.shape
+        x = x.flatten(2).transpose(1, 2)
+        cls = e.class_embedding.view(1, 1, -1).expand(b, -1, -1).to(x.dtype)
+        pos = _resize_positions(e.position_embedding.weight.unsqueeze(0), gh, gw)
+        x = self.pre_layrnorm(torch.cat([cls, x], dim=1) + pos)
+        out = []
+        for i, layer in enumerate(self.encoder.layers, start=1):
+            x = layer(x)
+            if i in self.taps:
+                out.append(x[:, 1:].transpose(1, 2).reshape(b, c, gh, gw))
+        return out
+
+
 _BACKBONES = {
     "resnet50": ResNetBackbone,
+    "clip_vit": ClipViTBackbone,
     "vit_b_16": TorchvisionViTBackbone,
     "swin_b": SwinBackbone,
     "tiny_rn": TinyResNetBackbone,
@@ -193,6 +275,4 @@ _BACKBONES = {
 
 
 def build_backbone(cfg):
-    if cfg["backbone_weights"] and cfg["backbone"].startswith("tiny"):
-        raise ConfigError("config 'backbone_weights' is only for resnet50, vit_b_16 and swin_b")
     return _BACKBONES[cfg["backbone"]](cfg)

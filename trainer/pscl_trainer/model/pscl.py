@@ -6,7 +6,8 @@ Shapes (B batch, K part slots, nb = 1 + K branches, d = d_model, C classes):
   ReSAF             x'_s = fuse(x_s, x'_{s-1})                          [B,N_s,d]
   PLM               G_s = x'_s (Hadamard) masks                          [B,nb,N_s,d]
   MMBPR             class tokens I_s [B,nb,3,d], carried tokens         [B,nb,N_s,d]
-  VLCL-MG head      logits z_s [B,nb,C]; P_s = sigmoid(z_s)
+  VLCL-MG head      logits z_s [B,nb,C]; P_s = softmax(z_s) (or a sigmoid per class: `loss_form`);
+                    training may add logits per intermediate level (`vlcl_levels`)
 Inference runs the global branch (branch 0) alone and predicts from the last stage: the global
 branch's computation never reads the part branches, so its logits equal branch 0 in training.
 """
@@ -36,7 +37,7 @@ class StageProjection(nn.Module):
 
 
 class PSCLModel(nn.Module):
-    def __init__(self, cfg, num_classes, num_part_slots, prototypes=None):
+    def __init__(self, cfg, num_classes, num_part_slots, prototypes=None, level_prototypes=None):
         super().__init__()
         d = cfg["d_model"]
         self.cfg = cfg
@@ -56,12 +57,14 @@ class PSCLModel(nn.Module):
         self.reasoners = nn.ModuleList(
             StageReasoner(d, cfg["heads"], cfg["encoder_depth"], cfg["mlp_ratio"], cfg["dropout"], branches, tokens)
             for _ in range(n)) if cfg["use_mmbpr"] else None
+        levels = level_prototypes if protos is not None else None
         self.heads = nn.ModuleList(
-            ClassTokenHead(d, tokens, cfg["cls_reduce"], num_classes, protos, cfg) for _ in range(n))
+            ClassTokenHead(d, tokens, cfg["cls_reduce"], num_classes, protos, cfg, levels) for _ in range(n))
 
-    def forward(self, images, part_labels=None):
+    def forward(self, images, part_labels=None, with_levels=False):
         """images [B,3,H,W], part_labels [B,H,W] (label maps) or None for the global branch only.
-        Returns per-stage logits, a list of [B, nb, C] (branch 0 = global)."""
+        Returns per-stage logits, a list of [B, nb, C] (branch 0 = global); with `with_levels` also
+        the intermediate levels' logits per stage, [stage][level] -> [B, nb, n_level]."""
         b = images.shape[0]
         onehot = part_onehot(part_labels, self.num_part_slots, self.cfg["mask_closing"]) \
             if part_labels is not None and self.num_part_slots > 0 else None
@@ -79,7 +82,9 @@ class PSCLModel(nn.Module):
                 cls, carried = self.reasoners[i](g, carried, grid)
             else:
                 cls = masked_average(g, masks)
-            logits.append(self.heads[i](cls))
+            logits.append(self.heads[i](cls, with_levels))
+        if with_levels:
+            return [l for l, _ in logits], [lv for _, lv in logits]
         return logits
 
 
