@@ -60,7 +60,7 @@ def prompts_score(tmp_path_factory):
     """`pscl prompts score --split test --json` on a copy of the sample with the default model (the
     demo CLIP): it builds the training cache first (448 px, the default)."""
     tmp = tmp_path_factory.mktemp("score")
-    shutil.copytree(SAMPLE, tmp / "sample")
+    shutil.copytree(SAMPLE, tmp / "sample", ignore=shutil.ignore_patterns(".pscl-cache"))
     env = {k: v for k, v in os.environ.items() if k != "PSCL_CLIP_MODEL"} | {"PSCL_CACHE_DIR": str(tmp / "user-cache")}
     r = pscl("prompts", "score", "--project", tmp / "sample" / "tiny-birds.pscl.json", "--split", "test", "--json", env=env)
     assert "demo model" in r.stderr
@@ -116,7 +116,7 @@ def test_pscl_curate_finds_the_planted_relabels_with_the_demo_model(tmp_path):
     """A copy of the sample with 6 images filed under a wrong species; the training cache built with
     the default model (the demo CLIP), no trained run: at least 4 of the 6 are among the top 10
     mislabel findings."""
-    shutil.copytree(SAMPLE, tmp_path / "sample")
+    shutil.copytree(SAMPLE, tmp_path / "sample", ignore=shutil.ignore_patterns(".pscl-cache"))
     planted = plant_relabels(tmp_path / "sample")
     project = tmp_path / "sample" / "tiny-birds.pscl.json"
     env = {k: v for k, v in os.environ.items() if k != "PSCL_CLIP_MODEL"} | {"PSCL_CACHE_DIR": str(tmp_path / "user-cache")}
