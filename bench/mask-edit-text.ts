@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ClipModel } from '../src/core/clip';
-import { ensureDemoModel } from '../src/core/clip/demoModel';
+import { demoModelDir } from '../src/core/clip/demoModel';
 import { makeTinyClip } from '../src/core/clip/tiny';
 import { measureEditLatency } from './mask-edit-latency';
 
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     makeTinyClip(b16, { width: 64, layers: 1, heads: 2, patch: 16, imageSize: 224, textWidth: 512, textLayers: 12, textHeads: 8, embedDim: 512, seed: 0, vocab: 'small' });
   }
   const models = [
-    { name: 'demo-model', dir: await ensureDemoModel(path.join(cache, 'demo'), root), targetP95Ms: 50 },
+    { name: 'demo-model', dir: demoModelDir(root), targetP95Ms: 50 },
     { name: 'vit-b-16-text-shaped', dir: b16, targetP95Ms: 50 },
   ];
   for (const m of models) {

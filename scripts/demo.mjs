@@ -26,7 +26,7 @@ function pscl(...args) {
 pscl('import', '--format', 'cub', '--root', path.join(sample, 'CUB_tiny'), '--hierarchy', path.join(sample, 'hierarchy', 'cub_tiny.parent-child.txt'), '--name', 'Tiny Birds', '--out', out, '--force');
 pscl('validate', out, path.join(sample, 'tiny-birds.pscl.json'));
 pscl('info', path.join(sample, 'tiny-birds.pscl.json'));
-// The tiny model: part masks for one image, then the training cache for every image.
+// The demo model: part masks for one image, then the training cache for every image.
 const demoOut = path.join(repo, 'out', 'demo');
 pscl('masks', '--project', path.join(sample, 'tiny-birds.pscl.json'), '--image', path.join(sample, 'CUB_tiny', 'images', '001.Red_crowned_Finch', 'Red_crowned_Finch_0001.jpg'), '--out', demoOut);
 pscl('cache', 'build', '--project', path.join(sample, 'tiny-birds.pscl.json'), '--out', path.join(repo, '.cache', 'demo', 'training-cache'));
@@ -46,7 +46,9 @@ if (!codeServerInstalled()) {
 console.log('\n$ npm run package   (the VSIX that the demo installs)');
 const { vsix, bytes } = buildVsix();
 console.log(`${path.relative(repo, vsix)}: ${(bytes / 1048576).toFixed(2)} MB`);
-const server = await startCodeServer({ vsix, sample, trusted: true });
+// The VSIX has no room for the trained demo CLIP (its `demo` is a random stand-in): point the
+// preview at this checkout's models/demo-clip instead, so its masks find the sample's parts.
+const server = await startCodeServer({ vsix, sample, trusted: true, settings: { 'pscl.clip.model': path.join(repo, 'models', 'demo-clip') } });
 let stopping = false;
 const stop = async (code) => {
   if (stopping) return;

@@ -61,7 +61,9 @@ if (runs('python') && !hasTorch()) {
 } else if (runs('python')) {
   const dirs = ['test/python', 'trainer/tests'].filter((d) => findTests(path.join(root, d), '.py').some((f) => path.basename(f).startsWith('test_')));
   if (dirs.length > 0) {
-    failed += run(python, ['-m', 'pytest', '-q', ...dirs], { PYTHONPATH: root }) === 0 ? 0 : 1;
+    // tests marked slow (minutes of CPU: the demo CLIP retrained) run unless PSCL_SKIP_SLOW is set
+    const slow = process.env.PSCL_SKIP_SLOW ? ['-m', 'not slow'] : [];
+    failed += run(python, ['-m', 'pytest', '-q', ...slow, ...dirs], { PYTHONPATH: root }) === 0 ? 0 : 1;
   } else {
     console.log('no Python tests yet');
   }

@@ -5,7 +5,7 @@
 // features live as long as the model) and cache/build its ClipModel; all lease it through `use`.
 import path from 'node:path';
 import type { ClipModel } from '../core/clip';
-import { DEMO_MODEL_ID, ensureDemoModel } from '../core/clip/demoModel';
+import { describeDemoModel, resolveDemoModel } from '../core/clip/demoModel';
 import { resolveModel } from '../core/clip/download';
 import { PsclError } from '../core/errors';
 import { MaskSession } from '../core/masks/session';
@@ -15,7 +15,7 @@ import { psclCacheRoot } from '../core/util/cacheDir';
 import type { ClipEngine, ClipEngineFactory } from './clipEngine';
 import { log } from './log';
 
-/** dist/backend.js lives one folder below the package root (the demo model looks for shared data there). */
+/** dist/backend.js lives one folder below the package root (where the demo model is looked for). */
 const PACKAGE_ROOT = path.resolve(__dirname, '..');
 
 /** A model while a request uses it. */
@@ -39,7 +39,11 @@ interface Entry {
 
 /** A model spec as requests give it: '' or 'demo' (the embedded demo model), a local folder, or a Hub repo already downloaded. */
 export async function modelFolder(spec: string, cacheDir: string): Promise<{ dir: string; id: string }> {
-  if (spec === '' || spec === DEMO_MODEL_SPEC) return { dir: await ensureDemoModel(psclCacheRoot(), PACKAGE_ROOT), id: DEMO_MODEL_ID };
+  if (spec === '' || spec === DEMO_MODEL_SPEC) {
+    const demo = await resolveDemoModel(psclCacheRoot(), PACKAGE_ROOT);
+    if (!demo.trained) log(`demo model: ${describeDemoModel(demo)}`);
+    return { dir: demo.dir, id: demo.id };
+  }
   const r = await resolveModel(spec, { cacheDir, offline: true });
   return { dir: r.dir, id: r.repo ?? path.basename(r.dir) };
 }

@@ -1,11 +1,13 @@
 // Which CLIP model a CLI command uses: --model (a folder or a Hub repo id, downloaded once with
-// progress), else $PSCL_CLIP_MODEL, else the embedded demo model (a small random CLIP generated
-// once in the user cache folder).
+// progress; `demo` as in pscl.clip.model), else $PSCL_CLIP_MODEL, else the embedded demo model (a small CLIP trained on the
+// tiny-birds sample's world, committed in models/demo-clip/; its random stand-in where that is
+// not installed).
 import path from 'node:path';
 import { ClipModel } from '../core/clip';
-import { DEMO_MODEL_ID, ensureDemoModel } from '../core/clip/demoModel';
+import { describeDemoModel, resolveDemoModel, type DemoModel } from '../core/clip/demoModel';
 import { describeDownloadProgress, resolveModel as resolveModelSpec } from '../core/clip/download';
 import { defaultModelCacheDir } from '../core/clip/hub';
+import { DEMO_MODEL_SPEC } from '../core/rpc/masks';
 import { psclCacheRoot } from '../core/util/cacheDir';
 import { CliError } from './command';
 
@@ -16,13 +18,19 @@ export interface ResolvedModel {
   dir: string;
   id: string;
   demo: boolean;
+  /** The demo model found (trained, or its random stand-in) when `demo`. */
+  demoModel?: DemoModel;
 }
 
 export async function resolveModel(command: string, arg?: string): Promise<ResolvedModel> {
   const given = arg ?? process.env.PSCL_CLIP_MODEL;
-  if (!given) {
-    const dir = await ensureDemoModel(psclCacheRoot(), PACKAGE_ROOT);
-    return { dir, id: DEMO_MODEL_ID, demo: true };
+  if (!given || given === DEMO_MODEL_SPEC) {
+    try {
+      const demoModel = await resolveDemoModel(psclCacheRoot(), PACKAGE_ROOT);
+      return { dir: demoModel.dir, id: demoModel.id, demo: true, demoModel };
+    } catch (err) {
+      throw new CliError(`${command}: ${(err as Error).message}`, 2);
+    }
   }
   let lastLine = 0;
   try {
@@ -41,8 +49,8 @@ export async function resolveModel(command: string, arg?: string): Promise<Resol
 }
 
 export async function loadModel(command: string, resolved: ResolvedModel, log?: (m: string) => void): Promise<ClipModel> {
-  if (resolved.demo) {
-    process.stderr.write(`${command}: using the built-in demo model (a small random CLIP: masks show the pipeline, not real parts); pass --model DIR|REPO for a real checkpoint\n`);
+  if (resolved.demoModel) {
+    process.stderr.write(`${command}: using ${describeDemoModel(resolved.demoModel)}; pass --model DIR|REPO for a real checkpoint\n`);
   }
   try {
     return await ClipModel.load(resolved.dir, { log });

@@ -83,8 +83,8 @@ type Model = import('../../src/core/clip').ClipModel;
 
 async function tinyModel(work: string): Promise<Model> {
   const { ClipModel, makeTinyClip } = await import('../../src/core/clip');
-  const { DEMO_MODEL_OPTIONS } = await import('../../src/core/clip/demoModel');
-  makeTinyClip(path.join(work, 'model'), DEMO_MODEL_OPTIONS);
+  const { RANDOM_DEMO_OPTIONS } = await import('../../src/core/clip/demoModel');
+  makeTinyClip(path.join(work, 'model'), RANDOM_DEMO_OPTIONS);
   const model = await ClipModel.load(path.join(work, 'model'), { cacheDir: path.join(work, 'graphs') });
   // build the graphs and sessions on a small image, so the baseline holds them
   const { MaskSession } = await import('../../src/core/masks/session');

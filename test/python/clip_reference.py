@@ -203,6 +203,20 @@ class ClipReference:
         x = x / x.norm(dim=-1, keepdim=True)
         return x.reshape(b, gh, gw, -1)
 
+    def embed_image(self, pixels):
+        """pixels: normalised [B, 3, H, W] -> L2-normalised image embeddings [B, D]: the class token
+        after the standard last block, post_layernorm and the visual projection (CLIP's)."""
+        b, _, hh, ww = pixels.shape
+        x = F.conv2d(pixels, self.w["vision_model.embeddings.patch_embedding.weight"], stride=self.patch)
+        x = x.flatten(2).transpose(1, 2)
+        cls = self.w["vision_model.embeddings.class_embedding"].reshape(1, 1, -1).expand(b, 1, -1)
+        x = torch.cat([cls, x], dim=1) + self.position_embedding(hh // self.patch, ww // self.patch)
+        x = self.ln(x, "vision_model.pre_layrnorm", self.vision)
+        for i in range(self.vision.layers):
+            x = self.block(x, f"vision_model.encoder.layers.{i}", self.vision)
+        x = self.ln(x[:, 0], "vision_model.post_layernorm", self.vision) @ self.w["visual_projection.weight"].t()
+        return x / x.norm(dim=-1, keepdim=True)
+
     def dense_sliding(self, pixels, variant, window, stride):
         """[3,H,W] -> [H/p, W/p, D]: windows averaged, then renormalised (docs/clearclip.md)."""
         _, hh, ww = pixels.shape

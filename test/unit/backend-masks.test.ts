@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ClipModel } from '../../src/core/clip';
-import { ensureDemoModel } from '../../src/core/clip/demoModel';
+import { demoModelDir } from '../../src/core/clip/demoModel';
 import { DEFAULT_PREVIEW_SETTINGS } from '../../src/core/masks/settings';
 import { decodeLabelMap } from '../../src/core/masks/wire';
 import { MaskSession } from '../../src/core/masks/session';
@@ -41,7 +41,7 @@ describe('masks/* in the backend', { timeout: 120_000 }, () => {
     assert.match(first.image.dataUri, /^data:image\/jpeg;base64,/);
     assert.equal(first.timing.featuresCached, false);
 
-    const model = await ClipModel.load(await ensureDemoModel(cacheDir, repoRoot), { cacheDir: path.join(cacheDir, 'graphs') });
+    const model = await ClipModel.load(demoModelDir(repoRoot), { cacheDir: path.join(cacheDir, 'graphs') });
     try {
       const project = parseProject(readFileSync(projectFile, 'utf8')).project!;
       const want = await new MaskSession(model).compute(project, 'bird', image, { variant: 'clearclip', size: 224, kernel: 3, threshold: 0 });
