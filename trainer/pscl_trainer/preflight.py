@@ -166,7 +166,7 @@ def _step(model, opt, loss_fn, cfg, device, batch, num_part_slots, num_classes, 
 def probe(cfg, num_classes, num_part_slots, proto_dim, level_sizes, device):
     """One training step of the configured model on random data -> measurements (see module doc)."""
     from .losses import PSCLLoss
-    from .train import param_groups
+    from .optim import param_groups
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(0)

@@ -18,6 +18,7 @@ from .errors import ConfigError, DataError, OutOfMemory
 from .evaluate import evaluate, write_eval
 from .events import Events, log
 from .losses import PSCLLoss
+from .optim import param_groups
 from .runs import build_model, read_run_config, write_run_config
 from .runtime import autocast, grad_scaler, is_out_of_memory, resolve_device, seed_everything, set_threads
 from .safetensors_io import save_file
@@ -32,17 +33,6 @@ def lr_at(step, cfg, warmup_steps, total_steps):
     span = max(total_steps - warmup_steps, 1)
     t = min(step - warmup_steps, span) / span
     return low + (base - low) * 0.5 * (1 + math.cos(math.pi * t))
-
-
-def param_groups(model, weight_decay):
-    """No weight decay on norms, biases, tokens, positions and the head's tau/beta."""
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        (decay if p.dim() >= 2 and "class_tokens" not in name and "pos_embedding" not in name
-         and "class_token" not in name else no_decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
 class EpochSums:
