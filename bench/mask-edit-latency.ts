@@ -18,6 +18,7 @@ import {
   type DenseFeatures,
   type PromptEmbeddings,
 } from '../src/core/masks';
+import { mulberry32 } from '../src/core/util/random';
 
 export interface EditLatencyOptions {
   name: string;
@@ -36,17 +37,8 @@ export interface EditLatencyOptions {
   seed?: number;
 }
 
-/** Small deterministic PRNG (mulberry32) so runs are comparable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// the project's seeded PRNG, so runs are comparable
+const rng = mulberry32;
 
 function gaussian(r: () => number): number {
   return Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
