@@ -4,36 +4,24 @@ The values are checked against the manifest and recomputed where they can be."""
 import hashlib
 import json
 import os
-import shutil
 import struct
-import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-NODE = os.environ.get("NODE") or shutil.which("node")
-
-
-def run(*args, env=None):
-    r = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, env=env)
-    assert r.returncode == 0, f"{' '.join(args)} failed:\n{r.stdout}\n{r.stderr}"
-    return r.stdout
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pscl_cli import ROOT, pscl, sample_with_tiny_clip  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
-    assert NODE, "node is needed to build the cache (set NODE or put node on PATH)"
     tmp = tmp_path_factory.mktemp("cache")
-    env = dict(os.environ, PSCL_CACHE_DIR=str(tmp / "graphs"))
-    run(NODE, "scripts/build.mjs", env=env)
-    pscl = os.path.join(ROOT, "bin", "pscl.js")
-    run(NODE, pscl, "clip", "make-tiny", "--out", str(tmp / "tiny"), env=env)
-    shutil.copytree(os.path.join(ROOT, "samples", "tiny-birds"), tmp / "sample", ignore=shutil.ignore_patterns(".pscl-cache"))
+    env = sample_with_tiny_clip(tmp)
     out = tmp / "out"
-    summary = run(NODE, pscl, "cache", "build", "--project", str(tmp / "sample" / "tiny-birds.pscl.json"),
+    summary = pscl("cache", "build", "--project", str(tmp / "sample" / "tiny-birds.pscl.json"),
                   "--model", str(tmp / "tiny"), "--out", str(out), "--input-size", "32", "--mask-size", "96", "--json", env=env)
     return out, json.loads(summary.strip().splitlines()[-1])
 
@@ -155,10 +143,7 @@ def test_image_embeddings_match_the_reference_clip(tmp_path):
     import sys
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from clip_reference import CLIP_MEAN, CLIP_STD, ClipReference
-    env = dict(os.environ, PSCL_CACHE_DIR=str(tmp_path / "graphs"))
-    pscl = os.path.join(ROOT, "bin", "pscl.js")
-    run(NODE, pscl, "clip", "make-tiny", "--out", str(tmp_path / "tiny"), "--seed", "5", env=env)
-    shutil.copytree(os.path.join(ROOT, "samples", "tiny-birds"), tmp_path / "sample", ignore=shutil.ignore_patterns(".pscl-cache"))
+    env = sample_with_tiny_clip(tmp_path, seed=5, build=False)
     root = tmp_path / "sample" / "CUB_tiny"
     lines = []
     for i, line in enumerate(open(root / "images.txt").read().split("\n")):
@@ -172,7 +157,7 @@ def test_image_embeddings_match_the_reference_clip(tmp_path):
         lines.append(f"{image_id} {png}")
     (root / "images.txt").write_text("\n".join(lines) + "\n")
     out = tmp_path / "out"
-    run(NODE, pscl, "cache", "build", "--project", str(tmp_path / "sample" / "tiny-birds.pscl.json"), "--model", str(tmp_path / "tiny"),
+    pscl("cache", "build", "--project", str(tmp_path / "sample" / "tiny-birds.pscl.json"), "--model", str(tmp_path / "tiny"),
         "--out", str(out), "--input-size", "32", "--json", env=env)
     m = json.load(open(out / "manifest.json"))
     x = read_safetensors(out / m["embeddings"]["file"])[0]["image"]

@@ -4,9 +4,6 @@ hierarchical and control variants and every phrasing with the PyTorch reference 
 (clip_reference.py), the part keypoint hit rates from the keypoint features file, and the mask
 statistics from the mask PNGs. Then `--against` a second template set: delta and CI per level."""
 import json
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,26 +16,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 from clip_reference import ClipReference  # noqa: E402
 from test_cache_read import read_safetensors  # noqa: E402
 from test_clip_parity import small_vocab_ids  # noqa: E402
+from pscl_cli import pscl as run, sample_with_tiny_clip  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
-NODE = os.environ.get("NODE") or shutil.which("node")
 torch.set_num_threads(1)
-
-
-def run(*args, env):
-    r = subprocess.run([NODE, str(ROOT / "bin" / "pscl.js"), *map(str, args)], cwd=ROOT, capture_output=True, text=True, env=env)
-    assert r.returncode == 0, f"pscl {' '.join(map(str, args))} failed:\n{r.stdout}\n{r.stderr}"
-    return r.stdout
 
 
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory):
-    assert NODE, "node is needed (set NODE or put node on PATH)"
     tmp = tmp_path_factory.mktemp("prompts")
-    env = dict(os.environ, PSCL_CACHE_DIR=str(tmp / "graphs"))
-    subprocess.run([NODE, "scripts/build.mjs"], cwd=ROOT, check=True, capture_output=True, env=env)
-    run("clip", "make-tiny", "--out", tmp / "tiny", "--seed", "2", env=env)
-    shutil.copytree(ROOT / "samples" / "tiny-birds", tmp / "sample", ignore=shutil.ignore_patterns(".pscl-cache"))
+    env = sample_with_tiny_clip(tmp, seed=2)
     project = tmp / "sample" / "tiny-birds.pscl.json"
     cache = tmp / "cache"
     run("cache", "build", "--project", project, "--model", tmp / "tiny", "--out", cache, "--input-size", "64", env=env)

@@ -29,7 +29,7 @@ import { PART_LOCS_FILE, PARTS_FILE, readKeypoints, type Keypoint } from '../tax
 import { EMBEDDINGS_JOURNAL_FILE, EmbeddingsJournal, priorEmbeddings, removeOldEmbeddings, shardEmbeddingsJournalFile, writeEmbeddingsFile, type EmbeddingRecord } from './embeddings';
 import { bytesSha256, cacheHashes, canonicalSettings, fileSha256, keypointFeaturesHash, shortHash, type CacheHashes, type MaskBuildSettings } from './hashes';
 import { Journal, readJournal, type JournalEntry } from './journal';
-import { CacheBuildLock, CacheLockedError, describeHolder, heldShardLocks, LOCK_TEMP_PREFIX, readCacheLock, shardLockFile } from './lock';
+import { CacheBuildLock, CacheLockedError, describeHolder, heldShardLocks, LOCK_TEMP_PREFIX, readCacheLock, shardLockFile, sleep } from './lock';
 import {
   CacheError,
   isMaskPath,
@@ -434,23 +434,8 @@ async function waitForShards(b: Build, options: BuildCacheOptions): Promise<void
     if (options.waitForLock === false) throw new CacheLockedError(b.dir, lock);
     if (!said) (options.onWait ?? b.log)(`cache ${b.dir} has ${held.length} shard build(s) running (${file.slice('.build.lock.'.length)}: pid ${lock.pid}${lock.host ? ` on ${lock.host}` : ''}); waiting for them to finish`);
     said = true;
-    await pause(250, b.signal);
+    await sleep(250, b.signal); // an AbortError: the callers' catch makes it Cancelled
   }
-}
-
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new Cancelled());
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new Cancelled());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** A merge computes nothing: every image must be settled by the shards (or earlier builds). */
@@ -557,7 +542,7 @@ async function lockShard(b: Build, options: BuildCacheOptions & { shard: CacheSh
       if (options.waitForLock === false) throw new CacheLockedError(b.dir, main.lock);
       if (!said) (options.onWait ?? b.log)(`${describeHolder(b.dir, main.lock)}; waiting for it to finish`);
       said = true;
-      await pause(250, b.signal);
+      await sleep(250, b.signal);
     }
   } catch (err) {
     throw (err as Error).name === 'AbortError' ? new Cancelled() : err;

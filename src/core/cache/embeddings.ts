@@ -168,11 +168,11 @@ export interface ImageEmbeddings {
 /**
  * Reads a cache's image embeddings with the images they belong to. Throws a CacheError naming the
  * file when the cache has none (built by an older version: `pscl cache build` adds them) or when the
- * file does not match the manifest.
+ * file does not match the manifest. `read`: the cache's manifest when the caller has read it already.
  */
-export async function readImageEmbeddings(cacheDir: string): Promise<ImageEmbeddings> {
+export async function readImageEmbeddings(cacheDir: string, read?: CacheManifest): Promise<ImageEmbeddings> {
   const dir = path.resolve(cacheDir);
-  const manifest = await readManifest(dir);
+  const manifest = read ?? (await readManifest(dir));
   if (!manifest) throw new CacheError(`${path.join(dir, MANIFEST_FILE)} is missing: build the cache first (\`pscl cache build\`)`);
   const all = readEmbeddingsTensor(dir, manifest);
   const dim = manifest.embeddings!.dim;

@@ -266,7 +266,8 @@ function abortError(): Error {
   return err;
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Waits `ms`; an abort rejects at once with an AbortError. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError());
     const timer = setTimeout(() => {

@@ -48,6 +48,6 @@ export function readClassPrototypes(cacheDir: string, manifest: CacheManifest): 
 /** The image embeddings a cache holds by image path, undefined when it has none (built by an older version). */
 export async function readImageEmbeddings(cacheDir: string, manifest: CacheManifest): Promise<ImageEmbeddingTable | undefined> {
   if (!manifest.embeddings) return undefined;
-  const e = await readCacheEmbeddings(cacheDir);
+  const e = await readCacheEmbeddings(cacheDir, manifest);
   return { dim: e.dim, rows: new Map(e.paths.map((p, i) => [p, i])), data: e.data };
 }
