@@ -220,4 +220,6 @@ def test_the_training_script_remakes_the_committed_weights():
                        cwd=ROOT, capture_output=True, text=True, timeout=3600)
     assert r.stdout.strip(), r.stderr[-3000:]
     result = json.loads(r.stdout.strip().splitlines()[-1])
+    # the drawn birds first: if they differ (another libvips build), the weights cannot match
+    assert result["sameData"], f"the generator drew different training images than models/demo-clip/training.json records:\n{r.stderr[-2000:]}"
     assert result["check"] == "same", f"made:\n{result['made']}\ncommitted:\n{result['committed']}\n{r.stderr[-2000:]}"

@@ -60,6 +60,7 @@ DEFAULTS = {
     "lr": 1e-4,
     "min_lr": 0.0,
     "weight_decay": 0.01,
+    "backbone_lr_scale": 1.0,        # backbone's learning rate / lr (0 = frozen: a linear probe of the heads)
     "max_steps": None,               # stop early after this many optimiser steps (benchmarks)
     "amp": True,                     # mixed precision on CUDA (ignored on CPU)
     "amp_dtype": "float16",          # float16 | bfloat16
@@ -194,6 +195,8 @@ def validate(cfg):
         raise ConfigError(f"config key 'd_model' ({cfg['d_model']}) must be divisible by 'heads' ({cfg['heads']})")
     if cfg["batch_size"] < 1 or cfg["grad_accum"] < 1 or cfg["epochs"] < 1:
         raise ConfigError("config keys 'batch_size', 'grad_accum' and 'epochs' must be >= 1")
+    if not 0.0 <= cfg["backbone_lr_scale"] <= 1e3:
+        raise ConfigError(f"config key 'backbone_lr_scale' must be >= 0 (0 = frozen backbone), got {cfg['backbone_lr_scale']}")
     if cfg["mask_closing"] < 1 or cfg["mask_closing"] % 2 == 0:
         raise ConfigError(f"config key 'mask_closing' must be an odd kernel size >= 1 (1 = off), got {cfg['mask_closing']}")
     if cfg["vlcl_levels"] and not cfg["use_vlcl"]:

@@ -175,7 +175,7 @@ def probe(cfg, num_classes, num_part_slots, proto_dim, level_sizes, device):
         level_index = [[0, c] for c in range(num_classes)]  # (a coarse and a fine level: targets only)
         loss_fn = PSCLLoss(cfg, level_index, levels)
         with_levels = bool(levels)
-        opt = torch.optim.AdamW(param_groups(model, cfg["weight_decay"]), lr=1e-6)
+        opt = torch.optim.AdamW(param_groups(model, cfg), lr=1e-6)
         params = sum(p.numel() * p.element_size() for p in model.parameters())
         out = {"params": sum(p.numel() for p in model.parameters()), "param_bytes": params}
         if device.type == "cpu":

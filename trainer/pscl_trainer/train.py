@@ -201,11 +201,12 @@ class TrainingSession:
             if not self.pretrained["pretrained"]:
                 log(f"warning: {preflight.scratch_warning(cfg['backbone'])}", d.rank)
         self.model = self.model.to(device)
+        groups = param_groups(self.model, cfg)  # before DDP: a frozen backbone has no gradients to sync
         self.net = self.model
         if d.active:
             self.net = torch.nn.parallel.DistributedDataParallel(
                 self.model, device_ids=[device.index] if device.type == "cuda" else None)
-        self.optimizer = torch.optim.AdamW(param_groups(self.model, cfg["weight_decay"]), lr=cfg["lr"])
+        self.optimizer = torch.optim.AdamW(groups, lr=cfg["lr"])
         self.scaler = grad_scaler(device, cfg)
         self.loss_fn = PSCLLoss(cfg, manifest.level_index, self.levels)
         self.with_levels = bool(self.levels)
@@ -336,7 +337,7 @@ class TrainingSession:
         state = self.state
         lr = lr_at(state["step"], self.cfg, self.warmup_steps, self.total_steps)
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
         if self.scaler:
             self.scaler.step(self.optimizer)
             self.scaler.update()

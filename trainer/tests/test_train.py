@@ -105,3 +105,51 @@ def test_cuda_requested_without_cuda(tiny_cache, tmp_path):
     assert code == 5
     err = events[0]
     assert err["kind"] == "cuda" and "--device cpu" in err["message"]
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.1, 0.0])
+def test_backbone_lr_scale_groups_the_backbone(tiny_cache, scale):
+    from pscl_trainer.optim import param_groups
+    cfg = load_config("tiny", [f"backbone_lr_scale={scale}"])
+    manifest = Manifest(tiny_cache)
+    model = build_model(cfg, manifest.num_classes, manifest.num_part_slots, load_prototypes(tiny_cache, manifest))
+    names = {id(p): n for n, p in model.named_parameters()}
+    groups = param_groups(model, cfg)
+    grouped = {names[id(p)]: g["lr_scale"] for g in groups for p in g["params"]}
+    backbone = [n for n in names.values() if n.startswith("backbone.")]
+    heads = [n for n in names.values() if not n.startswith("backbone.")]
+    assert backbone and heads
+    assert all(grouped[n] == 1.0 for n in heads)
+    if scale == 0.0:  # frozen: out of the optimiser, no gradients
+        assert not any(n in grouped for n in backbone)
+        assert not any(p.requires_grad for n, p in model.named_parameters() if n.startswith("backbone."))
+    else:
+        assert all(grouped[n] == scale for n in backbone)
+    if scale == 1.0:  # as before the key existed: decayed, then not decayed
+        assert len(groups) == 2 and groups[0]["weight_decay"] == cfg["weight_decay"] and groups[1]["weight_decay"] == 0.0
+
+
+def test_a_frozen_backbone_stays_as_loaded_while_the_heads_learn(tiny_cache, tmp_path):
+    from pscl_trainer.safetensors_io import load_file
+
+    def weights_after(steps, scale):
+        run = str(tmp_path / f"s{steps}-{scale}")
+        run_cli("train", "--cache", tiny_cache, "--run", run, "--config", "tiny", "--set", "epochs=1",
+                "--set", f"max_steps={steps}", "--set", f"backbone_lr_scale={scale}", "--set", "eval_every=0")
+        ckpt = sorted(f for f in os.listdir(os.path.join(run, "checkpoints")) if f.endswith(".safetensors")
+                      and not f.endswith(".state.safetensors"))[-1]
+        return load_file(os.path.join(run, "checkpoints", ckpt))
+
+    one, three, moving = weights_after(1, 0), weights_after(3, 0), weights_after(3, 1)
+    backbone = [k for k in one if k.startswith("backbone.")]
+    heads = [k for k in one if not k.startswith("backbone.") and one[k].is_floating_point()]
+    assert backbone and heads
+    assert all(torch.equal(one[k], three[k]) for k in backbone), "a frozen backbone does not move"
+    assert any(not torch.equal(one[k], three[k]) for k in heads), "the heads train"
+    assert any(not torch.equal(three[k], moving[k]) for k in backbone), "at scale 1 the backbone trains"
+
+
+def test_a_negative_backbone_lr_scale_is_refused():
+    from pscl_trainer.errors import ConfigError
+    with pytest.raises(ConfigError, match="backbone_lr_scale"):
+        load_config("tiny", ["backbone_lr_scale=-0.5"])

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ensureDemoModel } from '../../core/clip/demoModel';
+import { describeDemoModel, resolveDemoModel } from '../../core/clip/demoModel';
 import { applyPreflight, checkPythonEnvironment, runningEstimate, findTrainerPath, foldEvent, emptyProgress, progressLine, rendezvousProblem, runPreflight, slurmJobName, slurmResourcesProblem, slurmTrainScript, TrainerProcess, trainArgs, type Rendezvous, type RunEvent } from '../../core/runs';
 import { writeFileAtomic } from '../../core/util/atomicWrite';
 import { psclCacheRoot } from '../../core/util/cacheDir';
@@ -23,7 +23,7 @@ Runs the PSCL trainer on a training cache into a run folder, streaming progress.
            to date first (only stale images are recomputed); --model is the CLIP model for it
 Ctrl-C, SIGTERM and SIGHUP stop gracefully (the trainer saves a checkpoint; --resume continues),
 a second one kills. If pscl itself dies, the trainer notices and stops the same way.
---config   a config name of the trainer (rn50, vit_b16, swin_b, tiny, tiny_vit) or a JSON file
+--config   a config name of the trainer (rn50, vit_b16, swin_b, tiny, tiny_vit, tiny_clip) or a JSON file
            (default rn50; without a GPU the CPU preset tiny, unless --config is given)
 --set      override a config value, e.g. --set epochs=2 --set batch_size=8
 --nproc    processes (GPUs) through torchrun (default 1)
@@ -128,8 +128,12 @@ export const command: Command = {
     // the trainer resolves relative paths against the user's directory, and clip:demo against the demo CLIP
     const trainerEnv: Record<string, string> = { PSCL_CWD: process.cwd() };
     const weights = values.resume ? undefined : backboneWeights(trainerPath, values.config, set);
-    if (weights === 'clip:demo') trainerEnv.PSCL_DEMO_CLIP = await ensureDemoModel(psclCacheRoot(), PACKAGE_ROOT);
-    else if (weights?.startsWith('clip:') && /^[\w.-]+\/[\w.-]+$/.test(weights.slice(5))) {
+    if (weights === 'clip:demo') {
+      const demo = await resolveDemoModel(psclCacheRoot(), PACKAGE_ROOT);
+      // a random tower gives the heads nothing to learn from: say so before minutes of training
+      if (!demo.trained) process.stderr.write(`warning: backbone_weights "clip:demo" is ${describeDemoModel(demo)}\n`);
+      trainerEnv.PSCL_DEMO_CLIP = demo.dir;
+    } else if (weights?.startsWith('clip:') && /^[\w.-]+\/[\w.-]+$/.test(weights.slice(5))) {
       // a Hub repo (not a folder here or next to the project): fetched into the model cache, with
       // progress, where the trainer looks for it; when that fails the trainer says what to do
       const rel = weights.slice(5);

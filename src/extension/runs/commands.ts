@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { ensureDemoModel } from '../../core/clip/demoModel';
+import { describeDemoModel, resolveDemoModel } from '../../core/clip/demoModel';
 import { CacheRequests } from '../../core/rpc/cache';
 import {
   checkPythonEnvironment,
@@ -125,7 +125,9 @@ async function trainerEnv(ctx: Ctx, config: Record<string, unknown>): Promise<Re
   const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   if (ws) env.PSCL_CWD = ws;
   if (config.backbone_weights === 'clip:demo') {
-    env.PSCL_DEMO_CLIP = await ensureDemoModel(path.join(ctx.extension.globalStorageUri.fsPath, 'cache'), ctx.extension.extensionPath);
+    const demo = await resolveDemoModel(path.join(ctx.extension.globalStorageUri.fsPath, 'cache'), ctx.extension.extensionPath);
+    if (!demo.trained) void vscode.window.showWarningMessage(`PSCL: backbone_weights "clip:demo" is ${describeDemoModel(demo)}. Set it to a CLIP folder (clip:<folder>) for a tower that has learned something.`);
+    env.PSCL_DEMO_CLIP = demo.dir;
   }
   return env;
 }

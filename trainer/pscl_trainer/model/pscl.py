@@ -61,6 +61,14 @@ class PSCLModel(nn.Module):
         self.heads = nn.ModuleList(
             ClassTokenHead(d, tokens, cfg["cls_reduce"], num_classes, protos, cfg, levels) for _ in range(n))
 
+    def train(self, mode=True):
+        """A frozen backbone (backbone_lr_scale 0) stays in eval mode: its normalisation statistics
+        and dropout are those it was loaded with."""
+        super().train(mode)
+        if mode and self.cfg.get("backbone_lr_scale", 1.0) == 0.0:
+            self.backbone.eval()
+        return self
+
     def forward(self, images, part_labels=None, with_levels=False):
         """images [B,3,H,W], part_labels [B,H,W] (label maps) or None for the global branch only.
         Returns per-stage logits, a list of [B, nb, C] (branch 0 = global); with `with_levels` also
