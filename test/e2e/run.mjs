@@ -356,7 +356,7 @@ try {
   await browser?.close();
 }
 // PSCL_E2E_MEDIA=1: the README's screenshots (media/screenshots/) are refreshed from this run.
-const README_SHOTS = ['taxonomy.png', 'parts.png', 'preview-photo.png', 'llm-review.png', 'runs-dashboard-finished.png', 'runs-eval-report.png', 'walkthrough.png', 'dataset.png', 'dataset-map.png'];
+const README_SHOTS = ['taxonomy.png', 'parts.png', 'preview-photo.png', 'llm-review.png', 'runs-dashboard-finished.png', 'runs-eval-report.png', 'walkthrough.png', 'dataset.png', 'dataset-map.png', 'preview-demo-clip.png'];
 if (process.env.PSCL_E2E_MEDIA) {
   const media = path.join(root, 'media', 'screenshots');
   mkdirSync(media, { recursive: true });

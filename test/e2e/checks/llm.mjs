@@ -356,7 +356,13 @@ export async function llmChecks({ page, workspace, userData, shots, check, runCo
             assert.ok(waited < 30000, `"${name}" sent no request within 30 s`);
             await page.waitForTimeout(250);
           }
-          await toast(page, 'not valid JSON').waitFor({ timeout: 30000 });
+          // the reply's error: as a toast, or (a toast hidden behind the settling dialog, seen
+          // under load) in the notification centre
+          if (!(await toast(page, 'not valid JSON').waitFor({ timeout: 20000 }).then(() => true, () => false))) {
+            await runCommand(page, 'Notifications: Show Notifications');
+            await page.locator('.notifications-center .notification-list-item', { hasText: 'not valid JSON' }).first().waitFor({ timeout: 10000 });
+            await page.keyboard.press('Escape');
+          }
         };
         await ask();
         await page.screenshot({ path: path.join(shots, 'llm-key-origin.png') });

@@ -127,6 +127,10 @@ export async function runsChecks({ page, workspace, shots, check, runCommand, pi
     assert.match(text, /tiny_rn at \d+ px, batch \d+ on CPU: peak \d+ MB of [\d.]+ GB free RAM, [\d.]+ s\/step, \d+ steps, ETA/, `the estimate is shown: ${text}`);
     assert.match(text, /trains from scratch/, `the from-scratch warning is shown: ${text}`);
     if (name === 'e2e-a') await page.screenshot({ path: path.join(shots, 'runs-estimate.png') });
+    // the mouse rests where the previous step's row was: the long estimate row under it opens a
+    // hover that takes the click (seen), so move it off the list first
+    await page.mouse.move(5, 5);
+    await page.waitForTimeout(300);
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Start training' }).first().click();
   }
 
@@ -149,7 +153,7 @@ export async function runsChecks({ page, workspace, shots, check, runCommand, pi
     assert.ok(ink > 100, `the loss chart is drawn (${ink} pixels)`);
     await until('model.onnx exported after the finish', async () => existsSync(path.join(runA, 'model.onnx')), 120000);
     await focusRuns(page);
-    await until('the Runs view shows e2e-a finished', async () => /e2e-a\s*finished · \d+s · best \d+\.\d%/.test(await runsText(page)), 30000);
+    await until('the Runs view shows e2e-a finished', async () => /e2e-a\s*finished · (\d+h \d+m|(\d+m )?\d+s) · best \d+\.\d%/.test(await runsText(page)), 30000);
     await page.screenshot({ path: path.join(shots, 'runs-dashboard-finished.png') });
   });
 
