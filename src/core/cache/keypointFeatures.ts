@@ -40,15 +40,8 @@ export interface KeypointRecord {
   features: Float32Array;
 }
 
-interface KeypointsJournalEntry {
-  key: string;
-  path: string;
-  source: SourceStamp;
-  keypointsHash: string;
-  parts: number[];
-  position: number[];
-  features: string;
-}
+/** A record as the journal stores it: the features as base64 text. */
+type KeypointsJournalEntry = Omit<KeypointRecord, 'features'> & { features: string };
 
 export function isKeypointsPath(name: string): boolean {
   return isContentNamed(PREFIX, name);

@@ -81,6 +81,11 @@ async function insertInEditor(page, runCommand, file, needle, offset, insert) {
   assert.fail(`the editor never showed ${expected}: ${(await editorText(page)).slice(0, 300)}`);
 }
 
+/** Each legend row's area in percent (a row's first figure; the second is its region count). */
+async function legendAreas(view) {
+  return view.locator('#legend li[data-label]').evaluateAll((rows) => rows.map((r) => Number(r.querySelector('.fig')?.textContent?.replace(/[^0-9.]/g, '') || 0)));
+}
+
 async function legendNames(view) {
   return (await view.locator('#legend li[data-label] .name').allTextContents()).map((s) => s.trim());
 }
@@ -94,7 +99,7 @@ async function exercise(page, view, shot, parts) {
   await page.waitForTimeout(300);
   const full = await canvasPixels(view);
   // Hide the largest part: its pixels go back to the photo.
-  const areas = await view.locator('#legend li[data-label]').evaluateAll((rows) => rows.map((r) => Number(r.querySelector('.fig')?.textContent?.replace(/[^0-9.]/g, '') || 0)));
+  const areas = await legendAreas(view);
   const biggest = areas.indexOf(Math.max(...areas)) + 1;
   await view.locator(`#part-${biggest}`).click();
   await page.waitForTimeout(300);
@@ -189,8 +194,7 @@ export async function previewChecks({ page, workspace, root, shots, check, runCo
       await view.locator('#title', { hasText: 'Yellow_crowned_Warbler' }).waitFor({ timeout: 30000 });
       await waitRendered(view);
       const names = await legendNames(view);
-      // each row's first figure is the area (the second the region count)
-      const areas = await view.locator('#legend li[data-label]').evaluateAll((rows) => rows.map((r) => Number(r.querySelector('.fig')?.textContent?.replace(/[^0-9.]/g, '') || 0)));
+      const areas = await legendAreas(view);
       const area = Object.fromEntries(names.map((n, i) => [n, areas[i]]));
       log(`trained demo CLIP on Yellow_crowned_Warbler: ${names.map((n) => `${n} ${area[n]}%`).join(', ')}`);
       // every bird of the sample is drawn with a back, wings, a tail and a crown, and the trained
